@@ -1,0 +1,87 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Tools;
+
+namespace Agentic.Core.Activities;
+
+/// <summary>
+/// Executes one step: proves a stored decision (and approval) exists for the exact arguments, then
+/// calls the tool through the idempotency ledger so a redelivered attempt never repeats a side effect.
+/// </summary>
+public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IActionLedger ledger) : Activity<ActInput, ActResult>
+{
+    /// <inheritdoc />
+    public override string Name => AgentActivities.Act;
+
+    /// <inheritdoc />
+    protected override async Task<ActResult> RunAsync(ActInput input, ActivityContext context, CancellationToken cancellationToken)
+    {
+        if (!tools.TryResolve(input.Tool, out var tool))
+        {
+            throw new NonRetryableException($"No tool named '{input.Tool}' is registered.");
+        }
+        await EnsureAuthorizedAsync(input, cancellationToken);
+
+        var descriptor = tool.Descriptor;
+        var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}");
+        if (descriptor.SideEffect == SideEffect.ReadOnly)
+        {
+            return ToResult(descriptor, await InvokeAsync(tool, call, cancellationToken), replayed: false);
+        }
+
+        var entry = await ledger.BeginAsync(input.RunId, input.StepId, input.ArgsDigest, descriptor.Timeout + TimeSpan.FromSeconds(30), cancellationToken);
+        switch (entry.State)
+        {
+            case LedgerBegin.Recorded:
+                return ToResult(descriptor, entry.Outcome!, replayed: true);
+            case LedgerBegin.Busy:
+                throw new InvalidOperationException($"Step {input.StepId} of run {input.RunId} is being executed by another worker.");
+            case LedgerBegin.Resumed when !descriptor.Idempotent:
+                throw new NonRetryableException(
+                    $"An earlier attempt of {descriptor.Name} was interrupted and its outcome is unknown; the tool is not idempotent, so it is not called again.");
+        }
+        // Started, or Resumed with an idempotent tool: the idempotency key makes the repeat harmless.
+        var outcome = await InvokeAsync(tool, call, cancellationToken);
+        await ledger.CompleteAsync(input.RunId, input.StepId, outcome, cancellationToken);
+        return ToResult(descriptor, outcome, replayed: false);
+    }
+
+    private async Task EnsureAuthorizedAsync(ActInput input, CancellationToken cancellationToken)
+    {
+        var decision = await decisions.GetDecisionAsync(input.RunId, input.StepId, cancellationToken)
+            ?? throw new NonRetryableException($"No recorded decision for step {input.StepId}: refusing to act.");
+        if (decision.ArgsDigest != input.ArgsDigest || decision.Tool != input.Tool)
+        {
+            throw new NonRetryableException($"The recorded decision for step {input.StepId} covers {decision.Tool} {decision.ArgsDigest}, not {input.Tool} {input.ArgsDigest}: refusing to act.");
+        }
+        switch (decision.Effect)
+        {
+            case GateEffect.Permit:
+                return;
+            case GateEffect.RequireApproval:
+                var approval = await decisions.GetApprovalAsync(input.RunId, input.StepId, cancellationToken);
+                if (approval is not { Approved: true } || approval.ArgsDigest != input.ArgsDigest)
+                {
+                    throw new NonRetryableException($"Step {input.StepId} requires an approval for {input.ArgsDigest} and none is recorded: refusing to act.");
+                }
+                return;
+            default:
+                throw new NonRetryableException($"Step {input.StepId} was forbidden by rule '{decision.Rule}': refusing to act.");
+        }
+    }
+
+    private static async Task<ToolOutcome> InvokeAsync(ITool tool, ToolCall call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await tool.InvokeAsync(call, cancellationToken);
+        }
+        catch (ToolException ex) when (!ex.Retryable)
+        {
+            throw new NonRetryableException(ex.Message, ex);
+        }
+    }
+
+    private static ActResult ToResult(ToolDescriptor tool, ToolOutcome outcome, bool replayed) =>
+        new(tool.Name, tool.Version, outcome.StatusCode, outcome.Summary, outcome.Output, replayed);
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Agentic.Core.Json;
+
+namespace Agentic.Core.Activities;
+
+/// <summary>Where an activity attempt runs: which run, which command, which attempt.</summary>
+public sealed record ActivityContext(string RunId, string CommandId, int Attempt);
+
+/// <summary>
+/// A unit of I/O the workflow delegates. Both hosts call the same implementations: the Durable
+/// adapter from an activity trigger, the local runner from its work queue.
+/// </summary>
+public interface IActivity
+{
+    /// <summary>The registered name (see <see cref="Agents.AgentActivities"/>).</summary>
+    string Name { get; }
+
+    /// <summary>Runs one attempt. Throws <see cref="NonRetryableException"/> when retrying can not help.</summary>
+    Task<JsonElement> RunAsync(JsonElement input, ActivityContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>A failure that retrying can not fix: hosts end the attempt series and report it.</summary>
+public sealed class NonRetryableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Base class for activities with typed input and output.</summary>
+public abstract class Activity<TInput, TOutput> : IActivity
+{
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public async Task<JsonElement> RunAsync(JsonElement input, ActivityContext context, CancellationToken cancellationToken)
+    {
+        TInput typed;
+        try
+        {
+            typed = AgenticJson.FromElement<TInput>(input);
+        }
+        catch (JsonException ex)
+        {
+            throw new NonRetryableException($"{Name} received input that is not a {typeof(TInput).Name}: {ex.Message}", ex);
+        }
+        return AgenticJson.ToElement(await RunAsync(typed, context, cancellationToken));
+    }
+
+    /// <summary>Runs one attempt with typed input.</summary>
+    protected abstract Task<TOutput> RunAsync(TInput input, ActivityContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>The activities a host runs, by name.</summary>
+public sealed class ActivityRegistry(IEnumerable<IActivity> activities)
+{
+    private readonly Dictionary<string, IActivity> _byName = activities.ToDictionary(a => a.Name, StringComparer.Ordinal);
+
+    /// <summary>The activity called <paramref name="name"/>.</summary>
+    public bool TryGet(string name, out IActivity activity) => _byName.TryGetValue(name, out activity!);
+}

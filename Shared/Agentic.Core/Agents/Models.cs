@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace Agentic.Core.Agents;
+
+// WARNING: every record here is persisted in run state, activity messages and decision records.
+// Renaming or removing a member breaks runs that are in flight; add members as optional.
+
+/// <summary>What a signal source saw, with provenance: where, when, and a digest of the raw evidence.</summary>
+public sealed record Observation(string Source, DateTimeOffset ObservedAt, string Digest, bool Healthy, string Status, JsonElement Details);
+
+/// <summary>One proposed action: a tool, its arguments, and why.</summary>
+public sealed record PlanStep(string StepId, string Tool, JsonElement Arguments, string Rationale);
+
+/// <summary>A planner's answer. <see cref="ExpectHealthy"/> asks for a verification probe after the last step.</summary>
+public sealed record Plan(string Planner, IReadOnlyList<PlanStep> Steps, bool ExpectHealthy, string Rationale);
+
+/// <summary>The gate's three answers.</summary>
+public enum GateEffect
+{
+    /// <summary>The action may run.</summary>
+    Permit,
+    /// <summary>The action may not run.</summary>
+    Forbid,
+    /// <summary>The action may run once a qualified human other than the requester approves it.</summary>
+    RequireApproval,
+}
+
+/// <summary>A recorded policy decision, bound to one step and the digest of its exact arguments.</summary>
+public sealed record GateDecision(
+    string RunId,
+    string StepId,
+    string Tool,
+    string ToolVersion,
+    string ArgsDigest,
+    GateEffect Effect,
+    string PolicyId,
+    string PolicyVersion,
+    string Rule,
+    string Reason,
+    string? ApproverRole,
+    DateTimeOffset DecidedAt);
+
+/// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>
+public sealed record ApprovalDecision(string Decision, string Approver, IReadOnlyList<string> Roles, string ArgsDigest, string? Comment, DateTimeOffset DecidedAt)
+{
+    /// <summary>Whether the human said yes.</summary>
+    public bool Approved => string.Equals(Decision, "approve", StringComparison.Ordinal);
+}
+
+/// <summary>What a tool call did. <see cref="Replayed"/> means the idempotency ledger answered from a recorded outcome.</summary>
+public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode, string Summary, JsonElement Output, bool Replayed);
+
+/// <summary>Input of the perceive activity (also used for the verification probe).</summary>
+public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose);
+
+/// <summary>Input of the plan activity.</summary>
+public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation);
+
+/// <summary>Input of the gate activity: everything the policy may look at.</summary>
+public sealed record GateInput(string RunId, string StepId, string Principal, string Agent, string Environment, string Tool, JsonElement Arguments, string ArgsDigest, int StepsTaken);
+
+/// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>
+public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval);
+
+/// <summary>The activity names both hosts register. <c>nameof</c> keeps them in one place.</summary>
+public static class AgentActivities
+{
+    // WARNING: activity names are persisted in queued work and Durable history; renaming breaks runs in flight.
+
+    /// <summary>Observe the target through its signal sources.</summary>
+    public const string Perceive = nameof(Perceive);
+
+    /// <summary>Turn an observation into a plan.</summary>
+    public const string Plan = nameof(Plan);
+
+    /// <summary>Evaluate the policy for one step and record the decision.</summary>
+    public const string Gate = nameof(Gate);
+
+    /// <summary>Execute one permitted step through the tool registry and the idempotency ledger.</summary>
+    public const string Act = nameof(Act);
+}

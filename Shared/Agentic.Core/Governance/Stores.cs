@@ -1,0 +1,52 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Tools;
+
+namespace Agentic.Core.Governance;
+
+/// <summary>
+/// Persisted gate decisions and approvals, keyed by (run, step). The act activity reads them back
+/// before any side effect, so no tool runs without a stored decision for its exact arguments.
+/// </summary>
+public interface IDecisionStore
+{
+    /// <summary>Stores the decision for its step, replacing an earlier one for the same step.</summary>
+    Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken);
+
+    /// <summary>The stored decision for a step, if any.</summary>
+    Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken);
+
+    /// <summary>Stores a human's approval or rejection for a step.</summary>
+    Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken);
+
+    /// <summary>The stored approval for a step, if any.</summary>
+    Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken);
+}
+
+/// <summary>How a ledger answered a request to begin a side effect.</summary>
+public enum LedgerBegin
+{
+    /// <summary>No earlier attempt: go ahead.</summary>
+    Started,
+    /// <summary>An earlier attempt recorded intent but no outcome and its lease ran out: the outcome is unknown.</summary>
+    Resumed,
+    /// <summary>An earlier attempt recorded its outcome: return it, do not call again.</summary>
+    Recorded,
+    /// <summary>Another worker holds a live lease on this step: try later.</summary>
+    Busy,
+}
+
+/// <summary>The ledger's answer, with the recorded outcome when there is one.</summary>
+public sealed record LedgerEntry(LedgerBegin State, ToolOutcome? Outcome, int Attempts);
+
+/// <summary>
+/// The idempotency ledger: intent is recorded before a side effect and the outcome after it, keyed by
+/// (run, step), so a redelivered act never repeats a side effect that is known to have happened.
+/// </summary>
+public interface IActionLedger
+{
+    /// <summary>Records intent for (run, step) with a lease, or reports what an earlier attempt left.</summary>
+    Task<LedgerEntry> BeginAsync(string runId, string stepId, string argsDigest, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Records the outcome of the side effect begun for (run, step).</summary>
+    Task CompleteAsync(string runId, string stepId, ToolOutcome outcome, CancellationToken cancellationToken);
+}

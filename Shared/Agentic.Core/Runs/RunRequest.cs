@@ -1,0 +1,167 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Agentic.Core.Json;
+
+namespace Agentic.Core.Runs;
+
+/// <summary>A validated request to run an agent. Built only by <see cref="RunRequestParser"/>.</summary>
+public sealed record RunRequest
+{
+    /// <summary>The agent to run (see <see cref="Agents.AgentCatalog"/>).</summary>
+    public required string Agent { get; init; }
+
+    /// <summary>What the requester wants, in their words; recorded, not interpreted by playbooks.</summary>
+    public string? Goal { get; init; }
+
+    /// <summary>Absolute http(s) URI of the resource the agent observes and acts on.</summary>
+    public required string Target { get; init; }
+
+    /// <summary>Who asked. Set by the host from the caller's identity, never from the body.</summary>
+    public required string Principal { get; init; }
+
+    /// <summary>Repeating a request with the same key returns the same run.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The environment the target lives in (dev, test, prod); part of every gate request.</summary>
+    public string Environment { get; init; } = "dev";
+
+    /// <summary>Agent-specific parameters handed to the planner.</summary>
+    public JsonElement? Parameters { get; init; }
+
+    /// <summary>How long an approval may be awaited before the step is rejected.</summary>
+    public TimeSpan ApprovalTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Wall-clock budget for the whole run.</summary>
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(4);
+}
+
+/// <summary>The JSON body of <c>POST /api/runs</c> and of an <c>agent-runs</c> queue message.</summary>
+internal sealed record RunRequestBody
+{
+    public string? Agent { get; init; }
+    public string? Goal { get; init; }
+    public string? Target { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public string? Environment { get; init; }
+    public JsonElement? Parameters { get; init; }
+    public int? ApprovalTimeoutSeconds { get; init; }
+    public int? DeadlineSeconds { get; init; }
+}
+
+/// <summary>One thing wrong with a request: where, and what.</summary>
+public sealed record InputError(string Field, string Message);
+
+/// <summary>Thrown when input can not be accepted; carries every problem found.</summary>
+public sealed class InputException(string title, IReadOnlyList<InputError> errors)
+    : Exception(title + ": " + string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")))
+{
+    /// <summary>A one-line summary suitable for a problem+json title.</summary>
+    public string Title { get; } = title;
+
+    /// <summary>Each problem, with the member it concerns.</summary>
+    public IReadOnlyList<InputError> Errors { get; } = errors;
+}
+
+/// <summary>Turns untrusted bytes into a <see cref="RunRequest"/> or an <see cref="InputException"/> naming every problem.</summary>
+public static class RunRequestParser
+{
+    /// <summary>Bodies larger than this are refused before parsing.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    private static readonly string[] Environments = ["dev", "test", "staging", "prod"];
+
+    /// <summary>Parses and validates a request body sent by <paramref name="principal"/>.</summary>
+    public static RunRequest Parse(ReadOnlySpan<byte> utf8Json, string principal, Agents.AgentCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (utf8Json.Length > MaxBodyBytes)
+        {
+            throw new InputException("Request body too large", [new("$", $"The body is {utf8Json.Length} bytes; the limit is {MaxBodyBytes}.")]);
+        }
+        if (utf8Json.IsEmpty)
+        {
+            throw new InputException("Request body required", [new("$", "The body is empty; send a JSON object.")]);
+        }
+
+        RunRequestBody? body;
+        try
+        {
+            body = JsonSerializer.Deserialize<RunRequestBody>(utf8Json, AgenticJson.Strict);
+        }
+        catch (JsonException ex)
+        {
+            var where = string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path;
+            var position = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
+            throw new InputException("Malformed JSON", [new(where, FirstSentence(ex.Message) + position)]);
+        }
+        if (body is null)
+        {
+            throw new InputException("Request body required", [new("$", "The body is JSON null; send a JSON object.")]);
+        }
+
+        var errors = new List<InputError>();
+        if (string.IsNullOrWhiteSpace(body.Agent))
+        {
+            errors.Add(new("agent", "Required."));
+        }
+        else if (!catalog.Contains(body.Agent))
+        {
+            errors.Add(new("agent", $"Unknown agent '{body.Agent}'. Known agents: {string.Join(", ", catalog.Names)}."));
+        }
+        if (string.IsNullOrWhiteSpace(body.Target))
+        {
+            errors.Add(new("target", "Required."));
+        }
+        else if (!Uri.TryCreate(body.Target, UriKind.Absolute, out var target) || (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add(new("target", "Must be an absolute http or https URI."));
+        }
+        if (body.Environment is { } env && !Environments.Contains(env))
+        {
+            errors.Add(new("environment", $"Must be one of {string.Join(", ", Environments)}."));
+        }
+        if (body.IdempotencyKey is { } key && (key.Length is 0 or > 128 || key.Any(c => char.IsControl(c))))
+        {
+            errors.Add(new("idempotencyKey", "Must be 1 to 128 printable characters."));
+        }
+        if (body.Goal is { Length: > 2000 })
+        {
+            errors.Add(new("goal", "At most 2000 characters."));
+        }
+        if (body.Parameters is { ValueKind: not JsonValueKind.Object })
+        {
+            errors.Add(new("parameters", "Must be a JSON object."));
+        }
+        if (body.ApprovalTimeoutSeconds is < 1 or > 7 * 24 * 3600)
+        {
+            errors.Add(new("approvalTimeoutSeconds", "Must be between 1 and 604800."));
+        }
+        if (body.DeadlineSeconds is < 1 or > 30 * 24 * 3600)
+        {
+            errors.Add(new("deadlineSeconds", "Must be between 1 and 2592000."));
+        }
+        if (errors.Count > 0)
+        {
+            throw new InputException("Invalid run request", errors);
+        }
+
+        return new RunRequest
+        {
+            Agent = body.Agent!,
+            Goal = body.Goal,
+            Target = body.Target!,
+            Principal = principal,
+            IdempotencyKey = body.IdempotencyKey,
+            Environment = body.Environment ?? "dev",
+            Parameters = body.Parameters?.Clone(),
+            ApprovalTimeout = body.ApprovalTimeoutSeconds is { } a ? TimeSpan.FromSeconds(a) : TimeSpan.FromHours(1),
+            Deadline = body.DeadlineSeconds is { } d ? TimeSpan.FromSeconds(d) : TimeSpan.FromHours(4),
+        };
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(". ", StringComparison.Ordinal);
+        return cut > 0 ? message[..(cut + 1)] : message;
+    }
+}
