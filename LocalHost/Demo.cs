@@ -1,0 +1,119 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Agentic.Runtime;
+using Agentic.Runtime.Http;
+
+namespace Agentic.LocalHost;
+
+/// <summary>
+/// `agentic demo`: starts the host, breaks a service of the sample fleet, asks the service-healer agent to
+/// fix it over the HTTP API, approves the risky step as an operator, prints the run as it goes, and checks
+/// the outcome: completed, target healthy, the restart applied exactly once.
+/// </summary>
+internal static class Demo
+{
+    private const string Requester = "demo-requester";
+    private const string Operator = "oncall-operator";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = Options.Parse(args);
+        var target = new Uri(options.Get("--target") ?? "http://127.0.0.1:7072/services/checkout");
+        await using var app = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray());
+        app.Logger.LogSettings("demo");
+        await app.StartAsync();
+        try
+        {
+            await app.Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            var api = new Uri(app.Urls.First());
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            return await DriveAsync(http, api, target);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or JsonException)
+        {
+            Console.Error.WriteLine($"demo: {ex.Message}");
+            return 1;
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    private static async Task<int> DriveAsync(HttpClient http, Uri api, Uri target)
+    {
+        var fleet = target.GetLeftPart(UriPartial.Authority);
+        Say($"Sample fleet at {fleet}; breaking {target.AbsolutePath} so the agent has something to fix.");
+        (await http.PostAsync(new Uri(fleet + "/admin" + target.AbsolutePath.TrimEnd('/') + "/degrade"), null)).EnsureSuccessStatusCode();
+
+        using var submit = new HttpRequestMessage(HttpMethod.Post, new Uri(api, "/api/runs"))
+        {
+            Content = JsonContent.Create(new { agent = "service-healer", target = target.ToString(), goal = "Keep checkout healthy", environment = "dev" }),
+        };
+        submit.Headers.Add(RunsApi.PrincipalHeader, Requester);
+        using var accepted = await http.SendAsync(submit);
+        var created = await accepted.Content.ReadFromJsonAsync<RunCreatedView>(AgenticJson.Options) ?? throw new JsonException("Empty answer to POST /api/runs.");
+        Say($"POST /api/runs -> {(int)accepted.StatusCode} {accepted.StatusCode}, run {created.Id} (as {Requester})");
+        Say($"  status:    {created.StatusQueryGetUri}");
+        Say($"  terminate: {created.TerminatePostUri}");
+
+        var printed = 0;
+        var approved = new HashSet<string>(StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        RunView view;
+        while (true)
+        {
+            using var response = await http.GetAsync(new Uri(created.StatusQueryGetUri));
+            view = await response.Content.ReadFromJsonAsync<RunView>(AgenticJson.Options) ?? throw new JsonException("Empty status.");
+            foreach (var entry in view.Log.Skip(printed))
+            {
+                Say($"  {entry.At:HH:mm:ss.fff} {entry.Kind,-17} {(entry.StepId is null ? "" : entry.StepId + " ")}{entry.Message}");
+            }
+            printed = view.Log.Count;
+            if (view.PendingApproval is { } pending && approved.Add(pending.StepId))
+            {
+                Say($"  -> approving {pending.StepId} ({pending.Tool}, args {pending.ArgsDigest[..19]}) as {Operator}, role {pending.ApproverRole}");
+                using var approve = new HttpRequestMessage(HttpMethod.Post, new Uri(pending.ApprovePostUri))
+                {
+                    Content = JsonContent.Create(new { decision = "approve", comment = "Runbook restart approved for the demo." }),
+                };
+                approve.Headers.Add(RunsApi.PrincipalHeader, Operator);
+                approve.Headers.Add(RunsApi.RolesHeader, pending.ApproverRole ?? "operator");
+                (await http.SendAsync(approve)).EnsureSuccessStatusCode();
+            }
+            if (response.StatusCode == System.Net.HttpStatusCode.OK)
+            {
+                break;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Run {created.Id} did not finish within 3 minutes (phase {view.Phase}).");
+            }
+            await Task.Delay(200);
+        }
+
+        var effects = await http.GetFromJsonAsync<JsonElement>(new Uri(fleet + "/admin/effects"));
+        var restarts = effects.GetProperty("effects").EnumerateArray()
+            .Where(e => e.GetProperty("key").GetString()!.StartsWith(created.Id + "/", StringComparison.Ordinal))
+            .Select(e => (Key: e.GetProperty("key").GetString(), Applied: e.GetProperty("applied").GetInt32()))
+            .ToList();
+        Say("");
+        Say($"Run {view.Id}: {view.Status} ({view.Output?.Outcome ?? view.FailureReason})");
+        foreach (var step in view.Steps)
+        {
+            Say($"  {step.StepId} {step.Tool,-20} {step.Status,-10} {step.Decision?.Effect.ToString() ?? "-"} by rule '{step.Decision?.Rule}'{(step.Approval is { } a ? $", approved by {a.Approver}" : "")}");
+        }
+        foreach (var (key, applied) in restarts)
+        {
+            Say($"  side effect {key}: applied {applied} time(s)");
+        }
+        var ok = view.Status == "completed" && view.Output?.Outcome == "remediated" && restarts.Count == 1 && restarts[0].Applied == 1;
+        Say(ok ? "Demo passed: the service was diagnosed, restarted once with approval, and verified healthy." : "Demo FAILED: the run did not remediate the service as expected.");
+        return ok ? 0 : 1;
+    }
+
+    private static void Say(string line) => Console.WriteLine(line);
+}

@@ -1,0 +1,86 @@
+using Agentic.Core.Json;
+using Agentic.Runtime;
+using Agentic.Runtime.Http;
+
+namespace Agentic.LocalHost;
+
+/// <summary>Builds and runs the local host: settings, the runtime, the API. Both `up` and `demo` use it.</summary>
+internal static class LocalHostApp
+{
+    public const string DefaultUrls = "http://127.0.0.1:7071";
+
+    public static WebApplication Build(string[] args)
+    {
+        var options = Options.Parse(args);
+        var (settingsPath, values) = LocalSettings.Load(options.Get("--settings"));
+        var builder = WebApplication.CreateSlimBuilder();
+        // Precedence, lowest first: settings file, environment, command line.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(values);
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = options.Get("--urls") ?? values.GetValueOrDefault("Agentic:Urls") ?? DefaultUrls });
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            foreach (var converter in AgenticJson.Options.Converters)
+            {
+                o.SerializerOptions.Converters.Add(converter);
+            }
+            o.SerializerOptions.DefaultIgnoreCondition = AgenticJson.Options.DefaultIgnoreCondition;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAgenticLocalRuntime(builder.Configuration);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapGet("/", () => Results.Redirect("/api/agents"));
+        app.MapAgenticApi();
+        if (settingsPath is not null)
+        {
+            app.Logger.LogSettings(settingsPath);
+        }
+        return app;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            await using var app = Build(args);
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or FileNotFoundException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync("agentic: " + ex.Message);
+            return 1;
+        }
+    }
+}
+
+/// <summary>`--name value` pairs.</summary>
+internal sealed class Options
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    public static Options Parse(string[] args)
+    {
+        var options = new Options();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Unexpected argument '{args[i]}': options are '--name value' pairs.");
+            }
+            options._values[args[i]] = args[++i];
+        }
+        return options;
+    }
+
+    public string? Get(string name) => _values.GetValueOrDefault(name);
+}

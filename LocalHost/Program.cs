@@ -1,0 +1,24 @@
+using Agentic.LocalHost;
+
+return args switch
+{
+    ["up", .. var rest] => await LocalHostApp.RunAsync(rest),
+    ["demo", .. var rest] => await Demo.RunAsync(rest),
+    [] or ["help" or "--help" or "-h"] => Usage(0),
+    _ => Usage(2),
+};
+
+static int Usage(int code)
+{
+    var writer = code == 0 ? Console.Out : Console.Error;
+    writer.WriteLine("""
+        agentic: the Agentic Functions local host.
+
+          agentic up   [--urls http://127.0.0.1:7071] [--settings local.settings.json]
+                       Serve the HTTP API, listen to the agent-runs queue and run workflows until stopped.
+          agentic demo --target http://127.0.0.1:7072/services/checkout [--urls ...] [--settings ...]
+                       Start the host, submit a sample run over HTTP, print its progress and outcome.
+                       Exits 0 only if the run remediated the target.
+        """);
+    return code;
+}

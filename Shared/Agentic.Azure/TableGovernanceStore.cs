@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Json;
+using Agentic.Core.Tools;
+using Azure;
+using Azure.Data.Tables;
+
+namespace Agentic.Azure;
+
+/// <summary>
+/// Decisions, approvals and the idempotency ledger in one table, one partition per run:
+/// row keys <c>decision|{step}</c>, <c>approval|{step}</c> and <c>action|{step}</c>.
+/// </summary>
+public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger
+{
+    private readonly TableClient _table = clients.Table("ledger");
+
+    /// <summary>The table, for start-up provisioning.</summary>
+    public TableClient Table => _table;
+
+    /// <inheritdoc />
+    public Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        return _table.UpsertEntityAsync(Json(decision.RunId, "decision|" + decision.StepId, decision), TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        ReadAsync<GateDecision>(runId, "decision|" + stepId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken) =>
+        _table.UpsertEntityAsync(Json(runId, "approval|" + stepId, approval), TableUpdateMode.Replace, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        ReadAsync<ApprovalDecision>(runId, "approval|" + stepId, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<LedgerEntry> BeginAsync(string runId, string stepId, string argsDigest, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var rowKey = "action|" + stepId;
+        var now = clock.GetUtcNow();
+        var intent = new TableEntity(runId, rowKey)
+        {
+            ["ArgsDigest"] = argsDigest,
+            ["LeaseUntil"] = now + lease,
+            ["Attempts"] = 1,
+            ["IntentAt"] = now,
+        };
+        try
+        {
+            await _table.AddEntityAsync(intent, cancellationToken);
+            return new LedgerEntry(LedgerBegin.Started, null, 1);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // An earlier attempt got here first; see what it left.
+        }
+        var existing = (await _table.GetEntityAsync<TableEntity>(runId, rowKey, cancellationToken: cancellationToken)).Value;
+        var attempts = existing.GetInt32("Attempts") ?? 1;
+        if (existing.GetString("Outcome") is { } outcome)
+        {
+            return new LedgerEntry(LedgerBegin.Recorded, AgenticJson.FromElement<ToolOutcome>(JsonDocument.Parse(outcome).RootElement), attempts);
+        }
+        if (existing.GetDateTimeOffset("LeaseUntil") is { } until && until > now)
+        {
+            return new LedgerEntry(LedgerBegin.Busy, null, attempts);
+        }
+        existing["LeaseUntil"] = now + lease;
+        existing["Attempts"] = attempts + 1;
+        try
+        {
+            // The ETag makes taking over an expired lease exclusive between workers.
+            await _table.UpdateEntityAsync(existing, existing.ETag, TableUpdateMode.Replace, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return new LedgerEntry(LedgerBegin.Busy, null, attempts);
+        }
+        return new LedgerEntry(LedgerBegin.Resumed, null, attempts + 1);
+    }
+
+    /// <inheritdoc />
+    public Task CompleteAsync(string runId, string stepId, ToolOutcome outcome, CancellationToken cancellationToken)
+    {
+        var entity = new TableEntity(runId, "action|" + stepId)
+        {
+            ["Outcome"] = JsonSerializer.Serialize(outcome, AgenticJson.Options),
+            ["OutcomeAt"] = clock.GetUtcNow(),
+        };
+        return _table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    private static TableEntity Json<T>(string partition, string row, T value) =>
+        new(partition, row) { ["Json"] = JsonSerializer.Serialize(value, AgenticJson.Options) };
+
+    private async Task<T?> ReadAsync<T>(string partition, string row, CancellationToken cancellationToken) where T : class
+    {
+        var response = await _table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken);
+        return response.HasValue && response.Value!.GetString("Json") is { } json
+            ? JsonSerializer.Deserialize<T>(json, AgenticJson.Options)
+            : null;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using Agentic.Azure;
+using Agentic.Core.Activities;
+using Agentic.Core.Json;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Agentic.Runtime;
+
+/// <summary>
+/// Executes work items: one activity attempt each, with its timeout. Success and final failure go back
+/// to the run as events; a retryable failure re-enqueues the next attempt after the retry back-off.
+/// The work message is deleted only after the follow-up message is sent, so a crash repeats the attempt
+/// (activities are idempotent: the act activity through its ledger) rather than losing it.
+/// </summary>
+public sealed class ActivityWorker<TInput, TState>(
+    DurableRunner<TInput, TState> runner,
+    ActivityRegistry activities,
+    PayloadStore payloads,
+    StorageClients storage,
+    TimeProvider clock,
+    IOptions<RunnerOptions> options,
+    ILogger<ActivityWorker<TInput, TState>> logger)
+{
+    private readonly int _maxInline = storage.Options.MaxInlineBytes;
+
+    /// <summary>Handles one work-queue message.</summary>
+    public async Task<MessageOutcome> HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        WorkItem? item;
+        try
+        {
+            item = JsonSerializer.Deserialize<WorkItem>(message.Body.ToMemory().Span, AgenticJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            item = null;
+            await Poison.MoveAsync(storage.Queue("work-poison"), message, $"Not a work item: {ex.Message}", clock, logger, cancellationToken);
+        }
+        if (item is null)
+        {
+            return MessageOutcome.Complete;
+        }
+        if (message.DequeueCount > options.Value.MaxDequeueCount)
+        {
+            var reason = $"Activity {item.Name} ({item.CommandId}) was dequeued {message.DequeueCount} times without finishing; moved to the poison queue.";
+            await Poison.MoveAsync(storage.Queue("work-poison"), message, reason, clock, logger, cancellationToken);
+            await ReportAsync(item, new ActivityFailed(item.CommandId, "PoisonMessage", reason, clock.GetUtcNow()), cancellationToken);
+            return MessageOutcome.Complete;
+        }
+        if (!activities.TryGet(item.Name, out var activity))
+        {
+            await ReportAsync(item, new ActivityFailed(item.CommandId, "UnknownActivity", $"No activity named '{item.Name}' is registered.", clock.GetUtcNow()), cancellationToken);
+            return MessageOutcome.Complete;
+        }
+
+        var input = item.Input ?? JsonDocument.Parse(await payloads.GetAsync(item.InputRef!, cancellationToken)).RootElement;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(item.Timeout);
+        string errorType;
+        string error;
+        var retryable = true;
+        try
+        {
+            var result = await activity.RunAsync(input, new ActivityContext(item.RunId, item.CommandId, item.Attempt), timeout.Token);
+            await ReportAsync(item, new ActivityCompleted(item.CommandId, result, clock.GetUtcNow()), cancellationToken);
+            return MessageOutcome.Complete;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return MessageOutcome.Release;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            (errorType, error) = (nameof(TimeoutException), $"{item.Name} did not finish within {item.Timeout.TotalSeconds:0.#} s.");
+        }
+        catch (NonRetryableException ex)
+        {
+            (errorType, error, retryable) = (ex.InnerException?.GetType().Name ?? nameof(NonRetryableException), ex.Message, false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            (errorType, error) = (ex.GetType().Name, ex.Message);
+        }
+
+        logger.ActivityAttemptFailed(item.Name, item.RunId, item.CommandId, item.Attempt, error);
+        if (retryable && item.Attempt < item.Retry.MaxAttempts)
+        {
+            await runner.SendWorkAsync(item with { Attempt = item.Attempt + 1 }, item.Retry.DelayAfter(item.Attempt), cancellationToken);
+            return MessageOutcome.Complete;
+        }
+        var attempts = item.Attempt == 1 ? "" : $" (after {item.Attempt} attempts)";
+        await ReportAsync(item, new ActivityFailed(item.CommandId, errorType, error + attempts, clock.GetUtcNow()), cancellationToken);
+        return MessageOutcome.Complete;
+    }
+
+    private Task ReportAsync(WorkItem item, WorkflowEvent change, CancellationToken cancellationToken) =>
+        runner.SendControlAsync(new ControlMessage(item.RunId, "done:" + item.CommandId, change, null, null), TimeSpan.Zero, cancellationToken);
+}
+
+/// <summary>Moves a message to a poison queue with the reason.</summary>
+internal static class Poison
+{
+    public static async Task MoveAsync(global::Azure.Storage.Queues.QueueClient poisonQueue, QueueMessage message, string reason, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
+    {
+        var record = new PoisonMessage(poisonQueue.Name.Replace("-poison", "", StringComparison.Ordinal), reason, message.DequeueCount, message.Body.ToString(), clock.GetUtcNow());
+        await poisonQueue.SendMessageAsync(JsonSerializer.Serialize(record, AgenticJson.Options), cancellationToken: cancellationToken);
+        logger.Poisoned(poisonQueue.Name, reason);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using System.Text;
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+
+namespace Agentic.Runtime;
+
+/// <summary>Why an approval was not accepted.</summary>
+public enum ApprovalRefusal
+{
+    /// <summary>Accepted.</summary>
+    None,
+    /// <summary>No run with that id.</summary>
+    UnknownRun,
+    /// <summary>The run is not waiting for approval of that step.</summary>
+    NotAwaiting,
+    /// <summary>The caller may not approve this step.</summary>
+    Forbidden,
+}
+
+/// <summary>The answer to an approval request.</summary>
+public sealed record ApprovalResult(ApprovalRefusal Refusal, string Detail, ApprovalDecision? Approval);
+
+/// <summary>
+/// The agent-run operations both local triggers use (HTTP API and the <c>agent-runs</c> queue): submit
+/// with idempotency, read, approve, terminate. Run ids derived from an idempotency key make a repeated
+/// submission return the first run instead of starting another.
+/// </summary>
+public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, IDecisionStore decisions, TimeProvider clock)
+{
+    /// <summary>Starts the run, or finds the one an earlier submission with the same idempotency key started.</summary>
+    public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var runId = request.IdempotencyKey is { } key
+            ? "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{request.Principal}\n{request.Agent}\n{key}")))[..32]
+            : "run-" + Guid.NewGuid().ToString("N");
+        var created = await runner.StartAsync(runId, request, cancellationToken);
+        return (runId, created);
+    }
+
+    /// <summary>The run, or <c>null</c>.</summary>
+    public Task<RunRecord<AgentRunState>?> GetAsync(string runId, CancellationToken cancellationToken) => runner.GetAsync(runId, cancellationToken);
+
+    /// <summary>
+    /// Records and delivers a human's decision on the step a run is waiting on. The approval is bound to the
+    /// step's argument digest as the run sees it now; the requester can not approve their own action, and
+    /// the approver must hold the role the decision names. The record is stored before the event is sent,
+    /// so the act activity can always find the approval it executes under.
+    /// </summary>
+    public async Task<ApprovalResult> DecideAsync(string runId, string stepId, bool approve, string? comment, string approver, IReadOnlyList<string> roles, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        var run = await runner.GetAsync(runId, cancellationToken);
+        if (run is null)
+        {
+            return new(ApprovalRefusal.UnknownRun, $"No run with id '{runId}'.", null);
+        }
+        var state = run.State;
+        var step = state.Steps.FirstOrDefault(s => s.StepId == stepId);
+        if (run.Status != RunStatus.Running || state.Phase != RunPhase.AwaitingApproval || step is null || state.Steps[state.Current].StepId != stepId)
+        {
+            var waiting = state.Phase == RunPhase.AwaitingApproval ? $"it is waiting for step {state.Steps[state.Current].StepId}" : $"it is {run.Status.ToString().ToLowerInvariant()}, phase {state.Phase}";
+            return new(ApprovalRefusal.NotAwaiting, $"Run {runId} is not waiting for approval of step '{stepId}': {waiting}.", null);
+        }
+        if (string.Equals(approver, "anonymous", StringComparison.OrdinalIgnoreCase))
+        {
+            return new(ApprovalRefusal.Forbidden, "Approvals need an identified approver.", null);
+        }
+        if (string.Equals(approver, state.Request.Principal, StringComparison.OrdinalIgnoreCase))
+        {
+            return new(ApprovalRefusal.Forbidden, $"{approver} requested this run and can not approve its actions.", null);
+        }
+        if (step.Decision?.ApproverRole is { } role && !roles.Contains(role, StringComparer.OrdinalIgnoreCase))
+        {
+            return new(ApprovalRefusal.Forbidden, $"Approving {step.Tool} needs the role '{role}'.", null);
+        }
+        var approval = new ApprovalDecision(approve ? "approve" : "reject", approver, roles, step.ArgsDigest, comment, clock.GetUtcNow());
+        await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
+        await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
+        return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);
+    }
+
+    /// <summary>Asks a run to stop.</summary>
+    public Task TerminateAsync(string runId, string reason, string by, CancellationToken cancellationToken) =>
+        runner.TerminateAsync(runId, reason, by, cancellationToken);
+}

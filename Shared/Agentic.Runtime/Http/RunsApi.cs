@@ -1,0 +1,182 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Tools;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Agentic.Runtime.Http;
+
+/// <summary>
+/// The HTTP API of the local host, the same contract as the Functions app: submit, read, approve and
+/// terminate runs; list agents and tools. Errors are <c>application/problem+json</c>.
+/// Identity on the local host comes from the <c>X-Agentic-Principal</c> and <c>X-Agentic-Roles</c>
+/// headers (comma-separated roles); in Azure, App Service authentication supplies it.
+/// </summary>
+public static class RunsApi
+{
+    /// <summary>Header naming the caller on the local host.</summary>
+    public const string PrincipalHeader = "X-Agentic-Principal";
+
+    /// <summary>Header listing the caller's roles on the local host.</summary>
+    public const string RolesHeader = "X-Agentic-Roles";
+
+    /// <summary>Maps <c>/api/runs</c>, <c>/api/agents</c> and <c>/api/tools</c>.</summary>
+    public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
+    {
+        var runs = app.MapGroup("/api/runs");
+        runs.MapPost("/", SubmitAsync);
+        runs.MapGet("/{id}", GetAsync);
+        runs.MapPost("/{id}/approvals/{stepId}", DecideAsync);
+        runs.MapPost("/{id}/terminate", TerminateAsync);
+        app.MapGet("/api/agents", (AgentCatalog agents) => TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description })));
+        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash })));
+        return app;
+    }
+
+    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, AgentCatalog agents, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return Problem("Request body too large", $"The body exceeds {RunRequestParser.MaxBodyBytes} bytes.", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
+        }
+        RunRequest parsed;
+        try
+        {
+            parsed = RunRequestParser.Parse(body, Principal(request), agents);
+        }
+        catch (InputException ex)
+        {
+            return Problem(ex.Title, ex.Message, ex.Errors);
+        }
+        var (runId, created) = await runs.SubmitAsync(parsed, cancellationToken);
+        var view = Created(request, runId, created);
+        request.HttpContext.Response.Headers.RetryAfter = "1";
+        return TypedResults.Accepted(view.StatusQueryGetUri, view);
+    }
+
+    internal static async Task<IResult> GetAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    {
+        var run = await runs.GetAsync(id, cancellationToken);
+        if (run is null)
+        {
+            return NotFound(id);
+        }
+        var view = RunView.From(run, step => Base(request) + $"/api/runs/{id}/approvals/{step}");
+        if (run.Status == RunStatus.Running)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = "1";
+            return TypedResults.Json(view, AgenticJson.Options, statusCode: StatusCodes.Status202Accepted);
+        }
+        return TypedResults.Json(view, AgenticJson.Options);
+    }
+
+    internal static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(request, cancellationToken);
+        ApprovalBody decision;
+        try
+        {
+            decision = body is null
+                ? throw new InputException("Request body too large", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")])
+                : ApprovalBody.Parse(body);
+        }
+        catch (InputException ex)
+        {
+            return Problem(ex.Title, ex.Message, ex.Errors);
+        }
+        var result = await runs.DecideAsync(id, stepId, decision.Decision == "approve", decision.Comment, Principal(request), Roles(request), cancellationToken);
+        return result.Refusal switch
+        {
+            ApprovalRefusal.None => TypedResults.Json(new { runId = id, stepId, decision = result.Approval!.Decision, result.Approval.Approver, result.Approval.ArgsDigest, detail = result.Detail }, AgenticJson.Options, statusCode: StatusCodes.Status202Accepted),
+            ApprovalRefusal.UnknownRun => NotFound(id),
+            ApprovalRefusal.NotAwaiting => TypedResults.Problem(result.Detail, title: "Not awaiting this approval", statusCode: StatusCodes.Status409Conflict),
+            _ => TypedResults.Problem(result.Detail, title: "Approval not allowed", statusCode: StatusCodes.Status403Forbidden),
+        };
+    }
+
+    internal static async Task<IResult> TerminateAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    {
+        var run = await runs.GetAsync(id, cancellationToken);
+        if (run is null)
+        {
+            return NotFound(id);
+        }
+        var reason = request.Query["reason"].FirstOrDefault() is { Length: > 0 and <= 500 } r ? r : "Terminated through the API.";
+        await runs.TerminateAsync(id, reason, Principal(request), cancellationToken);
+        return TypedResults.Accepted(Base(request) + $"/api/runs/{id}");
+    }
+
+    /// <summary>Reads at most the body limit; <c>null</c> if the body is larger.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > RunRequestParser.MaxBodyBytes)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > RunRequestParser.MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static RunCreatedView Created(HttpRequest request, string runId, bool created)
+    {
+        var runUri = Base(request) + "/api/runs/" + runId;
+        return new RunCreatedView(runId, runUri, runUri + "/terminate", runUri + "/approvals/{stepId}", created);
+    }
+
+    private static string Base(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
+
+    private static string Principal(HttpRequest request) =>
+        request.Headers[PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p ? p.Trim() : "anonymous";
+
+    private static string[] Roles(HttpRequest request) =>
+        (request.Headers[RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
+        TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
+            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound);
+}
+
+/// <summary>The body of an approval: <c>{ "decision": "approve" | "reject", "comment": "..." }</c>.</summary>
+internal sealed record ApprovalBody(string Decision, string? Comment)
+{
+    public static ApprovalBody Parse(byte[] body)
+    {
+        Wire? wire;
+        try
+        {
+            wire = body.Length == 0 ? null : System.Text.Json.JsonSerializer.Deserialize<Wire>(body, AgenticJson.Strict);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new InputException("Malformed JSON", [new(string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path, ex.Message.Split(". ")[0] + ".")]);
+        }
+        if (wire?.Decision is not ("approve" or "reject"))
+        {
+            throw new InputException("Invalid approval", [new("decision", "Required: \"approve\" or \"reject\".")]);
+        }
+        if (wire.Comment is { Length: > 1000 })
+        {
+            throw new InputException("Invalid approval", [new("comment", "At most 1000 characters.")]);
+        }
+        return new(wire.Decision, wire.Comment);
+    }
+
+    private sealed record Wire(string? Decision, string? Comment);
+}
