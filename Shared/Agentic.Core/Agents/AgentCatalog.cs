@@ -76,7 +76,7 @@ internal static class Playbooks
     private static JsonElement Empty() => AgenticJson.ToElement(new { });
 
     private static int Int(JsonElement? parameters, string name, int fallback, int min, int max) =>
-        parameters is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(name, out var v) && v.TryGetInt32(out var n)
+        parameters is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n)
             ? Math.Clamp(n, min, max)
             : fallback;
 }

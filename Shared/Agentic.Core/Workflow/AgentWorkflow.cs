@@ -284,17 +284,25 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval with decision '{approval.Decision}'.");
         }
+        if (string.IsNullOrWhiteSpace(approval.Approver))
+        {
+            return Note(state, e.At, step, "Ignored an approval without an approver identity.");
+        }
+        if (e.At > step.ApprovalDeadline)
+        {
+            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it arrived after the approval deadline {step.ApprovalDeadline:u}.");
+        }
         if (string.Equals(approval.Approver, state.Request.Principal, StringComparison.OrdinalIgnoreCase))
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: the requester can not approve their own action.");
         }
-        if (step.Decision?.ApproverRole is { } role && !approval.Roles.Contains(role, StringComparer.OrdinalIgnoreCase))
+        if (step.Decision?.ApproverRole is { } role && !(approval.Roles ?? []).Contains(role, StringComparer.OrdinalIgnoreCase))
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: role '{role}' is required.");
         }
         if (approval.ArgsDigest != step.ArgsDigest)
         {
-            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {Short(approval.ArgsDigest)}, the step has {Short(step.ArgsDigest)}.");
+            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {Short(approval.ArgsDigest ?? "none")}, the step has {Short(step.ArgsDigest)}.");
         }
         var comment = string.IsNullOrWhiteSpace(approval.Comment) ? "" : $": {approval.Comment}";
         if (!approval.Approved)

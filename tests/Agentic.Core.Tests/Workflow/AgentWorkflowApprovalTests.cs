@@ -60,14 +60,11 @@ public sealed class AgentWorkflowApprovalTests
     {
         var run = RunDriver.AwaitingApproval().Reject();
 
-        const string Reason = "Step s2 (sample.restart) rejected by bob: too risky";
-        Assert.Equal(RunPhase.Failed, run.State.Phase);
-        Assert.Equal(Reason, run.State.FailureReason);
+        RunAssert.Failed(run, "Step s2 (sample.restart) rejected by bob: too risky");
         Assert.Equal(StepStatus.Rejected, run.Step.Status);
         Assert.Equal("Rejected by bob", run.Step.Error);
         Assert.False(run.Step.Approval?.Approved);
-        Assert.Equal(new FailRun("fail", Reason), Assert.Single(run.Commands));
-        Assert.Equal(["rejected", "failed"], run.State.Log.TakeLast(2).Select(e => e.Kind));
+        Assert.Equal("rejected", run.State.Log[^2].Kind);
     }
 
     [Fact]
@@ -83,13 +80,10 @@ public sealed class AgentWorkflowApprovalTests
     {
         var run = RunDriver.AwaitingApproval().Fire(Ids.ApprovalTimeout("s2"));
 
-        const string Reason = "Approval for step s2 (sample.restart) timed out after 60 min; the step is rejected.";
-        Assert.Equal(RunPhase.Failed, run.State.Phase);
-        Assert.Equal(Reason, run.State.FailureReason);
+        RunAssert.Failed(run, "Approval for step s2 (sample.restart) timed out after 60 min; the step is rejected.");
         Assert.Equal(StepStatus.Rejected, run.Step.Status);
         Assert.Equal("Approval timed out.", run.Step.Error);
         Assert.Null(run.Step.Approval);
-        Assert.Equal(new FailRun("fail", Reason), Assert.Single(run.Commands));
     }
 
     [Fact]
@@ -160,17 +154,32 @@ public sealed class AgentWorkflowApprovalTests
             $"Ignored an approval with decision '{decision}'.");
     }
 
+    [Fact]
+    public void Approval_WithoutDecision_IsIgnoredAndWaitContinues()
+    {
+        AssertIgnoredAndWaitContinues(r => r.ApprovalEvent(TestJson.Parse("{}")), "Ignored an approval with decision ''.");
+    }
+
     [Theory]
     [InlineData("\"approve\"")]
     [InlineData("null")]
     [InlineData("[]")]
-    [InlineData("{}")]
-    [InlineData("""{"decision":"approve","approver":"bob"}""")]
-    [InlineData("""{"decision":"approve","approver":"bob","roles":"operator","argsDigest":"x","comment":"c","decidedAt":"2025-01-01T00:00:00Z"}""")]
-    [InlineData("""{"decision":"approve","approver":"bob","roles":["operator"],"argsDigest":"x","comment":"c","decidedAt":"yesterday"}""")]
+    [InlineData("""{"decision":1}""")]
+    [InlineData("""{"decision":"approve","approver":"bob","roles":"operator","argsDigest":"x","decidedAt":"2025-01-01T00:00:00Z"}""")]
+    [InlineData("""{"decision":"approve","approver":"bob","roles":["operator"],"argsDigest":"x","decidedAt":"yesterday"}""")]
     public void Approval_Malformed_IsIgnoredAndWaitContinues(string payload)
     {
-        AssertIgnoredAndWaitContinues(r => r.ApprovalEvent(Fixtures.Parse(payload)), "Ignored a malformed approval: ");
+        AssertIgnoredAndWaitContinues(r => r.ApprovalEvent(TestJson.Parse(payload)), "Ignored a malformed approval: ");
+    }
+
+    [Fact]
+    public void Approval_WithoutComment_IsAccepted()
+    {
+        var run = RunDriver.AwaitingApproval().Approve(comment: null);
+
+        Assert.Equal(RunPhase.Acting, run.State.Phase);
+        Assert.Equal("sample.restart approved by bob", run.State.Log[^1].Message);
+        Assert.Null(run.Input<ActInput>().Approval?.Comment);
     }
 
     [Fact]
@@ -179,7 +188,7 @@ public sealed class AgentWorkflowApprovalTests
         var run = RunDriver.AwaitingApproval()
             .Approve(approver: Fixtures.Principal)
             .Approve(roles: ["viewer"])
-            .ApprovalEvent(Fixtures.Parse("{}"))
+            .ApprovalEvent(TestJson.Parse("[]"))
             .Approve();
 
         Assert.Equal(RunPhase.Acting, run.State.Phase);

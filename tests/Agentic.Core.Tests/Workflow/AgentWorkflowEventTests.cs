@@ -20,7 +20,7 @@ public sealed class AgentWorkflowEventTests
         ["unknown timer"] = (RunDriver.GatingDiagnostics, r => new TimerFired("nobody-started-me", r.Tick())),
         ["approval timeout of another step"] = (RunDriver.AwaitingApproval, r => new TimerFired(Ids.ApprovalTimeout("s1"), r.Tick())),
         ["approval timeout while not awaiting approval"] = (RunDriver.GatingRestart, r => new TimerFired(Ids.ApprovalTimeout("s2"), r.Tick())),
-        ["unrelated external event"] = (RunDriver.AwaitingApproval, r => new EventRaised("signal:cpu-high", Fixtures.Parse("{}"), r.Tick())),
+        ["unrelated external event"] = (RunDriver.AwaitingApproval, r => new EventRaised("signal:cpu-high", TestJson.Parse("{}"), r.Tick())),
     };
 
     public static TheoryData<string> StaleEventNames() => [.. StaleEvents.Keys];

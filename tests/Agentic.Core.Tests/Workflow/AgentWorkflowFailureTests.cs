@@ -13,8 +13,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.Forbidden();
 
-        const string Reason = "Step s1 (sample.diagnostics) forbidden by baseline rule 'default-deny': sample.diagnostics was judged.";
-        AssertFailed(run, Reason);
+        RunAssert.Failed(run, "Step s1 (sample.diagnostics) forbidden by baseline rule 'default-deny': sample.diagnostics was judged.");
         Assert.Equal([StepStatus.Denied, StepStatus.Skipped], run.State.Steps.Select(s => s.Status));
         Assert.Equal(GateEffect.Forbid, run.State.Steps[0].Decision?.Effect);
         Assert.Equal("sample.diagnostics was judged.", run.State.Steps[0].Error);
@@ -26,7 +25,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.GatingRestart().Gate(GateEffect.Forbid);
 
-        AssertFailed(run, "Step s2 (sample.restart) forbidden by baseline rule 'default-deny': sample.restart was judged.");
+        RunAssert.Failed(run, "Step s2 (sample.restart) forbidden by baseline rule 'default-deny': sample.restart was judged.");
         Assert.Equal([StepStatus.Succeeded, StepStatus.Denied], run.State.Steps.Select(s => s.Status));
     }
 
@@ -35,7 +34,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.GatingDiagnostics().Fail(Ids.Gate("s1"), "RequestFailedException", "audit store unreachable");
 
-        AssertFailed(run, "Gate unavailable for step s1 (sample.diagnostics), failing closed: RequestFailedException: audit store unreachable");
+        RunAssert.Failed(run, "Gate unavailable for step s1 (sample.diagnostics), failing closed: RequestFailedException: audit store unreachable");
         Assert.Equal([StepStatus.Denied, StepStatus.Skipped], run.State.Steps.Select(s => s.Status));
         Assert.Null(run.State.Steps[0].Decision);
         Assert.Equal("RequestFailedException: audit store unreachable", run.State.Steps[0].Error);
@@ -52,7 +51,7 @@ public sealed class AgentWorkflowFailureTests
 
         run.Gate(decision);
 
-        AssertFailed(run, $"Gate answered for {stepId}/{digest[..19]}, not s1/{run.State.Steps[0].ArgsDigest[..19]}: failing closed.");
+        RunAssert.Failed(run, $"Gate answered for {stepId}/{digest[..19]}, not s1/{run.State.Steps[0].ArgsDigest[..19]}: failing closed.");
         Assert.Equal(StepStatus.Denied, run.State.Steps[0].Status);
         Assert.Null(run.State.Steps[0].Decision);
         Assert.Equal("Decision not bound to this step's arguments.", run.State.Steps[0].Error);
@@ -63,7 +62,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.ActingRestart().Fail(Ids.Act("s2"), "ToolException", "service answered 503");
 
-        AssertFailed(run, "Step s2 (sample.restart) failed: ToolException: service answered 503");
+        RunAssert.Failed(run, "Step s2 (sample.restart) failed: ToolException: service answered 503");
         Assert.Equal([StepStatus.Succeeded, StepStatus.Failed], run.State.Steps.Select(s => s.Status));
         Assert.Equal("ToolException: service answered 503", run.Step.Error);
         Assert.Null(run.State.Output);
@@ -77,16 +76,16 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.Scenarios[scenario]().Fail(commandId, "HttpRequestException", "boom");
 
-        AssertFailed(run, reason);
+        RunAssert.Failed(run, reason);
     }
 
     [Fact]
     public void Plan_OverMaxSteps_FailsOnTheGuard_WithoutGating()
     {
         var options = new AgentWorkflowOptions { MaxSteps = 2 };
-        var run = RunDriver.Start(options: options).Perceive(healthy: false).Plan(Fixtures.Plan(false, "s1", "s2", "s3"));
+        var run = RunDriver.Start(options: options).Perceive(healthy: false).Plan(Fixtures.Plan(expectHealthy: false, "s1", "s2", "s3"));
 
-        AssertFailed(run, "Guard: the plan has 3 steps; at most 2 are allowed.");
+        RunAssert.Failed(run, "Guard: the plan has 3 steps; at most 2 are allowed.");
         Assert.NotNull(run.State.Plan);
         Assert.Empty(run.State.Steps);
     }
@@ -95,7 +94,7 @@ public sealed class AgentWorkflowFailureTests
     public void Plan_AtMaxSteps_IsAccepted()
     {
         var options = new AgentWorkflowOptions { MaxSteps = 2 };
-        var run = RunDriver.Start(options: options).Perceive(healthy: false).Plan(Fixtures.Plan(false, "s1", "s2"));
+        var run = RunDriver.Start(options: options).Perceive(healthy: false).Plan(Fixtures.Plan(expectHealthy: false, "s1", "s2"));
 
         Assert.Equal(RunPhase.Gating, run.State.Phase);
     }
@@ -106,9 +105,9 @@ public sealed class AgentWorkflowFailureTests
     [InlineData("  ", "s2")]
     public void Plan_WithRepeatedOrEmptyStepId_FailsAsInvalid(string first, string second)
     {
-        var run = RunDriver.Planning().Plan(Fixtures.Plan(false, first, second));
+        var run = RunDriver.Planning().Plan(Fixtures.Plan(expectHealthy: false, first, second));
 
-        AssertFailed(run, $"Invalid plan: step id '{first}' is empty or repeated.");
+        RunAssert.Failed(run, $"Invalid plan: step id '{first}' is empty or repeated.");
         Assert.Empty(run.State.Steps);
     }
 
@@ -118,7 +117,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.Scenarios[scenario]().Fire(Ids.Deadline);
 
-        AssertFailed(run, "Deadline exceeded: the run did not finish within 240 min.");
+        RunAssert.Failed(run, "Deadline exceeded: the run did not finish within 240 min.");
         Assert.DoesNotContain(run.State.Steps, s => s.Status == StepStatus.Pending);
     }
 
@@ -146,18 +145,5 @@ public sealed class AgentWorkflowFailureTests
         Assert.Equal(new FailRun("terminate", Reason), Assert.Single(run.Commands));
         Assert.Equal("terminated", run.State.Log[^1].Kind);
         Assert.DoesNotContain(run.State.Steps, s => s.Status == StepStatus.Pending);
-    }
-
-    private static void AssertFailed(RunDriver run, string reason)
-    {
-        Assert.Equal(RunPhase.Failed, run.State.Phase);
-        Assert.True(run.IsTerminal);
-        Assert.Equal(reason, run.State.FailureReason);
-        Assert.Equal(run.Now, run.State.UpdatedAt);
-        Assert.Null(run.State.Output);
-        Assert.Equal(new FailRun("fail", reason), Assert.Single(run.Commands));
-        var entry = run.State.Log[^1];
-        Assert.Equal("failed", entry.Kind);
-        Assert.Equal(reason, entry.Message);
     }
 }

@@ -8,10 +8,6 @@ using Agentic.Core.Workflow;
 namespace Agentic.Core.Tests.Workflow;
 
 /// <summary>The records activities and humans send back, shaped like the real ones.</summary>
-// Every nullable member below is given a value on purpose: AgenticJson omits nulls on write and then
-// requires every constructor parameter on read, so a record with a null member does not survive
-// AgenticJson.ToElement/FromElement (reported; see the test project's report). The decider's own logic
-// does not depend on those members, so the fixtures keep them set and these tests stay about the decider.
 internal static class Fixtures
 {
     public const string Principal = "alice";
@@ -63,20 +59,14 @@ internal static class Fixtures
                 _ => "default-deny",
             },
             $"{step.Tool} was judged.",
-            BaselinePolicy.ApproverRole,
+            effect == GateEffect.RequireApproval ? BaselinePolicy.ApproverRole : null,
             at);
 
-    public static ApprovalDecision Approval(string argsDigest, DateTimeOffset at, string approver = Approver, string decision = "approve", string[]? roles = null, string comment = "looks right") =>
+    public static ApprovalDecision Approval(string argsDigest, DateTimeOffset at, string approver = Approver, string decision = "approve", string[]? roles = null, string? comment = "looks right") =>
         new(decision, approver, roles ?? [BaselinePolicy.ApproverRole], argsDigest, comment, at);
 
     public static ActResult ActResult(StepState step, bool replayed = false) =>
         new(step.Tool, "1.0.0", 200, $"{step.Tool} answered 200.", AgenticJson.ToElement(new { ok = true }), replayed);
-
-    public static JsonElement Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
 
     /// <summary>Commands as the JSON a host would persist: JsonElement has no value equality, the wire form does.</summary>
     public static string Json(IReadOnlyList<WorkflowCommand> commands) =>

@@ -121,10 +121,10 @@ internal sealed class RunDriver
     public RunDriver Verify(bool healthy) => Complete(Ids.Verify, Fixtures.Observation(healthy, Now));
 
     /// <summary>Sends an approval event for the step in progress, bound to its arguments unless told otherwise.</summary>
-    public RunDriver Approve(string approver = Fixtures.Approver, string decision = "approve", string[]? roles = null, string? argsDigest = null, string comment = "looks right") =>
+    public RunDriver Approve(string approver = Fixtures.Approver, string decision = "approve", string[]? roles = null, string? argsDigest = null, string? comment = "looks right") =>
         ApprovalEvent(AgenticJson.ToElement(Fixtures.Approval(argsDigest ?? Step.ArgsDigest, Now, approver, decision, roles, comment)));
 
-    public RunDriver Reject(string approver = Fixtures.Approver, string comment = "too risky") => Approve(approver, "reject", comment: comment);
+    public RunDriver Reject(string approver = Fixtures.Approver, string? comment = "too risky") => Approve(approver, "reject", comment: comment);
 
     public RunDriver ApprovalEvent(JsonElement payload) => Raise(Ids.ApprovalEvent(Step.StepId), payload);
 

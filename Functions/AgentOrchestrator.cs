@@ -1,0 +1,247 @@
+using System.Text.Json;
+using Agentic.Core.Activities;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using CoreRetryOptions = Agentic.Core.Workflow.RetryOptions;
+
+namespace Agentic.Functions;
+
+// WARNING: the input of every orchestration, at start and at each ContinueAsNew, kept in Durable history.
+// Renaming or removing a member breaks runs in flight; add members as optional.
+public sealed record AgentRunInput(RunRequest? Request = null, AgentRunState? Snapshot = null, int Generation = 0);
+
+// WARNING: the input of every activity call, kept in Durable history; see AgentRunInput.
+public sealed record ActivityEnvelope(string RunId, string CommandId, JsonElement Input, TimeSpan Timeout);
+
+// WARNING: the payload of the "terminate" event the HTTP API raises; see AgentRunInput.
+public sealed record TerminateRequest(string? Reason, string? By);
+
+// Interprets the workflow decider on Durable Functions: issues what Decide lists, turns the first task to
+// finish into an event, evolves, repeats. Replay is safe because the decider is pure and time comes from
+// context.CurrentUtcDateTime. The run id is the instance id.
+//
+// A run that ends with FailRun is returned, not thrown: the output is the run's full document either way, so
+// GET /api/runs/{id} can show why it failed, and Durable's own Failed status is left to faults of this code.
+public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
+{
+    // WARNING: the function name (this class's name) and the event name are stored with every instance and in
+    // its history; renaming either breaks runs in flight.
+    public const string TerminateEvent = "terminate";
+
+    // Every wake-up replays the history; starting over from the state snapshot keeps it short.
+    private const int EventsPerGeneration = 100;
+
+    private static readonly string NonRetryable = typeof(NonRetryableException).FullName!;
+
+    private static readonly JsonElement NoPayload = AgenticJson.ToElement<object?>(null);
+
+    [Function(nameof(AgentRunOrchestrator))]
+    public async Task<JsonElement?> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var logger = context.CreateReplaySafeLogger<AgentRunOrchestrator>();
+        var input = ReadInput(context);
+        var state = input.Snapshot ?? workflow.Start(input.Request!, new StartContext(context.InstanceId, Now(context)));
+        if (input.Snapshot is null)
+        {
+            logger.RunStarted(state.RunId, state.Request.Agent, state.Request.Principal);
+        }
+
+        var activities = new Dictionary<string, Task<JsonElement>>(StringComparer.Ordinal);
+        var timers = new Dictionary<string, (Task Fired, CancellationTokenSource Cancel)>(StringComparer.Ordinal);
+        // Waits are kept by event name and never cancelled: a cancelled Durable wait stays first in line for the
+        // next event of its name and would swallow it. An event nobody wants any more reaches the decider, which
+        // ignores it.
+        var waits = new Dictionary<string, Task<JsonElement?>>(StringComparer.OrdinalIgnoreCase);
+        var terminate = context.WaitForExternalEvent<JsonElement?>(TerminateEvent);
+        var applied = 0;
+        try
+        {
+            while (true)
+            {
+                var commands = workflow.Decide(state);
+                context.SetCustomStatus(AgenticJson.ToElement(RunView.Progress(state)));
+                if (commands.FirstOrDefault(c => c is CompleteRun or FailRun) is { } end)
+                {
+                    var final = RunView.Final(state);
+                    logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
+                    return AgenticJson.ToElement(final);
+                }
+
+                // Timers the decider no longer lists are cancelled (a live timer keeps an orchestration open);
+                // an activity can not be cancelled, so its result is dropped instead.
+                var listed = commands.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+                foreach (var id in timers.Keys.Where(id => !listed.Contains(id)).ToList())
+                {
+                    timers[id].Cancel.Cancel();
+                    timers[id].Cancel.Dispose();
+                    timers.Remove(id);
+                }
+                foreach (var id in activities.Keys.Where(id => !listed.Contains(id)).ToList())
+                {
+                    activities.Remove(id);
+                }
+
+                // Start over only when nothing would be lost: no activity in flight, nothing finished unread.
+                // Timers and waits are issued again from the snapshot; unread external events are carried over.
+                if (applied >= EventsPerGeneration && activities.Count == 0 && !AnyFinished(timers, waits, terminate))
+                {
+                    logger.ContinuedAsNew(state.RunId, applied, input.Generation + 1);
+                    context.ContinueAsNew(AgenticJson.ToElement(new AgentRunInput(Snapshot: state, Generation: input.Generation + 1)));
+                    return null;
+                }
+
+                foreach (var command in commands)
+                {
+                    switch (command)
+                    {
+                        case CallActivity call when !activities.ContainsKey(call.Id):
+                            var envelope = new ActivityEnvelope(context.InstanceId, call.Id, call.Input, call.Timeout);
+                            activities[call.Id] = context.CallActivityAsync<JsonElement>(call.Name, AgenticJson.ToElement(envelope), Options(call.Retry));
+                            break;
+                        case StartTimer timer when !timers.ContainsKey(timer.Id):
+                            var cancel = new CancellationTokenSource();
+                            timers[timer.Id] = (context.CreateTimer(timer.FireAt.UtcDateTime, cancel.Token), cancel);
+                            break;
+                        case WaitForEvent wait when !waits.ContainsKey(wait.EventName):
+                            waits[wait.EventName] = context.WaitForExternalEvent<JsonElement?>(wait.EventName);
+                            break;
+                    }
+                }
+
+                var finished = await Task.WhenAny(
+                    activities.Values.Concat<Task>(timers.Values.Select(t => t.Fired)).Concat(waits.Values).Append(terminate));
+                var change = await ToEventAsync(finished, Now(context));
+                state = workflow.Evolve(state, change);
+                applied++;
+                var kind = change.GetType().Name;
+                logger.EventApplied(state.RunId, kind, state.Phase);
+            }
+        }
+        finally
+        {
+            foreach (var (_, cancel) in timers.Values)
+            {
+                cancel.Cancel();
+                cancel.Dispose();
+            }
+        }
+
+        async Task<WorkflowEvent> ToEventAsync(Task finished, DateTimeOffset at)
+        {
+            if (finished == terminate)
+            {
+                var payload = await terminate;
+                terminate = context.WaitForExternalEvent<JsonElement?>(TerminateEvent);
+                return Terminated(payload, at);
+            }
+            if (activities.FirstOrDefault(a => a.Value == finished).Key is { } activityId)
+            {
+                activities.Remove(activityId);
+                try
+                {
+                    return new ActivityCompleted(activityId, await (Task<JsonElement>)finished, at);
+                }
+                catch (TaskFailedException ex)
+                {
+                    var cause = Cause(ex.FailureDetails);
+                    return new ActivityFailed(activityId, cause.ErrorType, cause.ErrorMessage, at);
+                }
+            }
+            if (timers.FirstOrDefault(t => t.Value.Fired == finished).Key is { } timerId)
+            {
+                timers[timerId].Cancel.Dispose();
+                timers.Remove(timerId);
+                return new TimerFired(timerId, at);
+            }
+            var name = waits.First(w => w.Value == finished).Key;
+            waits.Remove(name);
+            return new EventRaised(name, await (Task<JsonElement?>)finished ?? NoPayload, at);
+        }
+    }
+
+    private static AgentRunInput ReadInput(TaskOrchestrationContext context)
+    {
+        var raw = context.GetInput<JsonElement>();
+        var input = raw.ValueKind == JsonValueKind.Object ? AgenticJson.FromElement<AgentRunInput>(raw) : null;
+        if (input is null || (input.Request is null && input.Snapshot is null))
+        {
+            throw new InvalidOperationException($"Orchestration {context.InstanceId} was started without a run request or a state snapshot.");
+        }
+        return input;
+    }
+
+    private static DateTimeOffset Now(TaskOrchestrationContext context) =>
+        new(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc));
+
+    private static bool AnyFinished(
+        Dictionary<string, (Task Fired, CancellationTokenSource Cancel)> timers,
+        Dictionary<string, Task<JsonElement?>> waits,
+        Task terminate) =>
+        terminate.IsCompleted || timers.Values.Any(t => t.Fired.IsCompleted) || waits.Values.Any(w => w.IsCompleted);
+
+    // Maps the decider's retry options onto Durable's policy; a NonRetryableException ends the attempts at once.
+    private static TaskOptions? Options(CoreRetryOptions retry)
+    {
+        if (retry.MaxAttempts <= 1)
+        {
+            return null;
+        }
+        var first = retry.FirstInterval > TimeSpan.Zero ? retry.FirstInterval : TimeSpan.FromSeconds(1);
+        var policy = new RetryPolicy(
+            retry.MaxAttempts,
+            first,
+            Math.Max(1.0, retry.BackoffCoefficient),
+            retry.MaxInterval >= first ? retry.MaxInterval : first)
+        {
+            HandleFailure = failure => !IsNonRetryable(failure),
+        };
+        return TaskOptions.FromRetryPolicy(policy);
+    }
+
+    private static bool IsNonRetryable(TaskFailureDetails? failure)
+    {
+        for (var f = failure; f is not null; f = f.InnerFailure)
+        {
+            if (string.Equals(f.ErrorType, NonRetryable, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The failure the decider records: the NonRetryableException if one is in the chain, else the top one.
+    private static TaskFailureDetails Cause(TaskFailureDetails failure)
+    {
+        for (var f = failure; f is not null; f = f.InnerFailure)
+        {
+            if (string.Equals(f.ErrorType, NonRetryable, StringComparison.Ordinal))
+            {
+                return f;
+            }
+        }
+        return failure;
+    }
+
+    private static RunTerminated Terminated(JsonElement? payload, DateTimeOffset at)
+    {
+        TerminateRequest? request = null;
+        if (payload is { ValueKind: JsonValueKind.Object } body)
+        {
+            try
+            {
+                request = AgenticJson.FromElement<TerminateRequest>(body);
+            }
+            catch (JsonException)
+            {
+                // A malformed payload still terminates the run, with the defaults below.
+            }
+        }
+        return new RunTerminated(request?.Reason ?? "Terminated.", request?.By ?? "unknown", at);
+    }
+}

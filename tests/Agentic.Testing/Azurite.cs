@@ -1,0 +1,93 @@
+using Xunit;
+
+namespace Agentic.Testing;
+
+/// <summary>
+/// A real Azurite (blob, queue, table) on free loopback ports with its data in a temporary folder.
+/// It can be stopped and started again on the same ports and data, to simulate a storage outage.
+/// </summary>
+public sealed class Azurite : IAsyncDisposable
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private readonly string _data = Directory.CreateTempSubdirectory("agentic-azurite-").FullName;
+    private readonly int _blob = Ports.Free();
+    private readonly int _queue = Ports.Free();
+    private readonly int _table = Ports.Free();
+    private ChildProcess? _process;
+
+    /// <summary>A connection string for this instance.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{_blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{_queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{_table}/devstoreaccount1;";
+
+    /// <summary>Whether it is running.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts Azurite from the project's pinned install (tools/node_modules).</summary>
+    public async Task StartAsync()
+    {
+        var bin = Path.Combine(Repo.Root, "tools", "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (!File.Exists(bin))
+        {
+            throw new FileNotFoundException($"Azurite is not installed at {bin}: run 'npm ci --prefix tools' (./agentic test does).");
+        }
+        _process = ChildProcess.Start("azurite", "node",
+        [
+            bin, "--silent", "--location", _data, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl",
+            "--blobHost", "127.0.0.1", "--blobPort", _blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--queueHost", "127.0.0.1", "--queuePort", _queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tableHost", "127.0.0.1", "--tablePort", _table.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
+        foreach (var port in new[] { _blob, _queue, _table })
+        {
+            await _process.WaitForPortAsync(port, TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>Stops Azurite abruptly (its data folder stays), as an outage would.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.KillAsync();
+            await _process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>One Azurite for a whole test assembly; tests isolate themselves with their own hub names.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    /// <summary>The instance.</summary>
+    public Azurite Azurite { get; } = new();
+
+    /// <inheritdoc />
+    public ValueTask InitializeAsync() => new(Azurite.StartAsync());
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Azurite.DisposeAsync();
+}
+
+/// <summary>Unique hub names so tests sharing one Azurite never see each other's tables and queues.</summary>
+public static class Hubs
+{
+    private static int _next;
+
+    /// <summary>A fresh hub name (lowercase letters and digits).</summary>
+    public static string New(string prefix = "t") =>
+        (prefix + Environment.ProcessId.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + Interlocked.Increment(ref _next).ToString(System.Globalization.CultureInfo.InvariantCulture) + Guid.NewGuid().ToString("N")[..6]).ToLowerInvariant();
+}

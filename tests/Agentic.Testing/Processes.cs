@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Agentic.Testing;
+
+/// <summary>The sample fleet as a real process on a free loopback port.</summary>
+public sealed class SampleFleet : IAsyncDisposable
+{
+    private readonly ChildProcess _process;
+
+    private SampleFleet(ChildProcess process, int port)
+    {
+        _process = process;
+        BaseUri = new Uri($"http://127.0.0.1:{port}");
+    }
+
+    /// <summary>Where it listens.</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>An HTTP client for its admin routes.</summary>
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>The target URI of one service of the fleet.</summary>
+    public string Target(string service) => $"{BaseUri}services/{service}";
+
+    /// <summary>Starts the fleet.</summary>
+    public static async Task<SampleFleet> StartAsync()
+    {
+        var port = Ports.Free();
+        var process = ChildProcess.Start("sample-fleet", "dotnet", [Repo.Output("Agentic.SampleService", "Agentic.SampleService.dll"), "--urls", $"http://127.0.0.1:{port}"]);
+        await process.WaitForPortAsync(port, TimeSpan.FromSeconds(30));
+        return new SampleFleet(process, port);
+    }
+
+    /// <summary>Makes a service report itself degraded.</summary>
+    public async Task DegradeAsync(string service) =>
+        (await Http.PostAsync(new Uri(BaseUri, $"admin/services/{service}/degrade"), null)).EnsureSuccessStatusCode();
+
+    /// <summary>Makes the next <paramref name="count"/> side-effect calls answer 503.</summary>
+    public async Task FailNextAsync(int count) =>
+        (await Http.PostAsync(new Uri(BaseUri, "admin/fail-next?count=" + count.ToString(CultureInfo.InvariantCulture)), null)).EnsureSuccessStatusCode();
+
+    /// <summary>Every side effect received: key (run/step), operation, times applied, times requested.</summary>
+    public async Task<IReadOnlyList<SideEffect>> EffectsAsync()
+    {
+        var body = await Http.GetFromJsonAsync<JsonElement>(new Uri(BaseUri, "admin/effects"));
+        return [.. body.GetProperty("effects").EnumerateArray().Select(e => new SideEffect(
+            e.GetProperty("key").GetString()!, e.GetProperty("operation").GetString()!, e.GetProperty("service").GetString()!,
+            e.GetProperty("applied").GetInt32(), e.GetProperty("requests").GetInt32()))];
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _process.DisposeAsync();
+    }
+}
+
+/// <summary>One side effect as the sample fleet counted it.</summary>
+public sealed record SideEffect(string Key, string Operation, string Service, int Applied, int Requests);
+
+/// <summary>
+/// The real `agentic up` process on a free port, against a given storage and hub. It can be killed
+/// (SIGKILL), stopped (SIGTERM) and started again with the same settings.
+/// </summary>
+public sealed class AgenticHost : IAsyncDisposable
+{
+    private readonly Dictionary<string, string?> _environment;
+    private ChildProcess? _process;
+
+    /// <summary>A host definition; call <see cref="StartAsync"/> to run it.</summary>
+    public AgenticHost(string connectionString, string hub, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        Port = Ports.Free();
+        BaseUri = new Uri($"http://127.0.0.1:{Port}");
+        _environment = new Dictionary<string, string?>
+        {
+            ["AgenticStorage"] = connectionString,
+            ["Agentic__HubName"] = hub,
+            ["Agentic__Runner__MaxPollMilliseconds"] = "200",
+            ["Agentic__Runner__SweepSeconds"] = "2",
+            ["Agentic__Runner__OutboxStaleSeconds"] = "5",
+            ["Agentic__Runner__WorkLeaseSeconds"] = "6",
+            ["Agentic__Runner__ControlLeaseSeconds"] = "6",
+            ["Logging__LogLevel__Default"] = "Information",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _environment[key] = value;
+        }
+    }
+
+    /// <summary>The port it listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>Its base URI.</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>The running process, if any.</summary>
+    public ChildProcess? Process => _process;
+
+    /// <summary>How many times it was started.</summary>
+    public int Starts { get; private set; }
+
+    /// <summary>Starts the host and waits until it accepts HTTP connections.</summary>
+    public async Task StartAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            throw new InvalidOperationException("The host is already running.");
+        }
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+        // An empty settings file keeps the repository's local.settings.json out of the test.
+        var settings = Path.Combine(Path.GetTempPath(), "agentic-empty.settings.json");
+        await File.WriteAllTextAsync(settings, "{\"Values\":{}}");
+        _process = ChildProcess.Start($"agentic#{++Starts}", "dotnet",
+            [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", BaseUri.ToString().TrimEnd('/'), "--settings", settings], _environment);
+        await _process.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Kills the host at once (SIGKILL).</summary>
+    public Task KillAsync() => _process?.KillAsync() ?? Task.CompletedTask;
+
+    /// <summary>Stops the host gracefully (SIGTERM); returns whether it stopped in time.</summary>
+    public Task<bool> StopAsync(TimeSpan timeout) => _process?.StopAsync(timeout) ?? Task.FromResult(true);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+    }
+}
