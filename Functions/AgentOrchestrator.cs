@@ -18,7 +18,7 @@ public sealed record AgentRunInput(RunRequest? Request = null, AgentRunState? Sn
 public sealed record ActivityEnvelope(string RunId, string CommandId, JsonElement Input, TimeSpan Timeout);
 
 // WARNING: the payload of the "terminate" event the HTTP API raises; see AgentRunInput.
-public sealed record TerminateRequest(string? Reason, string? By);
+public sealed record TerminateRequest(string? Reason = null, string? By = null);
 
 // Interprets the workflow decider on Durable Functions: issues what Decide lists, turns the first task to
 // finish into an event, evolves, repeats. Replay is safe because the decider is pure and time comes from

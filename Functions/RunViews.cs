@@ -96,7 +96,8 @@ public sealed record StepView(
     ActResult? Result = null,
     string? Error = null);
 
-public sealed record PendingApprovalView(string StepId, string Tool, string ArgsDigest, string? ApproverRole, DateTimeOffset? Deadline, string? ApprovePostUri = null);
+// Read back by the approval trigger, so the members that may be absent have defaults.
+public sealed record PendingApprovalView(string StepId, string Tool, string ArgsDigest, string? ApproverRole = null, DateTimeOffset? Deadline = null, string? ApprovePostUri = null);
 
 // The body of 202 Accepted for POST /api/runs, as on the local host.
 public sealed record RunCreatedView(string Id, string StatusQueryGetUri, string TerminatePostUri, string ApprovalPostUriTemplate, bool Created);
