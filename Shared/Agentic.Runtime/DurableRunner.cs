@@ -148,12 +148,19 @@ public sealed class DurableRunner<TInput, TState>
                 _logger.UnknownRun(message.RunId);
                 return;
             }
-            var (entity, state) = current;
+            var (entity, state, _) = current;
             if (_decider.IsTerminal(state) || entity.GetString("RunnerFailure") is not null)
             {
                 return;
             }
             var next = _decider.Evolve(state, change);
+            if (ReferenceEquals(next, state) && current.FromCache)
+            {
+                // Another process may have moved the run on since it was cached: an event that looks
+                // stale against the cached state must be judged against the stored one.
+                _cache.TryRemove(message.RunId, out _);
+                continue;
+            }
             if (ReferenceEquals(next, state))
             {
                 _logger.EventIgnored(message.RunId, message.EventId);
@@ -214,7 +221,7 @@ public sealed class DurableRunner<TInput, TState>
                 {
                     _cache.Clear();
                 }
-                _cache[message.RunId] = new Cached(updated, next);
+                _cache[message.RunId] = new Cached(updated, next, FromCache: true);
             }
             await DispatchAsync(outbox, cancellationToken);
             return;
@@ -410,7 +417,7 @@ public sealed class DurableRunner<TInput, TState>
             return null;
         }
         var entity = response.Value!;
-        return new Cached(entity, await ReadStateAsync(entity, cancellationToken));
+        return new Cached(entity, await ReadStateAsync(entity, cancellationToken), FromCache: false);
     }
 
     private async Task<TState> ReadStateAsync(TableEntity entity, CancellationToken cancellationToken)
@@ -438,5 +445,5 @@ public sealed class DurableRunner<TInput, TState>
     /// <summary>Row keys may not hold / \ # ? or control characters: escape ids that might.</summary>
     private static string Key(string id) => Uri.EscapeDataString(id);
 
-    private sealed record Cached(TableEntity Entity, TState State);
+    private sealed record Cached(TableEntity Entity, TState State, bool FromCache);
 }
