@@ -7,6 +7,7 @@ using Agentic.Core.Agents;
 using Agentic.Core.Governance;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
+using Agentic.Core.Tools;
 using Agentic.Core.Workflow;
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
@@ -18,7 +19,7 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Functions;
 
 // The HTTP API, with the local host's contract (Agentic.Runtime.Http.RunsApi): submit, read, approve and
-// terminate runs, errors as application/problem+json; and the agent-runs queue. Both start the orchestrator.
+// terminate runs, list agents and tools, errors as application/problem+json; and the agent-runs queue.
 //
 // POST /api/runs answers with the local host's 202 body and a Location of GET /api/runs/{id}, not with
 // Durable's CreateCheckStatusResponseAsync: that body carries the task hub's system key in every URI, and
@@ -29,7 +30,7 @@ namespace Agentic.Functions;
 // until the claims in X-MS-CLIENT-PRINCIPAL are read. App Service authentication does NOT drop that header:
 // it must be set by a trusted front (API Management, Front Door) that removes a client's copy, or any caller
 // can claim any role. The workflow itself still refuses self-approval and approvals for other arguments.
-public sealed class RunTriggers(AgentCatalog agents, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger)
+public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger)
 {
     public const string RunQueue = "agent-runs";
     public const string QueuePrincipal = "queue:" + RunQueue;
@@ -167,6 +168,29 @@ public sealed class RunTriggers(AgentCatalog agents, IDecisionStore decisions, T
         logger.TerminationRequested(id, by);
         var response = req.CreateResponse(HttpStatusCode.Accepted);
         response.Headers.Add("Location", RunUri(req, id));
+        return response;
+    }
+
+    [Function(nameof(ListAgents))]
+    public async Task<HttpResponseData> ListAgents(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents")] HttpRequestData req,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(req);
+        var response = req.CreateResponse(HttpStatusCode.OK);
+        await WriteJsonAsync(response, agents.Names.Select(n => new { name = n, description = agents.Get(n).Description }), cancellationToken);
+        return response;
+    }
+
+    [Function(nameof(ListTools))]
+    public async Task<HttpResponseData> ListTools(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "tools")] HttpRequestData req,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(req);
+        var response = req.CreateResponse(HttpStatusCode.OK);
+        var descriptors = tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash });
+        await WriteJsonAsync(response, descriptors, cancellationToken);
         return response;
     }
 

@@ -41,6 +41,10 @@ public sealed class PlaybookTests
     [InlineData("""{"probes":0}""", 1)]
     [InlineData("""{"probes":500}""", 50)]
     [InlineData("""{"probes":2.5}""", 3)]
+    [InlineData("""{"probes":"many"}""", 3)]
+    [InlineData("""{"probes":"5"}""", 3)]
+    [InlineData("""{"probes":null}""", 3)]
+    [InlineData("""{"probes":true}""", 3)]
     public async Task Diagnostics_TakesParametersProbes_ClampedToOneToFifty(string? parameters, int probes)
     {
         var plan = await PlanAsync("diagnostics", healthy: true, parameters);
@@ -57,6 +61,8 @@ public sealed class PlaybookTests
     [InlineData("""{"replicas":7}""", 7)]
     [InlineData("""{"replicas":-1}""", 0)]
     [InlineData("""{"replicas":1000}""", 100)]
+    [InlineData("""{"replicas":"many"}""", 3)]
+    [InlineData("""{"replicas":"7"}""", 3)]
     public async Task Scaler_ScalesToParametersReplicas_ClampedToZeroToHundred(string? parameters, int replicas)
     {
         var plan = await PlanAsync("scaler", healthy: false, parameters);

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Workflow;
@@ -217,12 +219,100 @@ public sealed class AgentWorkflowApprovalTests
         Assert.Same(before, run.State);
     }
 
-    /// <summary>A refused approval is logged against the step, ends nothing, and leaves the same wait outstanding.</summary>
-    private static void AssertIgnoredAndWaitContinues(Func<RunDriver, RunDriver> send, string messageStart)
+    [Theory]
+    [InlineData(null)]
+    [InlineData("null")]
+    public void Approval_WithoutRoles_IsIgnoredAndWaitContinues(string? roles)
     {
-        var run = RunDriver.AwaitingApproval();
+        AssertIgnoredAndWaitContinues(
+            r => r.ApprovalEvent(ApprovalWith(r, "roles", roles)),
+            "Ignored an approval by bob: role 'operator' is required.");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("null")]
+    public void Approval_WithoutArgsDigest_IsIgnoredAndWaitContinues(string? argsDigest)
+    {
+        AssertIgnoredAndWaitContinues(
+            r => r.ApprovalEvent(ApprovalWith(r, "argsDigest", argsDigest)),
+            $"Ignored an approval by bob: it was given for arguments none, the step has {RunDriver.AwaitingApproval().Step.ArgsDigest[..19]}.");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("null")]
+    [InlineData("\"\"")]
+    [InlineData("\"   \"")]
+    public void Approval_WithoutApproverIdentity_IsIgnored(string? approver)
+    {
+        AssertIgnoredAndWaitContinues(
+            r => r.ApprovalEvent(ApprovalWith(r, "approver", approver)),
+            "Ignored an approval without an approver identity.");
+    }
+
+    [Fact]
+    public void Approval_AfterApprovalDeadline_IsNotAccepted()
+    {
+        var run = AwaitingApprovalWithTimeout(TimeSpan.FromSeconds(1));
+        var until = run.Step.ApprovalDeadline!.Value;
+        run.Tick(); // the clock reaches the approval deadline; the next event arrives a second after it
+
+        // Decided (and stamped) before the deadline, but it is the arrival time that counts.
+        AssertIgnoredAndWaitContinues(
+            r => r.ApprovalEvent(AgenticJson.ToElement(Fixtures.Approval(r.Step.ArgsDigest, until.AddMinutes(-1)))),
+            $"Ignored an approval by bob: it arrived after the approval deadline {until:u}.",
+            run);
+        Assert.True(run.State.UpdatedAt > until);
+
+        // The wait goes on, and the approval-timeout timer is what ends it.
+        run.Fire(Ids.ApprovalTimeout("s2"));
+
+        RunAssert.Failed(run, "Approval for step s2 (sample.restart) timed out after 1 s; the step is rejected.");
+        Assert.Null(run.Step.Approval);
+    }
+
+    [Fact]
+    public void Approval_AtTheApprovalDeadline_IsStillAccepted()
+    {
+        var run = AwaitingApprovalWithTimeout(TimeSpan.FromSeconds(1));
+        var until = run.Step.ApprovalDeadline!.Value;
+
+        run.Approve();
+
+        Assert.Equal(until, run.State.UpdatedAt);
+        Assert.Equal(RunPhase.Acting, run.State.Phase);
+    }
+
+    /// <summary>The restart (s2) awaiting approval, in a run whose approvals time out after <paramref name="timeout"/>.</summary>
+    private static RunDriver AwaitingApprovalWithTimeout(TimeSpan timeout) =>
+        RunDriver.Start(Fixtures.Request with { ApprovalTimeout = timeout })
+            .Perceive(healthy: false).Plan(Fixtures.Remediation)
+            .Gate(GateEffect.Permit).Act()
+            .Gate(GateEffect.RequireApproval);
+
+    /// <summary>
+    /// A valid approval of the step in progress, with <paramref name="property"/> replaced by the JSON
+    /// <paramref name="json"/>, or left out when <paramref name="json"/> is <c>null</c>.
+    /// </summary>
+    private static JsonElement ApprovalWith(RunDriver run, string property, string? json)
+    {
+        var approval = JsonSerializer.SerializeToNode(Fixtures.Approval(run.Step.ArgsDigest, run.Now), AgenticJson.Options)!.AsObject();
+        Assert.True(approval.Remove(property), $"The approval has no '{property}' to replace.");
+        if (json is not null)
+        {
+            approval[property] = JsonNode.Parse(json);
+        }
+        return TestJson.Parse(approval.ToJsonString());
+    }
+
+    /// <summary>A refused approval is logged against the step, ends nothing, and leaves the same wait outstanding.</summary>
+    private static void AssertIgnoredAndWaitContinues(Func<RunDriver, RunDriver> send, string messageStart, RunDriver? awaiting = null)
+    {
+        var run = awaiting ?? RunDriver.AwaitingApproval();
         var commands = Fixtures.Json(run.Commands);
         var steps = run.State.Steps;
+        var logged = run.State.Log.Length;
 
         send(run);
 
@@ -232,6 +322,7 @@ public sealed class AgentWorkflowApprovalTests
         Assert.Equal(steps, run.State.Steps);
         Assert.Equal(run.Now, run.State.UpdatedAt);
         Assert.Equal(commands, Fixtures.Json(run.Commands));
+        Assert.Equal(logged + 1, run.State.Log.Length);
         var entry = run.State.Log[^1];
         Assert.Equal("approval-refused", entry.Kind);
         Assert.Equal("s2", entry.StepId);
