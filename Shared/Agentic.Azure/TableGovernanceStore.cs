@@ -94,6 +94,10 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         return _table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task ReleaseAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        _table.UpdateEntityAsync(new TableEntity(runId, "action|" + stepId) { ["LeaseUntil"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+
     private static TableEntity Json<T>(string partition, string row, T value) =>
         new(partition, row) { ["Json"] = JsonSerializer.Serialize(value, AgenticJson.Options) };
 

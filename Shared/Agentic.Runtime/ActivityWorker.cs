@@ -30,23 +30,17 @@ public sealed class ActivityWorker<TInput, TState>(
     /// <summary>Handles one work-queue message.</summary>
     public async Task<MessageOutcome> HandleAsync(QueueMessage message, CancellationToken cancellationToken)
     {
-        WorkItem? item;
-        try
-        {
-            item = JsonSerializer.Deserialize<WorkItem>(message.Body.ToMemory().Span, AgenticJson.Options);
-        }
-        catch (JsonException ex)
-        {
-            item = null;
-            await Poison.MoveAsync(storage.Queue("work-poison"), message, $"Not a work item: {ex.Message}", clock, logger, cancellationToken);
-        }
+        var item = Wire.Read<WorkItem>(message, w =>
+            string.IsNullOrEmpty(w.RunId) || string.IsNullOrEmpty(w.CommandId) || string.IsNullOrEmpty(w.Name) || w.Retry is null || (w.Input is null && w.InputRef is null)
+                ? "it needs a run id, a command id, an activity name, a retry policy and an input" : null, out var problem);
         if (item is null)
         {
+            await Poison.MoveAsync(storage.Queue("work-poison"), message, "Not a work item: " + problem, clock, logger, cancellationToken);
             return MessageOutcome.Complete;
         }
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
-            var reason = $"Activity {item.Name} ({item.CommandId}) was dequeued {message.DequeueCount} times without finishing; moved to the poison queue.";
+            var reason = $"Activity {item.Name} ({item.CommandId}) was dequeued {message.DequeueCount} times without finishing; moved to {storage.Queue("work-poison").Name}.";
             await Poison.MoveAsync(storage.Queue("work-poison"), message, reason, clock, logger, cancellationToken);
             await ReportAsync(item, new ActivityFailed(item.CommandId, "PoisonMessage", reason, clock.GetUtcNow()), cancellationToken);
             return MessageOutcome.Complete;
@@ -99,6 +93,25 @@ public sealed class ActivityWorker<TInput, TState>(
 
     private Task ReportAsync(WorkItem item, WorkflowEvent change, CancellationToken cancellationToken) =>
         runner.SendControlAsync(new ControlMessage(item.RunId, "done:" + item.CommandId, change, null, null), TimeSpan.Zero, cancellationToken);
+}
+
+/// <summary>Reads the runner's queue messages: a message that does not parse, or misses what it must carry, is reported, not thrown.</summary>
+internal static class Wire
+{
+    public static T? Read<T>(QueueMessage message, Func<T, string?> missing, out string? problem) where T : class
+    {
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(message.Body.ToMemory().Span, AgenticJson.Options);
+            problem = value is null ? "the message is JSON null" : missing(value);
+            return problem is null ? value : null;
+        }
+        catch (JsonException ex)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
 }
 
 /// <summary>Moves a message to a poison queue with the reason.</summary>

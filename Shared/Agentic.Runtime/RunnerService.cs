@@ -119,23 +119,17 @@ public sealed class RunnerService<TInput, TState> : BackgroundService
 
     private async Task<MessageOutcome> HandleControlAsync(QueueMessage message, CancellationToken cancellationToken)
     {
-        ControlMessage? control;
-        try
-        {
-            control = JsonSerializer.Deserialize<ControlMessage>(message.Body.ToMemory().Span, AgenticJson.Options);
-        }
-        catch (JsonException ex)
-        {
-            control = null;
-            await Poison.MoveAsync(_storage.Queue("control-poison"), message, $"Not a control message: {ex.Message}", _clock, _logger, cancellationToken);
-        }
+        var control = Wire.Read<ControlMessage>(message, c =>
+            string.IsNullOrEmpty(c.RunId) || string.IsNullOrEmpty(c.EventId) || (c.Event is null && c.EventRef is null && c.Timer is null)
+                ? "it needs a run id, an event id and an event, an event reference or a timer" : null, out var problem);
         if (control is null)
         {
+            await Poison.MoveAsync(_storage.Queue("control-poison"), message, "Not a control message: " + problem, _clock, _logger, cancellationToken);
             return MessageOutcome.Complete;
         }
         if (message.DequeueCount > _options.MaxDequeueCount)
         {
-            var reason = $"Event {control.EventId} could not be applied after {message.DequeueCount} deliveries; moved to the poison queue.";
+            var reason = $"Event {control.EventId} could not be applied after {message.DequeueCount} deliveries; moved to {_storage.Queue("control-poison").Name}.";
             await Poison.MoveAsync(_storage.Queue("control-poison"), message, reason, _clock, _logger, cancellationToken);
             await _runner.FailAsync(control.RunId, reason, cancellationToken);
             return MessageOutcome.Complete;

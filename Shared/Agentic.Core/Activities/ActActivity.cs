@@ -41,7 +41,16 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
                     $"An earlier attempt of {descriptor.Name} was interrupted and its outcome is unknown; the tool is not idempotent, so it is not called again.");
         }
         // Started, or Resumed with an idempotent tool: the idempotency key makes the repeat harmless.
-        var outcome = await InvokeAsync(tool, call, cancellationToken);
+        ToolOutcome outcome;
+        try
+        {
+            outcome = await InvokeAsync(tool, call, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not NonRetryableException)
+        {
+            await ledger.ReleaseAsync(input.RunId, input.StepId, CancellationToken.None);
+            throw;
+        }
         await ledger.CompleteAsync(input.RunId, input.StepId, outcome, cancellationToken);
         return ToResult(descriptor, outcome, replayed: false);
     }

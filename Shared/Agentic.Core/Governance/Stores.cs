@@ -49,4 +49,7 @@ public interface IActionLedger
 
     /// <summary>Records the outcome of the side effect begun for (run, step).</summary>
     Task CompleteAsync(string runId, string stepId, ToolOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>Ends the lease of an attempt that failed without an outcome, so the next attempt may resume at once.</summary>
+    Task ReleaseAsync(string runId, string stepId, CancellationToken cancellationToken);
 }

@@ -23,7 +23,7 @@ public sealed record AgentWorkflowOptions
     public TimeSpan ActTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Plans with more steps than this are refused (a guard, recorded as the failure reason).</summary>
-    public int MaxSteps { get; init; } = 20;
+    public int MaxSteps { get; init; } = 50;
 }
 
 /// <summary>

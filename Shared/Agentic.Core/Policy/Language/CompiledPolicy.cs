@@ -1,0 +1,206 @@
+using Agentic.Core.Agents;
+
+namespace Agentic.Core.Policy.Language;
+
+/// <summary>Whether a policy's decisions are enforced by the gate or only recorded.</summary>
+public enum PolicyMode
+{
+    /// <summary>The gate acts on the decision.</summary>
+    Enforce,
+    /// <summary>Log-only: the decision is recorded next to the enforced one, never acted on.</summary>
+    Shadow,
+}
+
+/// <summary>What happens when an approval is not given in time. Never a permit.</summary>
+public enum ApprovalTimeoutAction
+{
+    /// <summary>The action is rejected.</summary>
+    Reject,
+    /// <summary>The request goes to <see cref="ApprovalRequirement.EscalateTo"/>.</summary>
+    Escalate,
+}
+
+/// <summary>
+/// Who must approve a <c>require_approval</c> decision: <see cref="Quorum"/> distinct approvers holding
+/// <see cref="Role"/> (out of <see cref="QuorumOf"/> asked, when the policy says so), within <see cref="Timeout"/>;
+/// after it the request is rejected or escalated to <see cref="EscalateTo"/>.
+/// </summary>
+public sealed record ApprovalRequirement(string Role, int Quorum, int? QuorumOf, TimeSpan Timeout, ApprovalTimeoutAction OnTimeout, string? EscalateTo);
+
+/// <summary>One rule of a loaded policy, as written (for listing and explaining; evaluation uses the compiled form).</summary>
+public sealed record PolicyRule(string Id, GateEffect Effect, string? When, string? Description, ApprovalRequirement? Approval, int Line, int Column);
+
+/// <summary>
+/// A policy's answer for one request: the effect, the rule that decided it (<c>default-deny</c> when none matched),
+/// and the policy's id, version and content hash. Instances are created at load, one per rule, and shared:
+/// <see cref="CompiledPolicy.Evaluate"/> allocates nothing.
+/// </summary>
+public sealed class PolicyDecision
+{
+    /// <summary>The rule name used when no rule matches.</summary>
+    public const string DefaultDenyRule = "default-deny";
+
+    internal PolicyDecision(GateEffect effect, string rule, string reason, ApprovalRequirement? approval, CompiledPolicyIdentity policy)
+    {
+        Effect = effect;
+        Rule = rule;
+        Reason = reason;
+        Approval = approval;
+        PolicyId = policy.Id;
+        PolicyVersion = policy.Version;
+        ContentHash = policy.ContentHash;
+        Mode = policy.Mode;
+    }
+
+    /// <summary>Permit, forbid or require approval.</summary>
+    public GateEffect Effect { get; }
+
+    /// <summary>The id of the rule that decided, or <see cref="DefaultDenyRule"/>.</summary>
+    public string Rule { get; }
+
+    /// <summary>Why, for people: the rule's description, or a sentence naming the rule.</summary>
+    public string Reason { get; }
+
+    /// <summary>Who must approve, for <see cref="GateEffect.RequireApproval"/>.</summary>
+    public ApprovalRequirement? Approval { get; }
+
+    /// <summary>The deciding policy's id.</summary>
+    public string PolicyId { get; }
+
+    /// <summary>The deciding policy's version.</summary>
+    public string PolicyVersion { get; }
+
+    /// <summary>SHA-256 of the policy's YAML text (<c>sha256:...</c>).</summary>
+    public string ContentHash { get; }
+
+    /// <summary>Whether the deciding policy is enforced or in shadow mode.</summary>
+    public PolicyMode Mode { get; }
+
+    /// <summary>Whether no rule matched.</summary>
+    public bool IsDefaultDeny => ReferenceEquals(Rule, DefaultDenyRule);
+
+    /// <summary>The decision in the shape <see cref="IPolicy"/> returns (allocates).</summary>
+    public PolicyResult ToResult() => new(Effect, Rule, Reason, Approval?.Role);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{PolicyEffects.Name(Effect)} by {PolicyId}@{PolicyVersion}/{Rule}";
+}
+
+/// <summary>The YAML names of <see cref="GateEffect"/>.</summary>
+public static class PolicyEffects
+{
+    /// <summary>permit, forbid or require_approval.</summary>
+    public static string Name(GateEffect effect) => effect switch
+    {
+        GateEffect.Permit => "permit",
+        GateEffect.Forbid => "forbid",
+        _ => "require_approval",
+    };
+
+    /// <summary>The effect named <paramref name="name"/> in a policy or test file.</summary>
+    public static bool TryParse(string name, out GateEffect effect)
+    {
+        (var ok, effect) = name switch
+        {
+            "permit" => (true, GateEffect.Permit),
+            "forbid" => (true, GateEffect.Forbid),
+            "require_approval" => (true, GateEffect.RequireApproval),
+            _ => (false, GateEffect.Forbid),
+        };
+        return ok;
+    }
+}
+
+internal sealed record CompiledPolicyIdentity(string Id, string Version, string ContentHash, PolicyMode Mode);
+
+/// <summary>
+/// A policy compiled at load: every condition is a delegate, every decision a shared instance.
+/// Semantics: default deny; any matching forbid wins; otherwise require_approval wins over permit; within an
+/// effect the first matching rule in document order decides. Evaluation is deterministic and allocates nothing.
+/// Load one with <see cref="PolicyLoader"/>.
+/// </summary>
+public sealed class CompiledPolicy
+{
+    private readonly CompiledRule[] _forbids;
+    private readonly CompiledRule[] _approvals;
+    private readonly CompiledRule[] _permits;
+
+    internal CompiledPolicy(CompiledPolicyIdentity identity, string source, IReadOnlyList<PolicyRule> rules, IReadOnlyList<Condition> conditions)
+    {
+        Id = identity.Id;
+        Version = identity.Version;
+        ContentHash = identity.ContentHash;
+        Mode = identity.Mode;
+        Source = source;
+        Rules = rules;
+        DefaultDeny = new PolicyDecision(GateEffect.Forbid, PolicyDecision.DefaultDenyRule, $"No rule of policy '{identity.Id}' matched (default deny).", null, identity);
+        var compiled = rules.Select((rule, i) => new CompiledRule(conditions[i], new PolicyDecision(rule.Effect, rule.Id, rule.Description ?? DefaultReason(rule), rule.Approval, identity))).ToArray();
+        _forbids = [.. compiled.Where(r => r.Decision.Effect == GateEffect.Forbid)];
+        _approvals = [.. compiled.Where(r => r.Decision.Effect == GateEffect.RequireApproval)];
+        _permits = [.. compiled.Where(r => r.Decision.Effect == GateEffect.Permit)];
+    }
+
+    /// <summary>The policy's id.</summary>
+    public string Id { get; }
+
+    /// <summary>The policy's version, as written.</summary>
+    public string Version { get; }
+
+    /// <summary>SHA-256 of the YAML text the policy was loaded from (<c>sha256:...</c>).</summary>
+    public string ContentHash { get; }
+
+    /// <summary>Enforced, or shadow (log-only).</summary>
+    public PolicyMode Mode { get; }
+
+    /// <summary>Where the policy was loaded from (a path, or the name given with the text).</summary>
+    public string Source { get; }
+
+    /// <summary>The rules, in document order.</summary>
+    public IReadOnlyList<PolicyRule> Rules { get; }
+
+    /// <summary>The decision when no rule matches.</summary>
+    public PolicyDecision DefaultDeny { get; }
+
+    /// <summary>Decides one request. Allocates nothing.</summary>
+    /// <exception cref="ArgumentException">The request is <c>default(PolicyRequest)</c>.</exception>
+    public PolicyDecision Evaluate(in PolicyRequest request)
+    {
+        if (request.IsDefault)
+        {
+            ThrowDefault();
+        }
+        foreach (var rule in _forbids)
+        {
+            if (rule.Condition(in request))
+            {
+                return rule.Decision;
+            }
+        }
+        foreach (var rule in _approvals)
+        {
+            if (rule.Condition(in request))
+            {
+                return rule.Decision;
+            }
+        }
+        foreach (var rule in _permits)
+        {
+            if (rule.Condition(in request))
+            {
+                return rule.Decision;
+            }
+        }
+        return DefaultDeny;
+    }
+
+    private static void ThrowDefault() => throw new ArgumentException("The request is default(PolicyRequest); build one with its constructor.", "request");
+
+    private static string DefaultReason(PolicyRule rule) => rule.Effect switch
+    {
+        GateEffect.Permit => $"Rule '{rule.Id}' permits the action.",
+        GateEffect.Forbid => $"Rule '{rule.Id}' forbids the action.",
+        _ => $"Rule '{rule.Id}' requires approval by {rule.Approval!.Role}.",
+    };
+
+    private sealed record CompiledRule(Condition Condition, PolicyDecision Decision);
+}

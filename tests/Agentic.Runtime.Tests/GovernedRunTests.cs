@@ -1,0 +1,104 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>The governed step end to end on the local runner: gate, human approval, act, verify.</summary>
+public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    [Fact]
+    public async Task ServiceHealer_ApprovedByOperator_RestartsOnceAndRecordsDecisionAndApproval()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+
+        await DecideAsync(runtime, runId);
+
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertCompleted(run, "remediated");
+        await AssertAppliedOnceAsync(runId, "s2", "restart");
+        var restart = run.State.Steps.Single(s => s.StepId == "s2");
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s2", Ct);
+        Assert.NotNull(decision);
+        Assert.Equal(GateEffect.RequireApproval, decision.Effect);
+        Assert.Equal("approve-high-risk", decision.Rule);
+        Assert.Equal(restart.ArgsDigest, decision.ArgsDigest);
+        var approval = await runtime.Governance.GetApprovalAsync(runId, "s2", Ct);
+        Assert.NotNull(approval);
+        Assert.True(approval.Approved);
+        Assert.Equal(Approver, approval.Approver);
+        Assert.Equal(restart.ArgsDigest, approval.ArgsDigest);
+        var diagnostics = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
+        Assert.Equal(GateEffect.Permit, diagnostics?.Effect);
+        Assert.Null(await runtime.Governance.GetApprovalAsync(runId, "s1", Ct));
+    }
+
+    [Fact]
+    public async Task ServiceHealer_Rejected_FailsNamingTheApproverWithoutRestarting()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
+
+        await DecideAsync(runtime, runId, approve: false, comment: "not now");
+
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertFailed(run, "rejected by " + Approver, "not now");
+        Assert.Equal(StepStatus.Rejected, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    [Fact]
+    public async Task ServiceHealer_ApprovalNotGivenInTime_FailsAsTimedOutWithoutRestarting()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime, approvalTimeoutSeconds: 2);
+
+        var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(30));
+
+        AssertFailed(run, "timed out");
+        Assert.Equal(StepStatus.Rejected, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    [Theory]
+    [InlineData(Requests.Requester, "operator", "can not approve its actions")]
+    [InlineData(Approver, "viewer", "needs the role 'operator'")]
+    [InlineData("anonymous", "operator", "identified approver")]
+    public async Task Approval_BySelfWithoutRoleOrAnonymous_IsRefusedAndTheRunKeepsWaiting(string approver, string role, string because)
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
+
+        var result = await runtime.Runs.DecideAsync(runId, "s2", approve: true, "let me", approver, [role], Ct);
+
+        Assert.Equal(ApprovalRefusal.Forbidden, result.Refusal);
+        Assert.Contains(because, result.Detail, StringComparison.Ordinal);
+        Assert.Null(result.Approval);
+        Assert.Null(await runtime.Governance.GetApprovalAsync(runId, "s2", Ct));
+        // Give a wrongly delivered event time to be applied before looking: the run must still wait.
+        await Task.Delay(500, Ct);
+        var run = await runtime.Runs.GetAsync(runId, Ct);
+        Assert.NotNull(run);
+        Assert.Equal(RunStatus.Running, run.Status);
+        Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    [Fact]
+    public async Task Scaler_ForbiddenByDefaultDeny_FailsWithoutScaling()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitAsync(runtime, Requests.Scaler(Fleet.HealthyTarget(), replicas: 5));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "forbidden", "rule 'default-deny'");
+        Assert.Equal(StepStatus.Denied, run.State.Steps.Single().Status);
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
+        Assert.Equal(GateEffect.Forbid, decision?.Effect);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+}

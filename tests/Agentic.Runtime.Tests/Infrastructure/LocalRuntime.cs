@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using Agentic.Azure;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Agentic.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Agentic.Runtime.Tests.Infrastructure;
+
+/// <summary>
+/// The local runtime in this process (runner, pumps, sweeper, run-request listener) on one hub of the
+/// shared Azurite, built the way the `agentic` host builds it. Its log is kept in memory for failure messages.
+/// </summary>
+internal sealed class LocalRuntime : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly MemoryLog _log;
+    private bool _started;
+    private bool _stopped;
+
+    private LocalRuntime(IHost host, string hub, MemoryLog log)
+    {
+        _host = host;
+        _log = log;
+        Hub = hub;
+    }
+
+    /// <summary>The hub (prefix of the tables and queues) this runtime works on.</summary>
+    public string Hub { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    public AgentRuns Runs => Services.GetRequiredService<AgentRuns>();
+
+    public DurableRunner<RunRequest, AgentRunState> Runner => Services.GetRequiredService<DurableRunner<RunRequest, AgentRunState>>();
+
+    public TableGovernanceStore Governance => Services.GetRequiredService<TableGovernanceStore>();
+
+    public StorageClients Storage => Services.GetRequiredService<StorageClients>();
+
+    public PayloadStore Payloads => Services.GetRequiredService<PayloadStore>();
+
+    /// <summary>The last lines this runtime logged.</summary>
+    public string LogTail(int lines = 40) => _log.Tail(lines);
+
+    /// <summary>
+    /// Builds a runtime with fast runner settings; <paramref name="settings"/> override them and
+    /// <paramref name="services"/> registers replacements before the runtime's own (which are TryAdd).
+    /// </summary>
+    public static LocalRuntime Create(Azurite azurite, string hub, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["AgenticStorage"] = azurite.ConnectionString,
+            ["Agentic:HubName"] = hub,
+            ["Agentic:Runner:MaxPollMilliseconds"] = "100",
+            ["Agentic:Runner:SweepSeconds"] = "1",
+            ["Agentic:Runner:OutboxStaleSeconds"] = "2",
+            ["Agentic:Runner:WorkLeaseSeconds"] = "4",
+            ["Agentic:Runner:ControlLeaseSeconds"] = "4",
+            ["Agentic:Runner:ShutdownGraceSeconds"] = "5",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(values);
+        var log = new MemoryLog();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(log);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Agentic", LogLevel.Information);
+        services?.Invoke(builder.Services);
+        builder.Services.AddAgenticLocalRuntime(builder.Configuration);
+        return new LocalRuntime(builder.Build(), hub, log);
+    }
+
+    /// <summary>Builds and starts a runtime; returns once its tables and queues exist and its pumps run.</summary>
+    public static async Task<LocalRuntime> StartAsync(Azurite azurite, string hub, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var runtime = Create(azurite, hub, settings, services);
+        try
+        {
+            await runtime.StartAsync();
+            return runtime;
+        }
+        catch
+        {
+            await runtime.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        _started = true;
+        await _host.StartAsync(TestContext.Current.CancellationToken);
+        var ready = Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready;
+        await ready.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Stops the host gracefully (what SIGTERM does to `agentic up`): pumps stop taking messages and drain.</summary>
+    public async Task StopAsync()
+    {
+        if (_started && !_stopped)
+        {
+            _stopped = true;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _host.StopAsync(timeout.Token);
+        }
+    }
+
+    /// <summary>Polls the run until <paramref name="condition"/> holds; fails with the run's log and this runtime's log otherwise.</summary>
+    public async Task<RunRecord<AgentRunState>> WaitForAsync(string runId, Func<RunRecord<AgentRunState>, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var until = DateTime.UtcNow + limit;
+        RunRecord<AgentRunState>? run = null;
+        while (DateTime.UtcNow < until)
+        {
+            run = await Runs.GetAsync(runId, TestContext.Current.CancellationToken);
+            if (run is not null && condition(run))
+            {
+                return run;
+            }
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+        Assert.Fail($"Run {runId} was not {what} within {limit.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s.\n{Describe(run)}\nRuntime log ({Hub}):\n{LogTail()}");
+        throw new UnreachableException();
+    }
+
+    /// <summary>Waits until the run has ended (completed, failed or terminated).</summary>
+    public Task<RunRecord<AgentRunState>> WaitTerminalAsync(string runId, TimeSpan? timeout = null) =>
+        WaitForAsync(runId, r => r.Status != RunStatus.Running, "terminal", timeout);
+
+    /// <summary>Waits until the run waits for a human's approval of <paramref name="stepId"/>.</summary>
+    public Task<RunRecord<AgentRunState>> WaitAwaitingApprovalAsync(string runId, string stepId) =>
+        WaitForAsync(runId, r => r.State.Phase == RunPhase.AwaitingApproval && r.State.Steps[r.State.Current].StepId == stepId, $"awaiting approval of {stepId}");
+
+    /// <summary>A run for a failure message: status, phase, reasons and its story.</summary>
+    public static string Describe(RunRecord<AgentRunState>? run) => run is null
+        ? "The run does not exist."
+        : $"Status {run.Status}, phase {run.State.Phase}, events {run.Events}, failure '{run.State.FailureReason}', runner failure '{run.RunnerFailure}', outstanding [{string.Join(", ", run.Outstanding)}].\nRun log:\n"
+          + string.Join('\n', run.State.Log.Select(l => $"  {l.At:HH:mm:ss.fff} {l.Kind} {l.StepId} {l.Message}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Azure.Storage.Queues;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>Messages the runner can not process end in its poison queues with a reason, and never stall the host.</summary>
+public sealed class PoisonTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    private static readonly Dictionary<string, string?> DeliverOnce = new() { ["Agentic:Runner:MaxDequeueCount"] = "1" };
+
+    [Theory]
+    [InlineData("control", "this is not json", "Not a control message")]
+    [InlineData("work", "{\"runId\": \"run-1\", \"commandId\": ", "Not a work item")]
+    public async Task Runner_MalformedMessage_GoesToPoisonQueueWithReasonAndHostKeepsWorking(string queue, string body, string reason)
+    {
+        var runtime = await StartRuntimeAsync();
+
+        await runtime.Storage.Queue(queue).SendMessageAsync(body, Ct);
+
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queue(queue + "-poison"), p => p.Message == body, "the malformed message");
+        Assert.StartsWith(reason, poisoned.Reason, StringComparison.Ordinal);
+        Assert.Equal($"{Hub}-{queue}", poisoned.Queue);
+        await AssertDrainedAsync(runtime.Storage.Queue(queue));
+        var runId = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), probes: 1));
+        AssertCompleted(await runtime.WaitTerminalAsync(runId), "done");
+    }
+
+    [Theory]
+    [InlineData("control")]
+    [InlineData("work")]
+    public async Task Runner_JsonMessageWithoutRunId_IsPoisonedOnceAndLeavesTheQueues(string queue)
+    {
+        var runtime = await StartRuntimeAsync(DeliverOnce);
+
+        await runtime.Storage.Queue(queue).SendMessageAsync("{}", Ct);
+
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queue(queue + "-poison"), p => p.Message == "{}", "the incomplete message");
+        Assert.False(string.IsNullOrWhiteSpace(poisoned.Reason));
+        // Past two more leases a looping message would have been delivered, and poisoned, again.
+        await Task.Delay(TimeSpan.FromSeconds(9), Ct);
+        await AssertDrainedAsync(runtime.Runner.ControlQueue);
+        await AssertDrainedAsync(runtime.Runner.WorkQueue);
+        var copies = (await PeekPoisonAsync(runtime.Storage.Queue("control-poison"))).Count + (await PeekPoisonAsync(runtime.Storage.Queue("work-poison"))).Count;
+        Assert.Equal(1, copies);
+    }
+
+    [Fact]
+    public async Task Activity_DequeuedMoreThanMaxDequeueCount_IsPoisonedAndFailsTheRun()
+    {
+        // A worker that took a work item and died leaves it to reappear with a higher dequeue count. That is
+        // simulated exactly: the hub is provisioned by a runtime that is then stopped, the run is started on
+        // it (so nothing pumps), and the test receives the perceive work item itself and lets its lease lapse.
+        // The next runtime, allowing one delivery, then sees dequeue count 2.
+        var crashed = await StartRuntimeAsync(DeliverOnce);
+        await crashed.StopAsync();
+        var runId = await SubmitAsync(crashed, Requests.Diagnostics(Fleet.HealthyTarget(), probes: 1));
+        var taken = Assert.Single((await crashed.Runner.WorkQueue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value);
+        Assert.Contains(runId, taken.Body.ToString(), StringComparison.Ordinal);
+
+        var runtime = await StartRuntimeAsync(DeliverOnce);
+
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertFailed(run, "PoisonMessage", "dequeued 2 times", "-work-poison");
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queue("work-poison"), p => p.Message.Contains(runId, StringComparison.Ordinal), "the perceive work item");
+        Assert.Contains("Activity Perceive (perceive) was dequeued 2 times", poisoned.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, poisoned.DequeueCount);
+        await AssertDrainedAsync(runtime.Runner.WorkQueue);
+    }
+
+    private static async Task AssertDrainedAsync(QueueClient queue)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        int count;
+        while ((count = (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount) > 0 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, Ct);
+        }
+        Assert.True(count == 0, $"{queue.Name} still holds {count} message(s).");
+    }
+}

@@ -1,0 +1,68 @@
+using Agentic.Core.Runs;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Azure.Storage.Queues;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>
+/// The "agent-runs" queue is not prefixed by the hub: every runtime on a storage account listens to it. These
+/// tests put requests on it, so they run alone, after the parallel classes (whose runtimes are stopped by then);
+/// otherwise another test's runtime could take a request and start it on its own hub.
+/// </summary>
+[CollectionDefinition(nameof(RunRequestQueueUsers), DisableParallelization = true)]
+public sealed class RunRequestQueueUsers;
+
+/// <summary>The queue trigger of the local host: requests become runs; bad requests go to the poison queue at once.</summary>
+[Collection(nameof(RunRequestQueueUsers))]
+public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    [Fact]
+    public async Task Queue_ValidRequest_StartsARunAsTheQueuePrincipalThatCompletes()
+    {
+        var runtime = await StartRuntimeAsync();
+
+        await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
+
+        var runId = await WaitForTheRunAsync();
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertCompleted(run, "done");
+        Assert.Equal(RunRequestListener.Principal, run.State.Request.Principal);
+        Assert.Equal("queue:agent-runs", run.State.Request.Principal);
+    }
+
+    [Theory]
+    [InlineData("malformed JSON", "{\"agent\": \"diagnostics\", \"target\": \"{target}\"", "Malformed JSON")]
+    [InlineData("an unknown field", "{\"agent\": \"diagnostics\", \"target\": \"{target}\", \"colour\": \"red\"}", "'colour'")]
+    [InlineData("an unknown agent", "{\"agent\": \"no-such-agent\", \"target\": \"{target}\"}", "Unknown agent 'no-such-agent'")]
+    public async Task Queue_InvalidRequest_GoesToPoisonQueueWithTheReasonAndTheHostKeepsWorking(string problem, string body, string reason)
+    {
+        var runtime = await StartRuntimeAsync();
+        // A fresh target tells this test's message apart from earlier ones on the shared poison queue.
+        body = body.Replace("{target}", Fleet.HealthyTarget(), StringComparison.Ordinal);
+
+        await RequestsQueue(runtime).SendMessageAsync(body, Ct);
+
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queues.GetQueueClient(RunRequestListener.QueueName + "-poison"), p => p.Message == body, problem);
+        Assert.Contains(reason, poisoned.Reason, StringComparison.Ordinal);
+        Assert.Equal(RunRequestListener.QueueName, poisoned.Queue);
+        Assert.Equal(1, poisoned.DequeueCount);
+        Assert.Empty(await RunIdsAsync());
+        await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
+        AssertCompleted(await runtime.WaitTerminalAsync(await WaitForTheRunAsync()), "done");
+    }
+
+    private static QueueClient RequestsQueue(LocalRuntime runtime) => runtime.Storage.Queues.GetQueueClient(RunRequestListener.QueueName);
+
+    /// <summary>The one run the queue started on this test's hub.</summary>
+    private async Task<string> WaitForTheRunAsync()
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        List<string> runs;
+        while ((runs = await RunIdsAsync()).Count == 0 && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, Ct);
+        }
+        return Assert.Single(runs);
+    }
+}
