@@ -57,6 +57,6 @@ public sealed class RetryOptionsTests
 
         Assert.Equal(expected, options.ReadRetry);
         Assert.Equal(expected, options.ActRetry);
-        Assert.Equal(20, options.MaxSteps);
+        Assert.Equal(50, options.MaxSteps);
     }
 }
