@@ -23,7 +23,6 @@ internal static class Demo
         var options = Options.Parse(args);
         var target = new Uri(options.Get("--target") ?? "http://127.0.0.1:7072/services/checkout");
         await using var app = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray());
-        app.Logger.LogSettings("demo");
         await app.StartAsync();
         try
         {

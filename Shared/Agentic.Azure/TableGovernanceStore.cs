@@ -67,7 +67,7 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         }
         if (existing.GetDateTimeOffset("LeaseUntil") is { } until && until > now)
         {
-            return new LedgerEntry(LedgerBegin.Busy, null, attempts);
+            return new LedgerEntry(LedgerBegin.Busy, null, attempts, until);
         }
         existing["LeaseUntil"] = now + lease;
         existing["Attempts"] = attempts + 1;
@@ -78,7 +78,8 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         }
         catch (RequestFailedException ex) when (ex.Status == 412)
         {
-            return new LedgerEntry(LedgerBegin.Busy, null, attempts);
+            // Another worker took the expired lease this instant.
+            return new LedgerEntry(LedgerBegin.Busy, null, attempts, now + lease);
         }
         return new LedgerEntry(LedgerBegin.Resumed, null, attempts + 1);
     }

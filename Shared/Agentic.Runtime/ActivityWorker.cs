@@ -38,6 +38,11 @@ public sealed class ActivityWorker<TInput, TState>(
             await Poison.MoveAsync(storage.Queue("work-poison"), message, "Not a work item: " + problem, clock, logger, cancellationToken);
             return MessageOutcome.Complete;
         }
+        if (message.DequeueCount > options.Value.MaxDequeueCount && !await runner.IsOutstandingAsync(item.RunId, item.CommandId, cancellationToken))
+        {
+            // A left-over copy of work the run no longer waits for (a duplicate after a crash): nothing to fail.
+            return MessageOutcome.Complete;
+        }
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
             var reason = $"Activity {item.Name} ({item.CommandId}) was dequeued {message.DequeueCount} times without finishing; moved to {storage.Queue("work-poison").Name}.";
@@ -70,6 +75,12 @@ public sealed class ActivityWorker<TInput, TState>(
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             (errorType, error) = (nameof(TimeoutException), $"{item.Name} did not finish within {item.Timeout.TotalSeconds:0.#} s.");
+        }
+        catch (ActivityBusyException ex)
+        {
+            var wait = (ex.RetryAfter ?? clock.GetUtcNow()) - clock.GetUtcNow() + TimeSpan.FromMilliseconds(100);
+            await runner.SendWorkAsync(item, TimeSpan.FromTicks(Math.Clamp(wait.Ticks, TimeSpan.FromMilliseconds(200).Ticks, TimeSpan.FromSeconds(60).Ticks)), cancellationToken);
+            return MessageOutcome.Complete;
         }
         catch (NonRetryableException ex)
         {

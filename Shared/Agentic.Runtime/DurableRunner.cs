@@ -236,21 +236,46 @@ public sealed class DurableRunner<TInput, TState>
     public async Task FailAsync(string runId, string reason, CancellationToken cancellationToken)
     {
         _cache.TryRemove(runId, out _);
-        var entity = new TableEntity(runId, RunRow)
+        for (var attempt = 0; attempt < 10; attempt++)
         {
-            ["Status"] = RunStatus.Failed.ToString(),
-            ["RunnerFailure"] = reason,
-            ["Outstanding"] = "[]",
-            ["UpdatedAt"] = _clock.GetUtcNow(),
-        };
-        try
-        {
-            await _runs.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken);
+            var response = await _runs.GetEntityIfExistsAsync<TableEntity>(runId, RunRow, cancellationToken: cancellationToken);
+            if (!response.HasValue)
+            {
+                _logger.UnknownRun(runId);
+                return;
+            }
+            var entity = response.Value!;
+            if (entity.GetString("Status") != nameof(RunStatus.Running))
+            {
+                return; // It ended meanwhile: keep its own outcome.
+            }
+            var update = new TableEntity(runId, RunRow)
+            {
+                ["Status"] = RunStatus.Failed.ToString(),
+                ["RunnerFailure"] = reason,
+                ["Outstanding"] = "[]",
+                ["UpdatedAt"] = _clock.GetUtcNow(),
+            };
+            try
+            {
+                await _runs.UpdateEntityAsync(update, entity.ETag, TableUpdateMode.Merge, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                // Moved on while we looked: look again.
+            }
         }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            _logger.UnknownRun(runId);
-        }
+    }
+
+    /// <summary>Whether a run is still going and waiting for the command <paramref name="commandId"/>.</summary>
+    public async Task<bool> IsOutstandingAsync(string runId, string commandId, CancellationToken cancellationToken)
+    {
+        var response = await _runs.GetEntityIfExistsAsync<TableEntity>(runId, RunRow, cancellationToken: cancellationToken);
+        return response.HasValue
+            && response.Value!.GetString("Status") == nameof(RunStatus.Running)
+            && response.Value.GetString("RunnerFailure") is null
+            && Outstanding(response.Value).Contains(commandId);
     }
 
     /// <summary>Dispatches outbox rows older than the stale threshold: those a crash left behind.</summary>

@@ -127,14 +127,18 @@ public sealed class RunnerService<TInput, TState> : BackgroundService
             await Poison.MoveAsync(_storage.Queue("control-poison"), message, "Not a control message: " + problem, _clock, _logger, cancellationToken);
             return MessageOutcome.Complete;
         }
-        if (message.DequeueCount > _options.MaxDequeueCount)
+        // Deliveries cut short by a crash count too, so an event is judged by applying it: only one that still fails
+        // after the configured number of deliveries is poison. Duplicates and stale events apply as no-ops.
+        try
         {
-            var reason = $"Event {control.EventId} could not be applied after {message.DequeueCount} deliveries; moved to {_storage.Queue("control-poison").Name}.";
+            await _runner.ApplyAsync(control, message.DequeueCount, cancellationToken);
+        }
+        catch (Exception ex) when (message.DequeueCount >= _options.MaxDequeueCount && ex is not OperationCanceledException)
+        {
+            var reason = $"Event {control.EventId} could not be applied after {message.DequeueCount} deliveries ({ex.GetType().Name}: {ex.Message}); moved to {_storage.Queue("control-poison").Name}.";
             await Poison.MoveAsync(_storage.Queue("control-poison"), message, reason, _clock, _logger, cancellationToken);
             await _runner.FailAsync(control.RunId, reason, cancellationToken);
-            return MessageOutcome.Complete;
         }
-        await _runner.ApplyAsync(control, message.DequeueCount, cancellationToken);
         return MessageOutcome.Complete;
     }
 

@@ -116,7 +116,7 @@ public sealed class AgenticHost : IAsyncDisposable
             await _process.DisposeAsync();
         }
         // An empty settings file keeps the repository's local.settings.json out of the test.
-        var settings = Path.Combine(Path.GetTempPath(), "agentic-empty.settings.json");
+        var settings = Path.Combine(Path.GetTempPath(), $"agentic-empty-{Environment.ProcessId}-{Port}.settings.json");
         await File.WriteAllTextAsync(settings, "{\"Values\":{}}");
         _process = ChildProcess.Start($"agentic#{++Starts}", "dotnet",
             [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", BaseUri.ToString().TrimEnd('/'), "--settings", settings], _environment);

@@ -10,6 +10,8 @@ namespace Agentic.Core.Activities;
 /// </summary>
 public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IActionLedger ledger) : Activity<ActInput, ActResult>
 {
+    private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
+
     /// <inheritdoc />
     public override string Name => AgentActivities.Act;
 
@@ -29,13 +31,15 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
             return ToResult(descriptor, await InvokeAsync(tool, call, cancellationToken), replayed: false);
         }
 
-        var entry = await ledger.BeginAsync(input.RunId, input.StepId, input.ArgsDigest, descriptor.Timeout + TimeSpan.FromSeconds(30), cancellationToken);
+        // The call can not outlive the tool's timeout, so a lease a little longer than that means a holder that died
+        // mid-call is taken over soon, through the Resumed path and the same idempotency key.
+        var entry = await ledger.BeginAsync(input.RunId, input.StepId, input.ArgsDigest, descriptor.Timeout + LeaseMargin, cancellationToken);
         switch (entry.State)
         {
             case LedgerBegin.Recorded:
                 return ToResult(descriptor, entry.Outcome!, replayed: true);
             case LedgerBegin.Busy:
-                throw new InvalidOperationException($"Step {input.StepId} of run {input.RunId} is being executed by another worker.");
+                throw new ActivityBusyException($"Step {input.StepId} of run {input.RunId} is being executed by another worker.", entry.LeaseUntil);
             case LedgerBegin.Resumed when !descriptor.Idempotent:
                 throw new NonRetryableException(
                     $"An earlier attempt of {descriptor.Name} was interrupted and its outcome is unknown; the tool is not idempotent, so it is not called again.");

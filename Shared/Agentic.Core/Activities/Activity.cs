@@ -22,6 +22,16 @@ public interface IActivity
 /// <summary>A failure that retrying can not fix: hosts end the attempt series and report it.</summary>
 public sealed class NonRetryableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>
+/// Another worker holds the work this attempt would do (a live idempotency-ledger lease). Hosts try the same
+/// attempt again after <see cref="RetryAfter"/> without spending the retry budget: nothing failed.
+/// </summary>
+public sealed class ActivityBusyException(string message, DateTimeOffset? retryAfter) : Exception(message)
+{
+    /// <summary>When the holder's lease ends, if known.</summary>
+    public DateTimeOffset? RetryAfter { get; } = retryAfter;
+}
+
 /// <summary>Base class for activities with typed input and output.</summary>
 public abstract class Activity<TInput, TOutput> : IActivity
 {

@@ -36,7 +36,7 @@ public enum LedgerBegin
 }
 
 /// <summary>The ledger's answer, with the recorded outcome when there is one.</summary>
-public sealed record LedgerEntry(LedgerBegin State, ToolOutcome? Outcome, int Attempts);
+public sealed record LedgerEntry(LedgerBegin State, ToolOutcome? Outcome, int Attempts, DateTimeOffset? LeaseUntil = null);
 
 /// <summary>
 /// The idempotency ledger: intent is recorded before a side effect and the outcome after it, keyed by

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Agentic.Testing;
+
+namespace Agentic.EndToEnd.Tests;
+
+/// <summary>The README's first command: <c>agentic demo</c> drives one governed run end to end and says so.</summary>
+public sealed class DemoCommandTests(AzuriteFixture storage, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task Demo_AgainstTheSampleFleet_ShowsEveryStageAndExitsZero()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var fleet = await SampleFleet.StartAsync();
+        var settings = Path.Combine(Path.GetTempPath(), $"agentic-demo-{Guid.NewGuid():N}.settings.json");
+        await File.WriteAllTextAsync(settings, JsonSerializer.Serialize(new
+        {
+            Values = new Dictionary<string, string>
+            {
+                ["AgenticStorage"] = storage.Azurite.ConnectionString,
+                ["Agentic__HubName"] = Hubs.New("demo"),
+            },
+        }), cancellationToken);
+        try
+        {
+            var port = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await using var demo = ChildProcess.Start("agentic-demo", "dotnet",
+                [Repo.Output("Agentic.LocalHost", "agentic.dll"), "demo", "--target", fleet.Target("checkout"), "--urls", "http://127.0.0.1:" + port, "--settings", settings]);
+            var clock = Stopwatch.StartNew();
+            while (!demo.HasExited && clock.Elapsed < Limit)
+            {
+                await Task.Delay(200, cancellationToken);
+            }
+            Assert.True(demo.HasExited, $"agentic demo did not finish within {Limit}:\n{demo.Tail()}");
+            // The exit can be seen before the last lines are read from the pipe: wait until output is quiet.
+            for (var seen = -1; seen != demo.Lines.Count;)
+            {
+                seen = demo.Lines.Count;
+                await Task.Delay(300, cancellationToken);
+            }
+            var text = string.Join('\n', demo.Lines);
+            output.WriteLine($"agentic demo exited with {demo.ExitCode} after {clock.Elapsed.TotalSeconds:0.0} s:\n{text}");
+
+            Assert.True(demo.ExitCode == 0, $"agentic demo exited with {demo.ExitCode}:\n{demo.Tail()}");
+            Assert.All(new[] { "perceived", "planned", "decided", "approved", "acted", "completed", "Demo passed" },
+                stage => Assert.True(text.Contains(stage, StringComparison.Ordinal), $"The demo output lacks '{stage}':\n{text}"));
+        }
+        finally
+        {
+            File.Delete(settings);
+        }
+    }
+}

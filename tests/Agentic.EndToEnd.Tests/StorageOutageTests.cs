@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Agentic.EndToEnd.Tests.Support;
+using Agentic.Testing;
+
+namespace Agentic.EndToEnd.Tests;
+
+/// <summary>
+/// Storage going away under a running host: the host must stay up, and when storage comes back every run
+/// must finish with nothing lost or repeated. This class stops its own Azurite, so it does not share one.
+/// </summary>
+public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(20);
+    private readonly Azurite _azurite = new();
+
+    public ValueTask InitializeAsync() => new(_azurite.StartAsync());
+
+    public ValueTask DisposeAsync() => _azurite.DisposeAsync();
+
+    [Fact]
+    public async Task Host_StorageDownWhileRunsAreInFlight_StaysUpAndCompletesEveryRunOnceItReturns()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var fleet = await SampleFleet.StartAsync();
+        await using var host = new AgenticHost(_azurite.ConnectionString, Hubs.New("outage"));
+        await host.StartAsync();
+        using var client = new AgenticClient(host.BaseUri);
+        var planned = await Workload.PrepareAsync(fleet, healers: 5, diagnostics: 5, probes: 5, new Random(7));
+        // Approvals come after a think time, so the healer runs are still waiting on them when storage goes away.
+        var thinking = new Random(8);
+        await using var tracker = new RunTracker(Caller.Operator, () => TimeSpan.FromMilliseconds(thinking.Next(1000, 4000)));
+        foreach (var plan in planned)
+        {
+            await tracker.SubmitAsync(plan, client, cancellationToken);
+        }
+
+        var stopping = Stopwatch.StartNew();
+        await _azurite.StopGracefullyAsync();
+        var down = Stopwatch.StartNew();
+        var inFlight = tracker.Pending;
+        while (down.Elapsed < Outage)
+        {
+            Assert.False(host.Process!.HasExited, $"The host exited {down.Elapsed.TotalSeconds:0.0} s into the storage outage:\n{HostOutput.Tail(host)}");
+            await Task.Delay(500, cancellationToken);
+        }
+        await _azurite.StartAsync();
+        output.WriteLine($"storage stopping for {(stopping.Elapsed - down.Elapsed).TotalSeconds:0.0} s, then down for {down.Elapsed.TotalSeconds:0.0} s, with {inFlight} of {planned.Count} run(s) not terminal");
+        var back = Stopwatch.StartNew();
+
+        var runs = await tracker.WaitAllTerminalAsync(TimeSpan.FromMinutes(2), () => HostOutput.Tail(host), cancellationToken);
+        output.WriteLine($"all {runs.Count} run(s) terminal {back.Elapsed.TotalSeconds:0.0} s after storage came back; {tracker.FailedApprovals} approval post(s) failed and were retried");
+        Assert.False(host.Process!.HasExited, $"The host exited after the storage outage:\n{HostOutput.Tail(host)}");
+        Assert.True(inFlight > 0, "Every run had finished before storage went down: the test did not exercise the outage.");
+        Outcomes.AssertAllCompleted(runs, () => HostOutput.Tail(host));
+        var effects = await Outcomes.AssertEachSideEffectOnceAsync(fleet, runs, cancellationToken);
+        output.WriteLine($"side effects: {effects.Effects}, each applied once ({effects.Requests} request(s))");
+    }
+}
