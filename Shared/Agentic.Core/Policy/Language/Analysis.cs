@@ -55,11 +55,6 @@ internal sealed class ConditionAnalysis
 {
     public const int MaxTerms = 64;
 
-    private ConditionAnalysis(List<List<Literal>>? terms) => Terms = terms;
-
-    /// <summary>The normal form, or null when it was too large to analyse.</summary>
-    public List<List<Literal>>? Terms { get; }
-
     /// <summary>The terms that can hold (contradictory ones removed), or null when not analysed.</summary>
     public List<List<Literal>>? Satisfiable { get; private set; }
 
@@ -73,9 +68,7 @@ internal sealed class ConditionAnalysis
     {
         if (root is null)
         {
-            var always = new ConditionAnalysis([[]]);
-            always.Satisfiable = [[]];
-            return always;
+            return new ConditionAnalysis { Satisfiable = [[]] };
         }
         List<List<Literal>>? terms;
         try
@@ -86,7 +79,7 @@ internal sealed class ConditionAnalysis
         {
             terms = null;
         }
-        var analysis = new ConditionAnalysis(terms);
+        var analysis = new ConditionAnalysis();
         if (terms is null)
         {
             return analysis;
@@ -110,7 +103,7 @@ internal sealed class ConditionAnalysis
         analysis.Satisfiable = satisfiable;
         if (satisfiable.Count == 0)
         {
-            analysis.Unreachable = reasons.Count == 0
+            analysis.Unreachable = reasons.Count == 0 || !NamesAnAttribute(root)
                 ? new Contradiction("its condition is always false", root.Offset)
                 : new Contradiction(string.Join("; ", reasons.Select(r => r.Message)), reasons[0].Offset);
         }
@@ -129,6 +122,14 @@ internal sealed class ConditionAnalysis
         }
         return theirs.TrueForAll(term => mine.Exists(candidate => candidate.TrueForAll(literal => Implied(literal, term))));
     }
+
+    private static bool NamesAnAttribute(Expr expr) => expr switch
+    {
+        AttributeRef => true,
+        NotExpr not => NamesAnAttribute(not.Operand),
+        BinaryExpr b => NamesAnAttribute(b.Left) || NamesAnAttribute(b.Right),
+        _ => false,
+    };
 
     private static bool IsConstTrue(Literal literal) => literal.Atom.Op == AtomOp.Const && literal.Atom.Constant != literal.Negated;
 
@@ -193,9 +194,20 @@ internal sealed class ConditionAnalysis
         {
             var atom = last.Atom;
             var attribute = atom.Attribute!;
-            if (!last.Negated && atom.Op == AtomOp.Eq && attribute.Kind == AttributeKind.Enum && atom.Value.Kind == LitKind.String && attribute.Ordinal(atom.Value.S) < 0)
+            if (!last.Negated && attribute.Kind == AttributeKind.Enum)
             {
-                return new(ConditionChecker.NotAValue(atom.Value.S, attribute), atom.ValueOffset);
+                var unknown = atom.List.Where(v => attribute.Ordinal(v.S) < 0).Select(v => v.Render()).ToList();
+                switch (atom.Op)
+                {
+                    case AtomOp.Eq when attribute.Ordinal(atom.Value.S) < 0:
+                        return new(ConditionChecker.NotAValue(atom.Value.S, attribute), atom.ValueOffset);
+                    case AtomOp.Matches:
+                        return new($"no value of {attribute.Path} matches {atom.Value.Render()} ({attribute.DescribeValues()})", atom.ValueOffset);
+                    case AtomOp.In when atom.List.Count == 1 && unknown.Count == 1:
+                        return new(ConditionChecker.NotAValue(atom.List[0].S, attribute), atom.ValueOffset);
+                    case AtomOp.In when atom.List.Count > 0 && unknown.Count == atom.List.Count:
+                        return new($"none of {string.Join(", ", unknown)} is a value of {attribute.Path} ({attribute.DescribeValues()})", atom.ValueOffset);
+                }
             }
             if (attribute.Kind == AttributeKind.Number && !double.IsInfinity(attribute.Min) && !double.IsInfinity(attribute.Max))
             {
@@ -414,6 +426,15 @@ internal sealed class ConditionAnalysis
         {
             switch (expr)
             {
+                case NotExpr { Operand: not (NotExpr or BinaryExpr { Op: BinaryOp.And or BinaryOp.Or }) } not:
+                {
+                    // The negation of one comparison: shown (and located) as written, '!' included.
+                    var (atom, flipped) = MakeAtom(not.Operand);
+                    var isNegated = !negated != flipped;
+                    var source = text.Substring(not.Offset, not.Length);
+                    var shown = !negated ? source : "!(" + source + ")";
+                    return [[new Literal(atom, isNegated, shown, not.Offset)]];
+                }
                 case NotExpr not:
                     return Dnf(not.Operand, !negated);
                 case BinaryExpr { Op: BinaryOp.And or BinaryOp.Or } logical:

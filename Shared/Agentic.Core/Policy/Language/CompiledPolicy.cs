@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Agentic.Core.Agents;
 
 namespace Agentic.Core.Policy.Language;
@@ -121,11 +122,17 @@ internal sealed record CompiledPolicyIdentity(string Id, string Version, string 
 /// </summary>
 public sealed class CompiledPolicy
 {
-    private readonly CompiledRule[] _forbids;
-    private readonly CompiledRule[] _approvals;
-    private readonly CompiledRule[] _permits;
+    /// <summary>Below this many rules a scan is cheaper than the tool-name lookup.</summary>
+    internal const int DefaultIndexMinRules = 16;
 
-    internal CompiledPolicy(CompiledPolicyIdentity identity, string source, IReadOnlyList<PolicyRule> rules, IReadOnlyList<Condition> conditions)
+    // Bounds the index's size: one bucket per tool name holds every rule not tied to a tool.
+    private const int MaxIndexEntries = 200_000;
+
+    private readonly Buckets _all;
+    private readonly FrozenDictionary<string, Buckets>? _byTool;
+    private readonly Buckets _untied;
+
+    internal CompiledPolicy(CompiledPolicyIdentity identity, string source, IReadOnlyList<PolicyRule> rules, IReadOnlyList<Condition> conditions, IReadOnlyList<IReadOnlyList<string>?> toolNames, int indexMinRules)
     {
         Id = identity.Id;
         Version = identity.Version;
@@ -134,10 +141,20 @@ public sealed class CompiledPolicy
         Source = source;
         Rules = rules;
         DefaultDeny = new PolicyDecision(GateEffect.Forbid, PolicyDecision.DefaultDenyRule, $"No rule of policy '{identity.Id}' matched (default deny).", null, identity);
-        var compiled = rules.Select((rule, i) => new CompiledRule(conditions[i], new PolicyDecision(rule.Effect, rule.Id, rule.Description ?? DefaultReason(rule), rule.Approval, identity))).ToArray();
-        _forbids = [.. compiled.Where(r => r.Decision.Effect == GateEffect.Forbid)];
-        _approvals = [.. compiled.Where(r => r.Decision.Effect == GateEffect.RequireApproval)];
-        _permits = [.. compiled.Where(r => r.Decision.Effect == GateEffect.Permit)];
+        var compiled = rules.Select((rule, i) => new CompiledRule(conditions[i], new PolicyDecision(rule.Effect, rule.Id, rule.Description ?? DefaultReason(rule), rule.Approval, identity), toolNames[i])).ToArray();
+        _all = new Buckets(compiled);
+        _untied = new Buckets([.. compiled.Where(r => r.ToolNames is null)]);
+
+        // A rule with a top-level conjunct tool.name == 'x' (or in [...]) can only match requests for those tools:
+        // index them by name, so a request only tries its tool's rules and the rules tied to no tool.
+        var names = compiled.Where(r => r.ToolNames is not null).SelectMany(r => r.ToolNames!).Distinct(StringComparer.Ordinal).ToList();
+        if (compiled.Length >= indexMinRules && names.Count > 0 && (long)names.Count * (_untied.Count + 1) <= MaxIndexEntries)
+        {
+            _byTool = names.ToFrozenDictionary(
+                name => name,
+                name => new Buckets([.. compiled.Where(r => r.ToolNames is null || r.ToolNames.Contains(name, StringComparer.Ordinal))]),
+                StringComparer.Ordinal);
+        }
     }
 
     /// <summary>The policy's id.</summary>
@@ -161,6 +178,8 @@ public sealed class CompiledPolicy
     /// <summary>The decision when no rule matches.</summary>
     public PolicyDecision DefaultDeny { get; }
 
+    internal bool Indexed => _byTool is not null;
+
     /// <summary>Decides one request. Allocates nothing.</summary>
     /// <exception cref="ArgumentException">The request is <c>default(PolicyRequest)</c>.</exception>
     public PolicyDecision Evaluate(in PolicyRequest request)
@@ -169,21 +188,22 @@ public sealed class CompiledPolicy
         {
             ThrowDefault();
         }
-        foreach (var rule in _forbids)
+        var buckets = _byTool is null ? _all : _byTool.TryGetValue(request.Strings[PolicySchema.Strings.ToolName], out var tied) ? tied : _untied;
+        foreach (var rule in buckets.Forbids)
         {
             if (rule.Condition(in request))
             {
                 return rule.Decision;
             }
         }
-        foreach (var rule in _approvals)
+        foreach (var rule in buckets.Approvals)
         {
             if (rule.Condition(in request))
             {
                 return rule.Decision;
             }
         }
-        foreach (var rule in _permits)
+        foreach (var rule in buckets.Permits)
         {
             if (rule.Condition(in request))
             {
@@ -202,5 +222,14 @@ public sealed class CompiledPolicy
         _ => $"Rule '{rule.Id}' requires approval by {rule.Approval!.Role}.",
     };
 
-    private sealed record CompiledRule(Condition Condition, PolicyDecision Decision);
+    private readonly record struct CompiledRule(Condition Condition, PolicyDecision Decision, IReadOnlyList<string>? ToolNames);
+
+    /// <summary>Rules by effect, each in document order.</summary>
+    private sealed class Buckets(CompiledRule[] rules)
+    {
+        public CompiledRule[] Forbids { get; } = [.. rules.Where(r => r.Decision.Effect == GateEffect.Forbid)];
+        public CompiledRule[] Approvals { get; } = [.. rules.Where(r => r.Decision.Effect == GateEffect.RequireApproval)];
+        public CompiledRule[] Permits { get; } = [.. rules.Where(r => r.Decision.Effect == GateEffect.Permit)];
+        public int Count => rules.Length;
+    }
 }

@@ -98,6 +98,33 @@ internal static class ConditionCompiler
     public static readonly Condition Always = (in PolicyRequest _) => true;
     public static readonly Condition Never = (in PolicyRequest _) => false;
 
+    /// <summary>
+    /// The tool names a condition is tied to: those of a top-level conjunct <c>tool.name == 'x'</c> or
+    /// <c>tool.name in [...]</c>. The condition is false for every other tool. Null when it is tied to none.
+    /// </summary>
+    public static IReadOnlyList<string>? ToolNames(Expr? condition)
+    {
+        if (condition is null)
+        {
+            return null;
+        }
+        var conjuncts = new List<Expr>();
+        Flatten(condition, BinaryOp.And, conjuncts);
+        foreach (var conjunct in conjuncts)
+        {
+            switch (conjunct)
+            {
+                case BinaryExpr { Op: BinaryOp.Eq, Left: AttributeRef { Path: "tool.name" }, Right: StringLiteral name }:
+                    return [name.Value];
+                case BinaryExpr { Op: BinaryOp.Eq, Left: StringLiteral name, Right: AttributeRef { Path: "tool.name" } }:
+                    return [name.Value];
+                case BinaryExpr { Op: BinaryOp.In, Left: AttributeRef { Path: "tool.name" }, Right: ListLiteral list } when list.Items.All(i => i is StringLiteral):
+                    return [.. list.Items.Cast<StringLiteral>().Select(i => i.Value).Distinct(StringComparer.Ordinal)];
+            }
+        }
+        return null;
+    }
+
     public static Condition Compile(Expr expr)
     {
         switch (expr)

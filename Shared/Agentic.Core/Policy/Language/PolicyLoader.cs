@@ -76,7 +76,7 @@ public static class PolicyLoader
     /// <paramref name="analyze"/> false skips the unreachable and shadowed checks (never for production loads:
     /// property tests use it to compile arbitrary generated policies).
     /// </summary>
-    internal static CompiledPolicy Load(string yaml, string file, bool analyze)
+    internal static CompiledPolicy Load(string yaml, string file, bool analyze, int indexMinRules = CompiledPolicy.DefaultIndexMinRules)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(file);
@@ -150,7 +150,8 @@ public static class PolicyLoader
         var identity = new CompiledPolicyIdentity(id, version, AgenticJson.Digest(yaml), mode);
         var model = rules.Select(r => new PolicyRule(r.Id!, r.Effect, r.When, r.Description, r.Approval, YamlSource.Line(r.Node), YamlSource.Column(r.Node))).ToList();
         var conditions = rules.Select(r => r.Condition is null ? ConditionCompiler.Always : ConditionCompiler.Compile(r.Condition)).ToList();
-        return new CompiledPolicy(identity, file, model, conditions);
+        var toolNames = rules.Select(r => ConditionCompiler.ToolNames(r.Condition)).ToList();
+        return new CompiledPolicy(identity, file, model, conditions, toolNames, indexMinRules);
     }
 
     /// <summary>A rule as read, with what the checks and the compiler need.</summary>

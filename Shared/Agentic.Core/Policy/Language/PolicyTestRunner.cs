@@ -201,7 +201,9 @@ public static class PolicyTestRunner
         foreach (var node in sequence.Children)
         {
             index++;
-            var where = $"case #{index}";
+            var where = node is YamlMappingNode peek && peek.Children.TryGetValue(new YamlScalarNode("name"), out var named) && named is YamlScalarNode { Value: { Length: > 0 } caseName }
+                ? $"case '{caseName}'"
+                : $"case #{index}";
             if (source.Mapping(node, where, where, CaseKeys, CaseRequired) is not { } fields)
             {
                 continue;
@@ -210,7 +212,6 @@ public static class PolicyTestRunner
             var name = fields.TryGetValue("name", out var nameMember) ? source.Scalar(nameMember, where) : null;
             if (name is not null)
             {
-                where = $"case '{name}'";
                 if (!names.TryAdd(name, YamlSource.Line(node)))
                 {
                     source.Report(nameMember.Value.Start, DiagnosticCodes.InvalidValue, $"duplicate case name '{name}' (first at line {names[name]})");

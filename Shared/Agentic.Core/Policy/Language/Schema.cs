@@ -93,8 +93,6 @@ internal static class PolicySchema
     public static readonly string[] AutonomyValues = ["observe", "suggest", "supervised", "autonomous"];
     public static readonly string[] EnvironmentValues = ["dev", "test", "staging", "prod"];
 
-    public static readonly string[] Roots = ["principal", "agent", "tool", "args", "resource", "context"];
-
     private static readonly AttributeInfo[] All =
     [
         new() { Path = "principal.id", Kind = AttributeKind.String, Slot = Strings.PrincipalId },
@@ -116,9 +114,6 @@ internal static class PolicySchema
     ];
 
     private static readonly FrozenDictionary<string, AttributeInfo> ByPath = All.ToFrozenDictionary(a => a.Path, StringComparer.Ordinal);
-
-    /// <summary>Every fixed attribute, for documentation and suggestions.</summary>
-    public static IReadOnlyList<AttributeInfo> Attributes => All;
 
     public static bool TryResolve(string path, out AttributeInfo info)
     {
@@ -164,7 +159,14 @@ internal static class PolicySchema
         }
         // A third of the word, at least 1 and at most 3 edits: 'tool.riks' -> 'tool.risk', not 'foo' -> 'tool.tags'.
         var allowed = Math.Clamp(word.Length / 3, 1, 3);
-        return bestDistance <= allowed ? best : null;
+        if (bestDistance <= allowed)
+        {
+            return best;
+        }
+        // A truncated name ('context.budget' for 'context.budgetUsed') is a typo too.
+        return word.Length >= 3
+            ? candidates.Where(c => c.StartsWith(word, StringComparison.Ordinal)).OrderBy(c => c.Length).FirstOrDefault()
+            : null;
     }
 
     /// <summary>Optimal string alignment distance (Levenshtein plus adjacent transpositions).</summary>

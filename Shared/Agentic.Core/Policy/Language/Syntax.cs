@@ -200,9 +200,16 @@ internal static class Lexer
 /// <summary>A node of a parsed condition, with its span in the condition text.</summary>
 internal abstract class Expr(int offset, int length)
 {
-    public int Offset { get; } = offset;
-    public int Length { get; } = length;
+    public int Offset { get; private set; } = offset;
+    public int Length { get; private set; } = length;
     public int End => Offset + Length;
+
+    /// <summary>Takes in the parentheses around the node, so its text is what the author wrote.</summary>
+    public void Enclose(int open, int close)
+    {
+        Offset = open;
+        Length = close + 1 - open;
+    }
 }
 
 internal sealed class StringLiteral(string value, int offset, int length) : Expr(offset, length)
@@ -404,7 +411,7 @@ internal sealed class Parser
                 {
                     throw Unexpected(Peek, "')'");
                 }
-                Next();
+                inner.Enclose(token.Offset, Next().Offset);
                 return inner;
             }
             case TokenKind.LBracket:
@@ -439,7 +446,6 @@ internal sealed class Parser
             }
             if (separator.Kind != TokenKind.Comma)
             {
-                _position--;
                 throw Unexpected(separator, "',' or ']'");
             }
         }
