@@ -64,10 +64,10 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
             while (true)
             {
                 var commands = workflow.Decide(state);
-                context.SetCustomStatus(AgenticJson.ToElement(RunView.Progress(state)));
+                context.SetCustomStatus(AgenticJson.ToElement(RunView.Summary(state)));
                 if (commands.FirstOrDefault(c => c is CompleteRun or FailRun) is { } end)
                 {
-                    var final = RunView.Final(state);
+                    var final = RunView.From(state);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
                     return AgenticJson.ToElement(final);
                 }

@@ -37,7 +37,6 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
 
     private const string PrincipalHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
     private const string RolesHeader = "X-Agentic-Roles";
-    private const string Anonymous = "anonymous";
 
     [Function(nameof(SubmitRun))]
     public async Task<HttpResponseData> SubmitRun(
@@ -106,10 +105,10 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     {
         ArgumentNullException.ThrowIfNull(req);
         ArgumentNullException.ThrowIfNull(client);
-        ApprovalBody decision;
+        ApprovalRequest decision;
         try
         {
-            decision = ApprovalBody.Parse(await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge());
+            decision = ApprovalRequest.Parse(await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge());
         }
         catch (InputException ex)
         {
@@ -122,22 +121,17 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         }
         var run = instance.SerializedCustomStatus is { } status ? JsonSerializer.Deserialize<AwaitedApproval>(status, AgenticJson.Options) : null;
         var pending = run?.PendingApproval;
-        if (run is null || instance.IsCompleted || pending is null || !string.Equals(pending.StepId, stepId, StringComparison.Ordinal))
+        if (ApprovalRules.NotAwaiting(id, stepId, run is not null && !instance.IsCompleted, pending, run?.Phase ?? "unknown") is { } notAwaiting)
         {
-            var waiting = pending is null || instance.IsCompleted ? "it is not waiting for an approval" : $"it is waiting for step {pending.StepId}";
-            return await ProblemAsync(req, HttpStatusCode.Conflict, "Not awaiting this approval", $"Run {id} is not waiting for approval of step '{stepId}': {waiting}.", null, cancellationToken);
+            return await ProblemAsync(req, HttpStatusCode.Conflict, "Not awaiting this approval", notAwaiting, null, cancellationToken);
         }
         var approver = Principal(req);
         var roles = Roles(req);
-        var refusal = approver == Anonymous ? "Approvals need an identified approver."
-            : string.Equals(approver, run.Principal, StringComparison.OrdinalIgnoreCase) ? $"{approver} requested this run and can not approve its actions."
-            : pending.ApproverRole is { } role && !roles.Contains(role, StringComparer.OrdinalIgnoreCase) ? $"Approving {pending.Tool} needs the role '{role}'."
-            : null;
-        if (refusal is not null)
+        if (ApprovalRules.Refusal(pending!, run!.Principal, approver, roles) is { } refusal)
         {
             return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", refusal, null, cancellationToken);
         }
-        var approval = new ApprovalDecision(decision.Decision!, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow());
+        var approval = new ApprovalDecision(decision.Decision, approver, roles, pending!.ArgsDigest, decision.Comment, clock.GetUtcNow());
         await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
         await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         logger.ApprovalRecorded(id, stepId, approval.Decision, approver);
@@ -276,7 +270,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     private static string Principal(HttpRequestData req) =>
         req.Headers.TryGetValues(PrincipalHeader, out var values) && values.FirstOrDefault()?.Trim() is { Length: > 0 and <= 256 } name
             ? name
-            : Anonymous;
+            : ApprovalRules.Anonymous;
 
     private static string[] Roles(HttpRequestData req) =>
         req.Headers.TryGetValues(RolesHeader, out var values)
@@ -334,32 +328,5 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     private sealed record ApprovalAccepted(string RunId, string StepId, string Decision, string Approver, string ArgsDigest, string Detail);
 
     // What the approval trigger needs from the custom status (a RunView): who asked, and what is awaited.
-    private sealed record AwaitedApproval(string Principal, PendingApprovalView? PendingApproval = null);
-
-    // The body of an approval: { "decision": "approve" | "reject", "comment": "..." }.
-    private sealed record ApprovalBody(string? Decision = null, string? Comment = null)
-    {
-        public static ApprovalBody Parse(byte[] body)
-        {
-            ApprovalBody? wire;
-            try
-            {
-                wire = body.Length == 0 ? null : JsonSerializer.Deserialize<ApprovalBody>(body, AgenticJson.Strict);
-            }
-            catch (JsonException ex)
-            {
-                var cut = ex.Message.IndexOf(". ", StringComparison.Ordinal);
-                throw new InputException("Malformed JSON", [new(string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path, cut > 0 ? ex.Message[..(cut + 1)] : ex.Message)]);
-            }
-            if (wire is null || wire.Decision is not ("approve" or "reject"))
-            {
-                throw new InputException("Invalid approval", [new("decision", "Required: \"approve\" or \"reject\".")]);
-            }
-            if (wire.Comment is { Length: > 1000 })
-            {
-                throw new InputException("Invalid approval", [new("comment", "At most 1000 characters.")]);
-            }
-            return wire;
-        }
-    }
+    private sealed record AwaitedApproval(string Principal, string? Phase = null, PendingApprovalView? PendingApproval = null);
 }

@@ -75,7 +75,7 @@ internal static class Demo
             if (view.PendingApproval is { } pending && approved.Add(pending.StepId))
             {
                 Say($"  -> approving {pending.StepId} ({pending.Tool}, args {pending.ArgsDigest[..19]}) as {Operator}, role {pending.ApproverRole}");
-                using var approve = new HttpRequestMessage(HttpMethod.Post, new Uri(pending.ApprovePostUri))
+                using var approve = new HttpRequestMessage(HttpMethod.Post, new Uri(pending.ApprovePostUri ?? throw new JsonException("The pending approval has no approvePostUri.")))
                 {
                     Content = JsonContent.Create(new { decision = "approve", comment = "Runbook restart approved for the demo." }),
                 };

@@ -60,25 +60,17 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
             return new(ApprovalRefusal.UnknownRun, $"No run with id '{runId}'.", null);
         }
         var state = run.State;
-        var step = state.Steps.FirstOrDefault(s => s.StepId == stepId);
-        if (run.Status != RunStatus.Running || state.Phase != RunPhase.AwaitingApproval || step is null || state.Steps[state.Current].StepId != stepId)
+        var pending = RunView.From(state).PendingApproval;
+        var running = run.Status == RunStatus.Running && run.RunnerFailure is null;
+        if (ApprovalRules.NotAwaiting(runId, stepId, running, pending, state.Phase.ToString()) is { } notAwaiting)
         {
-            var waiting = state.Phase == RunPhase.AwaitingApproval ? $"it is waiting for step {state.Steps[state.Current].StepId}" : $"it is {run.Status.ToString().ToLowerInvariant()}, phase {state.Phase}";
-            return new(ApprovalRefusal.NotAwaiting, $"Run {runId} is not waiting for approval of step '{stepId}': {waiting}.", null);
+            return new(ApprovalRefusal.NotAwaiting, notAwaiting, null);
         }
-        if (string.Equals(approver, "anonymous", StringComparison.OrdinalIgnoreCase))
+        if (ApprovalRules.Refusal(pending!, state.Request.Principal, approver, roles) is { } refusal)
         {
-            return new(ApprovalRefusal.Forbidden, "Approvals need an identified approver.", null);
+            return new(ApprovalRefusal.Forbidden, refusal, null);
         }
-        if (string.Equals(approver, state.Request.Principal, StringComparison.OrdinalIgnoreCase))
-        {
-            return new(ApprovalRefusal.Forbidden, $"{approver} requested this run and can not approve its actions.", null);
-        }
-        if (step.Decision?.ApproverRole is { } role && !roles.Contains(role, StringComparer.OrdinalIgnoreCase))
-        {
-            return new(ApprovalRefusal.Forbidden, $"Approving {step.Tool} needs the role '{role}'.", null);
-        }
-        var approval = new ApprovalDecision(approve ? "approve" : "reject", approver, roles, step.ArgsDigest, comment, clock.GetUtcNow());
+        var approval = new ApprovalDecision(approve ? "approve" : "reject", approver, roles, pending!.ArgsDigest, comment, clock.GetUtcNow());
         await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
         await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);

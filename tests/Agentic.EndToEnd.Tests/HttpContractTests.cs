@@ -41,9 +41,9 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
         }
         Assert.Equal("running", waiting.Status);
         Assert.Equal(Workload.RestartStep, waiting.PendingApproval!.StepId);
-        Assert.Equal(AgenticClient.ApprovalUri(run, Workload.RestartStep), new Uri(waiting.PendingApproval.ApprovePostUri));
+        Assert.Equal(AgenticClient.ApprovalUri(run, Workload.RestartStep), new Uri(waiting.PendingApproval.ApprovePostUri!));
 
-        using (var approved = await host.Api.DecideAsync(new Uri(waiting.PendingApproval.ApprovePostUri), "approve", Caller.Operator, Token))
+        using (var approved = await host.Api.DecideAsync(new Uri(waiting.PendingApproval.ApprovePostUri!), "approve", Caller.Operator, Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, approved.StatusCode);
         }
@@ -181,7 +181,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
         Assert.DoesNotContain(await host.Fleet.EffectsAsync(), e => e.Key.StartsWith(run.Id + "/", StringComparison.Ordinal));
     }
 
-    private async Task AssertStillWaitingAsync(Runtime.Http.RunCreatedView run)
+    private async Task AssertStillWaitingAsync(Core.Runs.RunCreatedView run)
     {
         var (status, view) = await host.Api.GetRunAsync(run.Id, Token);
         Assert.Equal(HttpStatusCode.Accepted, status);

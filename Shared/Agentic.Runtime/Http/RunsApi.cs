@@ -65,7 +65,8 @@ public static class RunsApi
         {
             return NotFound(id);
         }
-        var view = RunView.From(run, step => Base(request) + $"/api/runs/{id}/approvals/{step}");
+        var view = RunView.From(run.State, step => Base(request) + $"/api/runs/{id}/approvals/{step}",
+            run.Status.ToString().ToLowerInvariant(), run.CreatedAt, run.UpdatedAt, run.RunnerFailure);
         if (run.Status == RunStatus.Running)
         {
             request.HttpContext.Response.Headers.RetryAfter = "1";
@@ -77,18 +78,18 @@ public static class RunsApi
     internal static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
     {
         var body = await ReadBodyAsync(request, cancellationToken);
-        ApprovalBody decision;
+        ApprovalRequest decision;
         try
         {
             decision = body is null
                 ? throw new InputException("Request body too large", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")])
-                : ApprovalBody.Parse(body);
+                : ApprovalRequest.Parse(body);
         }
         catch (InputException ex)
         {
             return Problem(ex.Title, ex.Message, ex.Errors);
         }
-        var result = await runs.DecideAsync(id, stepId, decision.Decision == "approve", decision.Comment, Principal(request), Roles(request), cancellationToken);
+        var result = await runs.DecideAsync(id, stepId, decision.Approve, decision.Comment, Principal(request), Roles(request), cancellationToken);
         return result.Refusal switch
         {
             ApprovalRefusal.None => TypedResults.Json(new { runId = id, stepId, decision = result.Approval!.Decision, result.Approval.Approver, result.Approval.ArgsDigest, detail = result.Detail }, AgenticJson.Options, statusCode: StatusCodes.Status202Accepted),
@@ -140,7 +141,7 @@ public static class RunsApi
     private static string Base(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
 
     private static string Principal(HttpRequest request) =>
-        request.Headers[PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p ? p.Trim() : "anonymous";
+        request.Headers[PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p ? p.Trim() : ApprovalRules.Anonymous;
 
     private static string[] Roles(HttpRequest request) =>
         (request.Headers[RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -151,32 +152,4 @@ public static class RunsApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound);
-}
-
-/// <summary>The body of an approval: <c>{ "decision": "approve" | "reject", "comment": "..." }</c>.</summary>
-internal sealed record ApprovalBody(string Decision, string? Comment)
-{
-    public static ApprovalBody Parse(byte[] body)
-    {
-        Wire? wire;
-        try
-        {
-            wire = body.Length == 0 ? null : System.Text.Json.JsonSerializer.Deserialize<Wire>(body, AgenticJson.Strict);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new InputException("Malformed JSON", [new(string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path, ex.Message.Split(". ")[0] + ".")]);
-        }
-        if (wire?.Decision is not ("approve" or "reject"))
-        {
-            throw new InputException("Invalid approval", [new("decision", "Required: \"approve\" or \"reject\".")]);
-        }
-        if (wire.Comment is { Length: > 1000 })
-        {
-            throw new InputException("Invalid approval", [new("comment", "At most 1000 characters.")]);
-        }
-        return new(wire.Decision, wire.Comment);
-    }
-
-    private sealed record Wire(string? Decision, string? Comment);
 }

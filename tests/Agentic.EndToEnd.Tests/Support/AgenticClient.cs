@@ -1,3 +1,4 @@
+using Agentic.Core.Runs;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;

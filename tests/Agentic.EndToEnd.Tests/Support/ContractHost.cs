@@ -1,3 +1,4 @@
+using Agentic.Core.Runs;
 using System.Net;
 using Agentic.Runtime.Http;
 using Agentic.Testing;

@@ -1,6 +1,6 @@
+using Agentic.Core.Runs;
 using System.Collections.Concurrent;
 using System.Net;
-using Agentic.Runtime.Http;
 
 namespace Agentic.EndToEnd.Tests.Support;
 
@@ -192,7 +192,7 @@ public sealed class RunTracker : IAsyncDisposable
     {
         try
         {
-            using var answer = await run.Client.DecideAsync(new Uri(pending.ApprovePostUri), "approve", approver, stop);
+            using var answer = await run.Client.DecideAsync(new Uri(pending.ApprovePostUri!), "approve", approver, stop);
             if (answer.StatusCode == HttpStatusCode.Accepted)
             {
                 run.Approved.Add(pending.StepId);

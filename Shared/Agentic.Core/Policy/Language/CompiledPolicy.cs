@@ -112,7 +112,7 @@ public static class PolicyEffects
     }
 }
 
-internal sealed record CompiledPolicyIdentity(string Id, string Version, string ContentHash, PolicyMode Mode);
+internal sealed record CompiledPolicyIdentity(string Id, string Version, string ContentHash, PolicyMode Mode, string? Description = null);
 
 /// <summary>
 /// A policy compiled at load: every condition is a delegate, every decision a shared instance.
@@ -138,6 +138,7 @@ public sealed class CompiledPolicy
         Version = identity.Version;
         ContentHash = identity.ContentHash;
         Mode = identity.Mode;
+        Description = identity.Description;
         Source = source;
         Rules = rules;
         DefaultDeny = new PolicyDecision(GateEffect.Forbid, PolicyDecision.DefaultDenyRule, $"No rule of policy '{identity.Id}' matched (default deny).", null, identity);
@@ -168,6 +169,9 @@ public sealed class CompiledPolicy
 
     /// <summary>Enforced, or shadow (log-only).</summary>
     public PolicyMode Mode { get; }
+
+    /// <summary>What the policy is for, as written.</summary>
+    public string? Description { get; }
 
     /// <summary>Where the policy was loaded from (a path, or the name given with the text).</summary>
     public string Source { get; }

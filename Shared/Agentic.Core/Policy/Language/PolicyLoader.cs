@@ -108,7 +108,7 @@ public static class PolicyLoader
                 _ => Invalid(source, members["mode"], $"invalid mode '{modeText}' (expected 'enforce' or 'shadow')", PolicyMode.Enforce),
             };
         }
-        Text(source, members, "description", "the policy");
+        var description = Text(source, members, "description", "the policy");
 
         var rules = new List<RuleSource>();
         if (members.TryGetValue("rules", out var rulesMember))
@@ -147,7 +147,7 @@ public static class PolicyLoader
             throw new PolicyLoadException(source.Sorted());
         }
 
-        var identity = new CompiledPolicyIdentity(id, version, AgenticJson.Digest(yaml), mode);
+        var identity = new CompiledPolicyIdentity(id, version, AgenticJson.Digest(yaml), mode, description);
         var model = rules.Select(r => new PolicyRule(r.Id!, r.Effect, r.When, r.Description, r.Approval, YamlSource.Line(r.Node), YamlSource.Column(r.Node))).ToList();
         var conditions = rules.Select(r => r.Condition is null ? ConditionCompiler.Always : ConditionCompiler.Compile(r.Condition)).ToList();
         var toolNames = rules.Select(r => ConditionCompiler.ToolNames(r.Condition)).ToList();

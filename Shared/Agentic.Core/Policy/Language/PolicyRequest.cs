@@ -49,6 +49,11 @@ public readonly struct PolicyRequest
         {
             throw new ArgumentOutOfRangeException(nameof(context), context.Hour, "The hour of day must be 0-23 (UTC).");
         }
+        // The analysis at load relies on a tool's risk and side effect being one of their known values.
+        if (!Enum.IsDefined(tool.Risk) || !Enum.IsDefined(tool.SideEffect))
+        {
+            throw new ArgumentOutOfRangeException(nameof(tool), $"Tool '{tool.Name}' has an undefined risk ({(int)tool.Risk}) or side effect ({(int)tool.SideEffect}).");
+        }
         if (arguments.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
         {
             throw new ArgumentException($"Tool arguments must be a JSON object, not {arguments.ValueKind}.", nameof(arguments));
