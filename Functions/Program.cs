@@ -10,7 +10,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 
 // The same registrations as the local host: the domain, then the storage-backed stores.
-builder.Services.AddAgenticCore();
+builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);
 builder.Services.AddAgenticAzureStorage(builder.Configuration);
 
 builder.Build().Run();

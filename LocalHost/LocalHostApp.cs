@@ -1,4 +1,6 @@
 using Agentic.Core.Json;
+using Agentic.Core.Policy;
+using Agentic.Core.Policy.Language;
 using Agentic.Runtime;
 using Agentic.Runtime.Http;
 
@@ -36,6 +38,8 @@ internal static class LocalHostApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var app = builder.Build();
+        // Load the policy now: a policy that does not compile stops the host at start, naming every problem.
+        app.Services.GetRequiredService<IPolicy>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapGet("/", () => Results.Redirect("/api/agents"));
@@ -54,6 +58,15 @@ internal static class LocalHostApp
             await using var app = Build(args);
             await app.RunAsync();
             return 0;
+        }
+        catch (PolicyLoadException ex)
+        {
+            await Console.Error.WriteLineAsync("agentic: the policy does not load:");
+            foreach (var diagnostic in ex.Diagnostics)
+            {
+                await Console.Error.WriteLineAsync("  " + diagnostic);
+            }
+            return 1;
         }
         catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or FileNotFoundException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
         {

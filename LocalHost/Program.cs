@@ -4,6 +4,8 @@ return args switch
 {
     ["up", .. var rest] => await LocalHostApp.RunAsync(rest),
     ["demo", .. var rest] => await Demo.RunAsync(rest),
+    ["policy", "test", var policy] => PolicyCommand.Test(policy, null),
+    ["policy", "test", var policy, var tests] => PolicyCommand.Test(policy, tests),
     [] or ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -19,6 +21,9 @@ static int Usage(int code)
           agentic demo --target http://127.0.0.1:7072/services/checkout [--urls ...] [--settings ...]
                        Start the host, submit a sample run over HTTP, print its progress and outcome.
                        Exits 0 only if the run remediated the target.
+          agentic policy test <policy.yaml> [<tests.yaml>]
+                       Load a policy (reporting every diagnostic with file, line and column) and run its
+                       test cases (default: <policy>.tests.yaml beside it). Exits 0 only if all pass.
         """);
     return code;
 }

@@ -16,7 +16,9 @@ public static class AgenticCoreServiceCollectionExtensions
     /// activities. Stores (<see cref="Governance.IDecisionStore"/>, <see cref="Governance.IActionLedger"/>)
     /// come from the storage layer.
     /// </summary>
-    public static IServiceCollection AddAgenticCore(this IServiceCollection services)
+    /// <param name="services">The service collection.</param>
+    /// <param name="policyPath">A YAML policy file (<c>Agentic:Policy:Path</c>); the shipped baseline when absent.</param>
+    public static IServiceCollection AddAgenticCore(this IServiceCollection services, string? policyPath = null)
     {
         services.AddHttpClient(HttpServiceTool.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) });
@@ -24,7 +26,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
         services.TryAddSingleton(AgentCatalog.Default);
-        services.TryAddSingleton<IPolicy, BaselinePolicy>();
+        services.TryAddSingleton<IPolicy>(sp => new DeclarativePolicy(ShippedPolicies.Load(policyPath), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ToolRegistry(SampleServiceTools.Create(sp.GetRequiredService<IHttpClientFactory>())));
         services.AddSingleton<IActivity, PerceiveActivity>();
         services.AddSingleton<IActivity, PlanActivity>();

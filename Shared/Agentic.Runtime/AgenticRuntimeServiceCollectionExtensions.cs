@@ -18,7 +18,7 @@ public static class AgenticRuntimeServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddAgenticLocalRuntime(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddAgenticCore();
+        services.AddAgenticCore(configuration["Agentic:Policy:Path"]);
         services.AddAgenticAzureStorage(configuration);
         services.AddOptions<RunnerOptions>()
             .Bind(configuration.GetSection(RunnerOptions.Section))

@@ -22,18 +22,18 @@ public sealed class GateActivity(IPolicy policy, ToolRegistry tools, IDecisionSt
         if (!tools.TryResolve(input.Tool, out var tool))
         {
             decision = new(input.RunId, input.StepId, input.Tool, "unknown", input.ArgsDigest, GateEffect.Forbid,
-                policy.Id, policy.Version, "unknown-tool", $"No tool named '{input.Tool}' is registered.", null, clock.GetUtcNow());
+                policy.Id, policy.Version, "unknown-tool", $"No tool named '{input.Tool}' is registered.", null, clock.GetUtcNow(), policy.ContentHash);
         }
         else if (input.Arguments.ValueKind != System.Text.Json.JsonValueKind.Object)
         {
             decision = new(input.RunId, input.StepId, input.Tool, tool.Descriptor.Version, input.ArgsDigest, GateEffect.Forbid,
-                policy.Id, policy.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.", null, clock.GetUtcNow());
+                policy.Id, policy.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.", null, clock.GetUtcNow(), policy.ContentHash);
         }
         else
         {
             var result = policy.Evaluate(input, tool.Descriptor);
             decision = new(input.RunId, input.StepId, input.Tool, tool.Descriptor.Version, input.ArgsDigest, result.Effect,
-                policy.Id, policy.Version, result.Rule, result.Reason, result.ApproverRole, clock.GetUtcNow());
+                policy.Id, policy.Version, result.Rule, result.Reason, result.ApproverRole, clock.GetUtcNow(), policy.ContentHash);
         }
         await decisions.RecordDecisionAsync(decision, cancellationToken);
         return decision;

@@ -38,7 +38,8 @@ public sealed record GateDecision(
     string Rule,
     string Reason,
     string? ApproverRole,
-    DateTimeOffset DecidedAt);
+    DateTimeOffset DecidedAt,
+    string? PolicyHash = null);
 
 /// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>
 public sealed record ApprovalDecision(string Decision, string Approver, IReadOnlyList<string> Roles, string ArgsDigest, string? Comment, DateTimeOffset DecidedAt)

@@ -38,7 +38,7 @@ public sealed record SimulatedRun(RunRequest Request, AgentRunState Start, IRead
 public static class DiagnosticsRun
 {
     private static readonly AgentWorkflow Workflow = new();
-    private static readonly BaselinePolicy Policy = new();
+    private static readonly DeclarativePolicy Policy = new(ShippedPolicies.Baseline, TimeProvider.System);
     private static readonly ToolDescriptor Diagnostics = new ToolRegistry(SampleServiceTools.Create(new NoHttp())).Descriptors.Single(d => d.Name == "sample.diagnostics");
 
     /// <summary>The request the load driver submits: agent "diagnostics" with <c>{"probes": K}</c>.</summary>

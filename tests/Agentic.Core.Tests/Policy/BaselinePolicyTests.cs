@@ -1,49 +1,62 @@
 using Agentic.Core.Agents;
+using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Tests.Workflow;
 using Agentic.Core.Tools;
 
 namespace Agentic.Core.Tests.Policy;
 
+/// <summary>The shipped baseline (policies/baseline.yaml, embedded in Agentic.Core) as the gate sees it.</summary>
 public sealed class BaselinePolicyTests
 {
-    private static readonly BaselinePolicy Policy = new();
+    private static readonly DeclarativePolicy Policy = new(ShippedPolicies.Baseline, TimeProvider.System);
 
     [Fact]
     public void Policy_IdentifiesItselfForTheDecisionRecord()
     {
         Assert.Equal("baseline", Policy.Id);
-        Assert.Equal("1", Policy.Version);
+        Assert.Equal("2", Policy.Version);
+        Assert.Equal(AgenticJson.Digest(File.ReadAllText(Language.PolicyFiles.Baseline)), Policy.ContentHash);
     }
 
     [Theory]
-    [InlineData(RiskLevel.Low)]
+    [InlineData(RiskLevel.Low, "prod")]
+    [InlineData(RiskLevel.Critical, "dev")]
+    public void ReadOnlyTool_IsPermitted_WhateverItsRisk(RiskLevel risk, string environment)
+    {
+        var result = Evaluate(Tool(risk, SideEffect.ReadOnly), environment);
+
+        Assert.Equal((GateEffect.Permit, "permit-read-only"), (result.Effect, result.Rule));
+    }
+
+    [Theory]
+    [InlineData(RiskLevel.High, SideEffect.Reversible, "prod")]
+    [InlineData(RiskLevel.Critical, SideEffect.Irreversible, "dev")]
+    public void HighOrCriticalRiskChange_NeedsAnOperatorsApproval(RiskLevel risk, SideEffect sideEffect, string environment)
+    {
+        var result = Evaluate(Tool(risk, sideEffect), environment);
+
+        Assert.Equal((GateEffect.RequireApproval, "approve-high-risk", "operator"), (result.Effect, result.Rule, result.ApproverRole));
+    }
+
+    [Theory]
     [InlineData(RiskLevel.Critical)]
-    public void ReadOnlyTool_IsPermitted_WhateverItsRisk(RiskLevel risk)
+    [InlineData(RiskLevel.Low)]
+    public void IrreversibleChange_InProduction_IsForbiddenEvenWhenApprovalWouldApply(RiskLevel risk)
     {
-        var result = Evaluate(Tool(risk, SideEffect.ReadOnly));
+        var result = Evaluate(Tool(risk, SideEffect.Irreversible), "prod");
 
-        Assert.Equal(new PolicyResult(GateEffect.Permit, "permit-read-only", "test.tool only reads."), result);
+        Assert.Equal((GateEffect.Forbid, "forbid-irreversible-in-prod"), (result.Effect, result.Rule));
     }
 
     [Theory]
-    [InlineData(RiskLevel.High, SideEffect.Reversible, "test.tool is high risk and changes state.")]
-    [InlineData(RiskLevel.Critical, SideEffect.Irreversible, "test.tool is critical risk and changes state.")]
-    public void HighOrCriticalRiskChange_NeedsAnOperatorsApproval(RiskLevel risk, SideEffect sideEffect, string reason)
+    [InlineData(RiskLevel.Low, SideEffect.Irreversible)]
+    [InlineData(RiskLevel.Medium, SideEffect.Reversible)]
+    public void OtherChange_IsForbiddenByDefault(RiskLevel risk, SideEffect sideEffect)
     {
-        var result = Evaluate(Tool(risk, sideEffect));
+        var result = Evaluate(Tool(risk, sideEffect), "dev");
 
-        Assert.Equal(new PolicyResult(GateEffect.RequireApproval, "approve-high-risk", reason, "operator"), result);
-    }
-
-    [Theory]
-    [InlineData(RiskLevel.Low, SideEffect.Irreversible, "No rule permits test.tool (low risk, irreversible).")]
-    [InlineData(RiskLevel.Medium, SideEffect.Reversible, "No rule permits test.tool (medium risk, reversible).")]
-    public void OtherChange_IsForbiddenByDefault(RiskLevel risk, SideEffect sideEffect, string reason)
-    {
-        var result = Evaluate(Tool(risk, sideEffect));
-
-        Assert.Equal(new PolicyResult(GateEffect.Forbid, "default-deny", reason), result);
+        Assert.Equal((GateEffect.Forbid, "default-deny"), (result.Effect, result.Rule));
     }
 
     [Theory]
@@ -55,7 +68,7 @@ public sealed class BaselinePolicyTests
     {
         var tool = Assert.Single(SampleServiceTools.Create(new NoHttpClients()), t => t.Descriptor.Name == name);
 
-        var result = Evaluate(tool.Descriptor);
+        var result = Evaluate(tool.Descriptor, "dev");
 
         Assert.Equal(effect, result.Effect);
         Assert.Equal(rule, result.Rule);
@@ -67,10 +80,10 @@ public sealed class BaselinePolicyTests
         Assert.Throws<ArgumentNullException>(() => Policy.Evaluate(Request("x"), null!));
     }
 
-    private static PolicyResult Evaluate(ToolDescriptor tool) => Policy.Evaluate(Request(tool.Name), tool);
+    private static PolicyResult Evaluate(ToolDescriptor tool, string environment) => Policy.Evaluate(Request(tool.Name, environment), tool);
 
-    private static GateInput Request(string tool) =>
-        new("run-1", "s1", Fixtures.Principal, "service-healer", "prod", tool, TestJson.Parse("{}"), "sha256:x", 0);
+    private static GateInput Request(string tool, string environment = "prod") =>
+        new("run-1", "s1", Fixtures.Principal, "service-healer", environment, tool, TestJson.Parse("{}"), "sha256:x", 0);
 
     private static ToolDescriptor Tool(RiskLevel risk, SideEffect sideEffect) =>
         new("test.tool", "1.0.0", "A tool for tests.", risk, sideEffect, Idempotent: true, TimeSpan.FromSeconds(5), 1024);

@@ -59,11 +59,11 @@ internal static class Fixtures
                 _ => "default-deny",
             },
             $"{step.Tool} was judged.",
-            effect == GateEffect.RequireApproval ? BaselinePolicy.ApproverRole : null,
+            effect == GateEffect.RequireApproval ? ShippedPolicies.ApproverRole : null,
             at);
 
     public static ApprovalDecision Approval(string argsDigest, DateTimeOffset at, string approver = Approver, string decision = "approve", string[]? roles = null, string? comment = "looks right") =>
-        new(decision, approver, roles ?? [BaselinePolicy.ApproverRole], argsDigest, comment, at);
+        new(decision, approver, roles ?? [ShippedPolicies.ApproverRole], argsDigest, comment, at);
 
     public static ActResult ActResult(StepState step, bool replayed = false) =>
         new(step.Tool, "1.0.0", 200, $"{step.Tool} answered 200.", AgenticJson.ToElement(new { ok = true }), replayed);
