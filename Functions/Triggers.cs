@@ -183,7 +183,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     {
         ArgumentNullException.ThrowIfNull(req);
         var response = req.CreateResponse(HttpStatusCode.OK);
-        var descriptors = tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash });
+        var descriptors = tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson });
         await WriteJsonAsync(response, descriptors, cancellationToken);
         return response;
     }

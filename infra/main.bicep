@@ -103,6 +103,7 @@ var agenticQueueNames = [
 ]
 var agenticTableNames = [
   '${hubName}ledger'
+  '${hubName}controls'
 ]
 var payloadContainerName = '${hubName}-payloads'
 

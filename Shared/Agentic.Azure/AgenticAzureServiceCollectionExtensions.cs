@@ -10,7 +10,7 @@ public static class AgenticAzureServiceCollectionExtensions
 {
     /// <summary>
     /// Adds validated <see cref="AgenticStorageOptions"/>, the storage clients, the payload store, and the
-    /// table-backed <see cref="IDecisionStore"/> and <see cref="IActionLedger"/>.
+    /// table-backed <see cref="IDecisionStore"/>, <see cref="IActionLedger"/> and <see cref="IControlStore"/>.
     /// </summary>
     public static IServiceCollection AddAgenticAzureStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,6 +25,8 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<TableGovernanceStore>();
         services.TryAddSingleton<IDecisionStore>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<IActionLedger>(sp => sp.GetRequiredService<TableGovernanceStore>());
+        services.TryAddSingleton<TableControlStore>();
+        services.TryAddSingleton<IControlStore>(sp => sp.GetRequiredService<TableControlStore>());
         return services;
     }
 }

@@ -8,7 +8,7 @@ namespace Agentic.Core.Activities;
 /// Executes one step: proves a stored decision (and approval) exists for the exact arguments, then
 /// calls the tool through the idempotency ledger so a redelivered attempt never repeats a side effect.
 /// </summary>
-public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IActionLedger ledger) : Activity<ActInput, ActResult>
+public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IActionLedger ledger, IControlStore controls) : Activity<ActInput, ActResult>
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -23,6 +23,11 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
             throw new NonRetryableException($"No tool named '{input.Tool}' is registered.");
         }
         await EnsureAuthorizedAsync(input, cancellationToken);
+        // A kill switch or quarantine engaged after the gate (say, while the step waited for approval) still stops it.
+        if ((await controls.GetActiveAsync(input.Agent ?? "", input.Tool, cancellationToken)) is [var control, ..])
+        {
+            throw new NonRetryableException($"Stopped by {control.Rule}, engaged by {control.EngagedBy}: {control.Reason}");
+        }
 
         var descriptor = tool.Descriptor;
         var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}");
@@ -95,6 +100,15 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
         }
     }
 
-    private static ActResult ToResult(ToolDescriptor tool, ToolOutcome outcome, bool replayed) =>
-        new(tool.Name, tool.Version, outcome.StatusCode, outcome.Summary, outcome.Output, replayed);
+    // Checked after the ledger recorded the outcome: the side effect happened, so a redelivery answers the same
+    // recorded outcome and fails the same way instead of calling the tool again.
+    private ActResult ToResult(ToolDescriptor tool, ToolOutcome outcome, bool replayed)
+    {
+        var violations = tools.ValidateOutput(tool.Name, outcome.Output);
+        if (violations.Count > 0)
+        {
+            throw new NonRetryableException($"{tool.Name}@{tool.Version} returned output that violates its output schema: {string.Join("; ", violations)}.");
+        }
+        return new(tool.Name, tool.Version, outcome.StatusCode, outcome.Summary, outcome.Output, replayed);
+    }
 }

@@ -10,7 +10,7 @@ namespace Agentic.Core.Activities;
 /// can prove a decision exists for the exact arguments. If the decision can not be stored the
 /// activity fails, and the workflow fails closed.
 /// </summary>
-public sealed class GateActivity(IPolicy policy, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock) : Activity<GateInput, GateDecision>
+public sealed class GateActivity(IPolicy policy, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, TimeProvider clock) : Activity<GateInput, GateDecision>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Gate;
@@ -18,6 +18,14 @@ public sealed class GateActivity(IPolicy policy, ToolRegistry tools, IDecisionSt
     /// <inheritdoc />
     protected override async Task<GateDecision> RunAsync(GateInput input, ActivityContext context, CancellationToken cancellationToken)
     {
+        // Kill switches and quarantines come before the policy. If the control store can not answer, this
+        // throws and the workflow fails the run closed.
+        var active = await controls.GetActiveAsync(input.Agent, input.Tool, cancellationToken);
+        if (Controls.Decide(active, input, tools.TryResolve(input.Tool, out var controlled) ? controlled.Descriptor.Version : "unknown", clock.GetUtcNow()) is { } stopped)
+        {
+            await decisions.RecordDecisionAsync(stopped, cancellationToken);
+            return stopped;
+        }
         GateDecision decision;
         if (!tools.TryResolve(input.Tool, out var tool))
         {
@@ -28,6 +36,12 @@ public sealed class GateActivity(IPolicy policy, ToolRegistry tools, IDecisionSt
         {
             decision = new(input.RunId, input.StepId, input.Tool, tool.Descriptor.Version, input.ArgsDigest, GateEffect.Forbid,
                 policy.Id, policy.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.", null, clock.GetUtcNow(), policy.ContentHash);
+        }
+        else if (tools.ValidateArguments(input.Tool, input.Arguments) is { Count: > 0 } violations)
+        {
+            // A schema violation is refused before the policy sees it: rules may rely on the argument types.
+            decision = new(input.RunId, input.StepId, input.Tool, tool.Descriptor.Version, input.ArgsDigest, GateEffect.Forbid,
+                policy.Id, policy.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.", null, clock.GetUtcNow(), policy.ContentHash);
         }
         else
         {

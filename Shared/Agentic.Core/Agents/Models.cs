@@ -61,7 +61,7 @@ public sealed record PlanInput(string RunId, string Agent, string? Goal, string 
 public sealed record GateInput(string RunId, string StepId, string Principal, string Agent, string Environment, string Tool, JsonElement Arguments, string ArgsDigest, int StepsTaken);
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>
-public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval);
+public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null);
 
 /// <summary>The activity names both hosts register. <c>nameof</c> keeps them in one place.</summary>
 public static class AgentActivities

@@ -3,21 +3,148 @@ namespace Agentic.Core.Tools;
 /// <summary>The tools of the sample fleet service that ships with the product for demos and tests.</summary>
 public static class SampleServiceTools
 {
+    // Input schemas are closed where the tool changes something (an unexpected member is a planner error the gate
+    // must refuse); output schemas stay open, because the service may add members without breaking the contract.
+
+    /// <summary>Input of <c>sample.health</c>: an object, nothing required.</summary>
+    public const string HealthInput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object"
+        }
+        """;
+
+    /// <summary>Output of <c>sample.health</c>.</summary>
+    public const string HealthOutput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "status": { "type": "string" },
+            "service": { "type": "string" },
+            "replicas": { "type": "integer" },
+            "restarts": { "type": "integer" }
+          },
+          "required": ["status"]
+        }
+        """;
+
+    /// <summary>Input of <c>sample.diagnostics</c>: an object, with an optional positive integer <c>probe</c> (the sample's ordinal).</summary>
+    public const string DiagnosticsInput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "probe": { "type": "integer", "minimum": 1 }
+          }
+        }
+        """;
+
+    /// <summary>Output of <c>sample.diagnostics</c>.</summary>
+    public const string DiagnosticsOutput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "service": { "type": "string" },
+            "errorRate": { "type": "number", "minimum": 0, "maximum": 1 },
+            "p95LatencyMs": { "type": "number", "minimum": 0 },
+            "replicas": { "type": "integer" },
+            "message": { "type": "string" }
+          }
+        }
+        """;
+
+    /// <summary>Input of <c>sample.restart</c>: <c>{ "reason": string of 1 to 500 characters }</c>, nothing else.</summary>
+    public const string RestartInput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "reason": { "type": "string", "minLength": 1, "maxLength": 500 }
+          },
+          "required": ["reason"],
+          "additionalProperties": false
+        }
+        """;
+
+    /// <summary>Output of <c>sample.restart</c>.</summary>
+    public const string RestartOutput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "message": { "type": "string" },
+            "service": { "type": "string" },
+            "restarts": { "type": "integer", "minimum": 0 }
+          }
+        }
+        """;
+
+    /// <summary>Input of <c>sample.scale</c>: <c>{ "replicas": integer 0 to 100 }</c>, nothing else.</summary>
+    public const string ScaleInput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "replicas": { "type": "integer", "minimum": 0, "maximum": 100 }
+          },
+          "required": ["replicas"],
+          "additionalProperties": false
+        }
+        """;
+
+    /// <summary>Output of <c>sample.scale</c>.</summary>
+    public const string ScaleOutput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "message": { "type": "string" },
+            "service": { "type": "string" },
+            "replicas": { "type": "integer", "minimum": 0 }
+          }
+        }
+        """;
+
+    /// <summary>Every sample tool's descriptor.</summary>
+    public static IReadOnlyList<ToolDescriptor> Descriptors { get; } = CreateDescriptors();
+
     /// <summary>Every sample tool, bound to <paramref name="httpClients"/>.</summary>
     public static IEnumerable<ITool> Create(IHttpClientFactory httpClients)
     {
+        yield return new HttpServiceTool(Descriptors[0], HttpMethod.Get, "health", httpClients);
+        yield return new HttpServiceTool(Descriptors[1], HttpMethod.Get, "diagnostics", httpClients);
+        yield return new HttpServiceTool(Descriptors[2], HttpMethod.Post, "restart", httpClients);
+        yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", httpClients);
+    }
+
+    // 1.1.0: the contracts gained input and output schemas; a changed descriptor is a new version.
+    private static ToolDescriptor[] CreateDescriptors()
+    {
         var timeout = TimeSpan.FromSeconds(10);
-        yield return new HttpServiceTool(
-            new("sample.health", "1.0.0", "Reads the service's health.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 16 * 1024),
-            HttpMethod.Get, "health", httpClients);
-        yield return new HttpServiceTool(
-            new("sample.diagnostics", "1.0.0", "Reads the service's diagnostics: error rate, latency, recent events.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 32 * 1024),
-            HttpMethod.Get, "diagnostics", httpClients);
-        yield return new HttpServiceTool(
-            new("sample.restart", "1.0.0", "Restarts the service's instances.", RiskLevel.High, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024),
-            HttpMethod.Post, "restart", httpClients);
-        yield return new HttpServiceTool(
-            new("sample.scale", "1.0.0", "Sets the service's replica count.", RiskLevel.Medium, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024),
-            HttpMethod.Post, "scale", httpClients);
+        return
+        [
+            new("sample.health", "1.1.0", "Reads the service's health.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 16 * 1024)
+            {
+                InputSchema = HealthInput,
+                OutputSchema = HealthOutput,
+            },
+            new("sample.diagnostics", "1.1.0", "Reads the service's diagnostics: error rate, latency, recent events.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 32 * 1024)
+            {
+                InputSchema = DiagnosticsInput,
+                OutputSchema = DiagnosticsOutput,
+            },
+            new("sample.restart", "1.1.0", "Restarts the service's instances.", RiskLevel.High, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
+            {
+                InputSchema = RestartInput,
+                OutputSchema = RestartOutput,
+            },
+            new("sample.scale", "1.1.0", "Sets the service's replica count.", RiskLevel.Medium, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
+            {
+                InputSchema = ScaleInput,
+                OutputSchema = ScaleOutput,
+            },
+        ];
     }
 }

@@ -38,9 +38,38 @@ public sealed record ToolDescriptor(
     TimeSpan Timeout,
     int MaxOutputBytes)
 {
-    /// <summary>SHA-256 of the descriptor's canonical JSON: any change to the contract changes it.</summary>
+    /// <summary>
+    /// JSON Schema (draft-07) the arguments must satisfy; <c>null</c> accepts any object. Part of <see cref="Hash"/>.
+    /// </summary>
+    public string? InputSchema { get; init; }
+
+    /// <summary>
+    /// JSON Schema (draft-07) the output must satisfy; <c>null</c> accepts any output. Part of <see cref="Hash"/>.
+    /// Write it permissively where the tool's service may add members.
+    /// </summary>
+    public string? OutputSchema { get; init; }
+
+    /// <summary><see cref="InputSchema"/> as a JSON value (for listings), or <c>null</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public JsonElement? InputSchemaJson => ParseSchema(InputSchema);
+
+    /// <summary><see cref="OutputSchema"/> as a JSON value (for listings), or <c>null</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public JsonElement? OutputSchemaJson => ParseSchema(OutputSchema);
+
+    /// <summary>SHA-256 of the descriptor's canonical JSON, schemas included: any change to the contract changes it.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string Hash => AgenticJson.Digest(AgenticJson.ToElement(this));
+
+    private static JsonElement? ParseSchema(string? schema)
+    {
+        if (schema is null)
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(schema);
+        return document.RootElement.Clone();
+    }
 }
 
 /// <summary>One invocation of a tool, with the key that makes a repeat harmless.</summary>
@@ -66,27 +95,60 @@ public sealed class ToolException(string message, bool retryable, Exception? inn
     public bool Retryable { get; } = retryable;
 }
 
-/// <summary>The set of tools a deployment offers, by name.</summary>
+/// <summary>
+/// The set of tools a deployment offers, by name. Each tool's schemas are compiled once, here, so a bad schema
+/// stops the host at start and a call only evaluates.
+/// </summary>
 public sealed class ToolRegistry
 {
-    private readonly Dictionary<string, ITool> _tools;
+    private readonly Dictionary<string, Entry> _tools;
 
-    /// <summary>A registry over <paramref name="tools"/>; names must be unique.</summary>
+    /// <summary>A registry over <paramref name="tools"/>; names must be unique and schemas valid.</summary>
     public ToolRegistry(IEnumerable<ITool> tools)
     {
+        ArgumentNullException.ThrowIfNull(tools);
         _tools = new(StringComparer.Ordinal);
         foreach (var tool in tools)
         {
-            if (!_tools.TryAdd(tool.Descriptor.Name, tool))
+            var d = tool.Descriptor;
+            var entry = new Entry(
+                tool,
+                d.InputSchema is null ? null : ToolSchema.Compile(d.InputSchema, $"input schema of {d.Name}@{d.Version}"),
+                d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"));
+            if (!_tools.TryAdd(d.Name, entry))
             {
-                throw new ArgumentException($"Tool '{tool.Descriptor.Name}' is registered twice.", nameof(tools));
+                throw new ArgumentException($"Tool '{d.Name}' is registered twice.", nameof(tools));
             }
         }
     }
 
     /// <summary>Every tool's descriptor, by name.</summary>
-    public IEnumerable<ToolDescriptor> Descriptors => _tools.Values.Select(t => t.Descriptor).OrderBy(d => d.Name, StringComparer.Ordinal);
+    public IEnumerable<ToolDescriptor> Descriptors => _tools.Values.Select(t => t.Tool.Descriptor).OrderBy(d => d.Name, StringComparer.Ordinal);
 
     /// <summary>The tool called <paramref name="name"/>, if any.</summary>
-    public bool TryResolve(string name, out ITool tool) => _tools.TryGetValue(name, out tool!);
+    public bool TryResolve(string name, out ITool tool)
+    {
+        var found = _tools.TryGetValue(name, out var entry);
+        tool = entry?.Tool!;
+        return found;
+    }
+
+    /// <summary>
+    /// Each way <paramref name="arguments"/> violate the input schema of the registered tool <paramref name="name"/>,
+    /// as <c>$.path: message</c>; empty when they satisfy it or the tool has no input schema.
+    /// </summary>
+    public IReadOnlyList<string> ValidateArguments(string name, JsonElement arguments) =>
+        Get(name).Input?.Validate(arguments) ?? [];
+
+    /// <summary>
+    /// Each way <paramref name="output"/> violates the output schema of the registered tool <paramref name="name"/>;
+    /// empty when it satisfies it or the tool has no output schema.
+    /// </summary>
+    public IReadOnlyList<string> ValidateOutput(string name, JsonElement output) =>
+        Get(name).Output?.Validate(output) ?? [];
+
+    private Entry Get(string name) =>
+        _tools.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"No tool named '{name}' is registered.");
+
+    private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output);
 }

@@ -109,7 +109,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Acting:
             {
                 var step = state.Steps[state.Current];
-                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval);
+                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval, request.Agent);
                 return [new CallActivity(Ids.Act(step.StepId), AgentActivities.Act, AgenticJson.ToElement(input), options.ActRetry, options.ActTimeout), deadline];
             }
             case RunPhase.Verifying:

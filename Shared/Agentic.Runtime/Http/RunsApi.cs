@@ -32,7 +32,8 @@ public static class RunsApi
         runs.MapPost("/{id}/approvals/{stepId}", DecideAsync);
         runs.MapPost("/{id}/terminate", TerminateAsync);
         app.MapGet("/api/agents", (AgentCatalog agents) => TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description })));
-        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash })));
+        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson })));
+        app.MapAgenticControls();
         return app;
     }
 

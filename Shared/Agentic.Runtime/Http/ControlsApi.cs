@@ -1,0 +1,213 @@
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Tools;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Agentic.Runtime.Http;
+
+/// <summary>
+/// Kill switches and quarantines, admin role only (an identified caller whose <c>X-Agentic-Roles</c> holds
+/// <c>admin</c>; anyone else gets 403 problem+json):
+/// <list type="bullet">
+/// <item><c>GET /api/controls</c>: the engaged controls; <c>GET /api/controls/history</c>: every engage and release, newest first.</item>
+/// <item><c>POST /api/controls/kill-switch</c> <c>{ "scope": "global" | "agent" | "tool", "target": "name", "reason": "..." }</c>
+/// engages (200 with the control); <c>POST /api/controls/kill-switch/release</c> with the same body releases (204, 404 if not engaged).</item>
+/// <item><c>POST /api/controls/quarantine</c> <c>{ "tool": "name", "reason": "..." }</c> quarantines a tool;
+/// <c>POST /api/controls/quarantine/release</c> with the same body releases it.</item>
+/// </list>
+/// Releases are POSTs with a body, not DELETEs, so the release carries its reason into the history.
+/// Bodies are strict JSON: unknown members and bad values are 400 problem+json naming the field.
+/// </summary>
+public static class ControlsApi
+{
+    /// <summary>The role every controls route requires.</summary>
+    public const string AdminRole = "admin";
+
+    private const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>Maps <c>/api/controls</c>.</summary>
+    public static IEndpointRouteBuilder MapAgenticControls(this IEndpointRouteBuilder app)
+    {
+        var controls = app.MapGroup("/api/controls");
+        controls.MapGet("/", ListAsync);
+        controls.MapGet("/history", HistoryAsync);
+        controls.MapPost("/kill-switch", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
+            ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: true, ct));
+        controls.MapPost("/kill-switch/release", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
+            ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: false, ct));
+        controls.MapPost("/quarantine", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
+            ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: true, ct));
+        controls.MapPost("/quarantine/release", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
+            ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: false, ct));
+        return app;
+    }
+
+    internal static async Task<IResult> ListAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    {
+        if (Refusal(request) is { } refused)
+        {
+            return refused;
+        }
+        var active = await store.ListActiveAsync(cancellationToken);
+        return TypedResults.Json(new { controls = active.Select(View) }, AgenticJson.Options);
+    }
+
+    internal static async Task<IResult> HistoryAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    {
+        if (Refusal(request) is { } refused)
+        {
+            return refused;
+        }
+        var max = int.TryParse(request.Query["max"].FirstOrDefault(), out var m) ? Math.Clamp(m, 1, 1000) : 100;
+        var events = await store.HistoryAsync(max, cancellationToken);
+        return TypedResults.Json(new { events = events.Select(e => new { e.Action, scope = Controls.Name(e.Scope), e.Target, kind = Controls.Name(e.Kind), e.Reason, e.By, e.At }) }, AgenticJson.Options);
+    }
+
+    internal static async Task<IResult> ChangeAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, ControlKind kind, bool engage, CancellationToken cancellationToken)
+    {
+        if (Refusal(request) is { } refused)
+        {
+            return refused;
+        }
+        var principal = Principal(request);
+        (ControlScope Scope, string? Target, string Reason) change;
+        try
+        {
+            change = Parse(await ReadBodyAsync(request, cancellationToken), kind, engage, agents, tools);
+        }
+        catch (InputException ex)
+        {
+            return Problem(ex.Title, ex.Message, ex.Errors);
+        }
+        if (engage)
+        {
+            var control = await store.EngageAsync(change.Scope, change.Target, kind, change.Reason, principal, cancellationToken);
+            return TypedResults.Json(View(control), AgenticJson.Options);
+        }
+        return await store.ReleaseAsync(change.Scope, change.Target, kind, change.Reason, principal, cancellationToken)
+            ? TypedResults.NoContent()
+            : TypedResults.Problem($"No {Controls.Name(kind)} is engaged for {Controls.Rule(change.Scope, change.Target, kind)}.", title: "Control not engaged", statusCode: StatusCodes.Status404NotFound);
+    }
+
+    private static (ControlScope Scope, string? Target, string Reason) Parse(byte[]? body, ControlKind kind, bool engage, AgentCatalog agents, ToolRegistry tools)
+    {
+        const string invalid = "Invalid control";
+        if (body is null)
+        {
+            throw new InputException("Request body too large", [new("$", $"At most {MaxBodyBytes} bytes are accepted.")]);
+        }
+        if (body.Length == 0)
+        {
+            throw new InputException("Request body required", [new("$", "The body is empty; send a JSON object.")]);
+        }
+        string? scopeName, target, reason;
+        try
+        {
+            if (kind == ControlKind.KillSwitch)
+            {
+                var wire = JsonSerializer.Deserialize<KillSwitchBody>(body, AgenticJson.Strict)
+                    ?? throw new InputException("Request body required", [new("$", "The body is JSON null; send a JSON object.")]);
+                (scopeName, target, reason) = (wire.Scope, wire.Target, wire.Reason);
+            }
+            else
+            {
+                var wire = JsonSerializer.Deserialize<QuarantineBody>(body, AgenticJson.Strict)
+                    ?? throw new InputException("Request body required", [new("$", "The body is JSON null; send a JSON object.")]);
+                (scopeName, target, reason) = ("tool", wire.Tool, wire.Reason);
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new InputException("Malformed JSON", [new(string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path, ex.Message.Split(". ")[0] + ".")]);
+        }
+
+        var errors = new List<InputError>();
+        var targetField = kind == ControlKind.Quarantine ? "tool" : "target";
+        var scope = Controls.ParseScope(scopeName);
+        if (scope is null)
+        {
+            errors.Add(new("scope", "Required: \"global\", \"agent\" or \"tool\"."));
+        }
+        else if (Controls.TargetProblem(scope.Value, target, kind) is { } problem)
+        {
+            errors.Add(new(targetField, problem));
+        }
+        else if (engage && scope == ControlScope.Agent && !agents.Contains(target!))
+        {
+            // Engaging a control on a misspelt name would look like safety and stop nothing.
+            errors.Add(new(targetField, $"Unknown agent '{target}'. Known agents: {string.Join(", ", agents.Names)}."));
+        }
+        else if (engage && scope == ControlScope.Tool && !tools.TryResolve(target!, out _))
+        {
+            errors.Add(new(targetField, $"Unknown tool '{target}'. Known tools: {string.Join(", ", tools.Descriptors.Select(d => d.Name).Distinct())}."));
+        }
+        if (engage && string.IsNullOrWhiteSpace(reason))
+        {
+            errors.Add(new("reason", "Required: why the control is engaged; it is recorded in every decision it makes."));
+        }
+        else if (reason is { Length: > Controls.MaxReasonLength })
+        {
+            errors.Add(new("reason", $"At most {Controls.MaxReasonLength} characters."));
+        }
+        if (errors.Count > 0)
+        {
+            throw new InputException(invalid, errors);
+        }
+        return (scope!.Value, target, string.IsNullOrWhiteSpace(reason) ? "Released through the API." : reason.Trim());
+    }
+
+    private static object View(ControlState c) =>
+        new { scope = Controls.Name(c.Scope), c.Target, kind = Controls.Name(c.Kind), rule = c.Rule, c.Reason, c.EngagedBy, c.EngagedAt };
+
+    /// <summary>403 problem+json unless the caller is identified and holds the admin role.</summary>
+    private static ProblemHttpResult? Refusal(HttpRequest request)
+    {
+        var principal = Principal(request);
+        if (string.Equals(principal, ApprovalRules.Anonymous, StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem($"Controls need an identified caller ({RunsApi.PrincipalHeader}) with the role '{AdminRole}'.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
+        }
+        var roles = (request.Headers[RunsApi.RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return roles.Contains(AdminRole, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : TypedResults.Problem($"{principal} does not hold the role '{AdminRole}' that controls need.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
+    }
+
+    private static string Principal(HttpRequest request) =>
+        request.Headers[RunsApi.PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p && !string.IsNullOrWhiteSpace(p) ? p.Trim() : ApprovalRules.Anonymous;
+
+    /// <summary>Reads at most the body limit; <c>null</c> if the body is larger.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
+        TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
+            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
+
+    private sealed record KillSwitchBody(string? Scope = null, string? Target = null, string? Reason = null);
+
+    private sealed record QuarantineBody(string? Tool = null, string? Reason = null);
+}

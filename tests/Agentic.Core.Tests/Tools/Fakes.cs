@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Policy;
+using Agentic.Core.Tools;
+
+namespace Agentic.Core.Tests.Tools;
+
+/// <summary>An <see cref="IDecisionStore"/> that records in memory, in order.</summary>
+internal sealed class MemoryDecisionStore : IDecisionStore
+{
+    private readonly ConcurrentDictionary<(string, string), GateDecision> _decisions = new();
+    private readonly ConcurrentDictionary<(string, string), ApprovalDecision> _approvals = new();
+
+    public List<GateDecision> Recorded { get; } = [];
+
+    public Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
+    {
+        lock (Recorded)
+        {
+            Recorded.Add(decision);
+        }
+        _decisions[(decision.RunId, decision.StepId)] = decision;
+        return Task.CompletedTask;
+    }
+
+    public Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        Task.FromResult(_decisions.TryGetValue((runId, stepId), out var d) ? d : null);
+
+    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
+    {
+        _approvals[(runId, stepId)] = approval;
+        return Task.CompletedTask;
+    }
+
+    public Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        Task.FromResult(_approvals.TryGetValue((runId, stepId), out var a) ? a : null);
+}
+
+/// <summary>An <see cref="IActionLedger"/> in memory.</summary>
+internal sealed class MemoryLedger : IActionLedger
+{
+    private readonly ConcurrentDictionary<(string, string), ToolOutcome?> _entries = new();
+
+    public IReadOnlyDictionary<(string, string), ToolOutcome?> Entries => _entries;
+
+    public Task<LedgerEntry> BeginAsync(string runId, string stepId, string argsDigest, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (_entries.TryGetValue((runId, stepId), out var outcome) && outcome is not null)
+        {
+            return Task.FromResult(new LedgerEntry(LedgerBegin.Recorded, outcome, 1));
+        }
+        _entries[(runId, stepId)] = null;
+        return Task.FromResult(new LedgerEntry(LedgerBegin.Started, null, 1));
+    }
+
+    public Task CompleteAsync(string runId, string stepId, ToolOutcome outcome, CancellationToken cancellationToken)
+    {
+        _entries[(runId, stepId)] = outcome;
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(string runId, string stepId, CancellationToken cancellationToken)
+    {
+        _entries.TryRemove((runId, stepId), out _);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A tool that answers a fixed output and counts its calls.</summary>
+internal sealed class FakeTool(ToolDescriptor descriptor, JsonElement output) : ITool
+{
+    public int Calls { get; private set; }
+
+    public ToolDescriptor Descriptor => descriptor;
+
+    public Task<ToolOutcome> InvokeAsync(ToolCall invocation, CancellationToken cancellationToken)
+    {
+        Calls++;
+        return Task.FromResult(new ToolOutcome(200, "ok", output));
+    }
+}
+
+/// <summary>A policy that permits everything and counts its evaluations.</summary>
+internal sealed class PermitAllPolicy : IPolicy
+{
+    public int Evaluations { get; private set; }
+
+    public string Id => "permit-all";
+
+    public string Version => "1";
+
+    public string ContentHash => "sha256:test";
+
+    public PolicyResult Evaluate(GateInput request, ToolDescriptor tool)
+    {
+        Evaluations++;
+        return new(GateEffect.Permit, "allow-all", "Everything is permitted in this test.");
+    }
+}
+
+/// <summary>An <see cref="IControlStore"/> with nothing engaged.</summary>
+internal sealed class NoControls : IControlStore
+{
+    public Task<ControlState> EngageAsync(ControlScope scope, string? target, ControlKind kind, string reason, string by, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    public Task<bool> ReleaseAsync(ControlScope scope, string? target, ControlKind kind, string reason, string by, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    public Task<IReadOnlyList<ControlState>> GetActiveAsync(string agent, string tool, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ControlState>>([]);
+
+    public Task<IReadOnlyList<ControlState>> ListActiveAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ControlState>>([]);
+
+    public Task<IReadOnlyList<ControlEvent>> HistoryAsync(int max, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ControlEvent>>([]);
+}

@@ -1,0 +1,153 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>Kill switches and quarantines on the local runner: engaged, the gate denies with the control's rule and reason.</summary>
+public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    private const string Admin = "carol";
+
+    private static IControlStore Controls(LocalRuntime runtime) => runtime.Services.GetRequiredService<IControlStore>();
+
+    [Fact]
+    public async Task ToolKillSwitch_RunReachingTheTool_FailsWithTheControlsRuleAndReasonWithoutSideEffect()
+    {
+        var runtime = await StartRuntimeAsync();
+        await Controls(runtime).EngageAsync(ControlScope.Tool, "sample.restart", ControlKind.KillSwitch, "restarts are looping in eu-west", Admin, Ct);
+
+        var runId = await SubmitAsync(runtime, Requests.Healer(await Fleet.DegradedTargetAsync()));
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "forbidden by controls rule 'kill-switch:tool:sample.restart'", "restarts are looping in eu-west");
+        Assert.Equal(StepStatus.Succeeded, run.State.Steps.Single(s => s.StepId == "s1").Status);
+        Assert.Equal(StepStatus.Denied, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s2", Ct);
+        Assert.NotNull(decision);
+        Assert.Equal(GateEffect.Forbid, decision.Effect);
+        Assert.Equal("controls", decision.PolicyId);
+        Assert.Equal("kill-switch:tool:sample.restart", decision.Rule);
+        Assert.Equal("restarts are looping in eu-west", decision.Reason);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+        var engaged = Assert.Single(await Controls(runtime).HistoryAsync(10, Ct));
+        Assert.Equal(("engage", Admin, "restarts are looping in eu-west"), (engaged.Action, engaged.By, engaged.Reason));
+    }
+
+    [Fact]
+    public async Task GlobalKillSwitch_EngagedMidRun_StopsTheRunAtItsNextStep()
+    {
+        var runtime = await StartRuntimeAsync();
+        const int probes = 50;
+        var runId = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), probes));
+        await runtime.WaitForAsync(runId, r => r.State.Steps.Any(s => s.Status == StepStatus.Succeeded), "past its first probe");
+
+        await Controls(runtime).EngageAsync(ControlScope.Global, null, ControlKind.KillSwitch, "incident 42: stop everything", Admin, Ct);
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        // The switch stops the next gate, or, if it lands between a step's gate and its call, the call itself.
+        AssertFailed(run, "kill-switch:global", "incident 42: stop everything");
+        var stopped = Assert.Single(run.State.Steps, s => s.Status is StepStatus.Denied or StepStatus.Failed);
+        var succeeded = run.State.Steps.Count(s => s.Status == StepStatus.Succeeded);
+        Assert.InRange(succeeded, 1, probes - 1);
+        Assert.All(run.State.Steps.Skip(succeeded + 1), s => Assert.Equal(StepStatus.Skipped, s.Status));
+        if (stopped.Status == StepStatus.Denied)
+        {
+            var decision = await runtime.Governance.GetDecisionAsync(runId, stopped.StepId, Ct);
+            Assert.Equal(("controls", "kill-switch:global", "incident 42: stop everything"), (decision?.PolicyId, decision?.Rule, decision?.Reason));
+        }
+    }
+
+    [Fact]
+    public async Task ToolKillSwitch_EngagedWhileAwaitingApproval_StopsTheApprovedStepBeforeItsCall()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
+
+        await Controls(runtime).EngageAsync(ControlScope.Tool, "sample.restart", ControlKind.KillSwitch, "restarts paused during the migration", Admin, Ct);
+        await DecideAsync(runtime, runId);
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "Stopped by kill-switch:tool:sample.restart", "restarts paused during the migration");
+        Assert.Equal(StepStatus.Failed, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    [Fact]
+    public async Task AgentKillSwitch_Released_LetsNewRunsThroughAndBothAreInTheHistory()
+    {
+        var runtime = await StartRuntimeAsync();
+        var controls = Controls(runtime);
+        await controls.EngageAsync(ControlScope.Agent, "diagnostics", ControlKind.KillSwitch, "probe storm", Admin, Ct);
+        var stopped = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 1)));
+        AssertFailed(stopped, "rule 'kill-switch:agent:diagnostics'", "probe storm");
+
+        Assert.True(await controls.ReleaseAsync(ControlScope.Agent, "diagnostics", ControlKind.KillSwitch, "storm over", Admin, Ct));
+        Assert.False(await controls.ReleaseAsync(ControlScope.Agent, "diagnostics", ControlKind.KillSwitch, "again", Admin, Ct));
+
+        var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 2)));
+        Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+        Assert.Empty(await controls.ListActiveAsync(Ct));
+        var history = await controls.HistoryAsync(10, Ct);
+        Assert.Equal(["release", "engage"], history.Select(h => h.Action));
+        Assert.Equal("storm over", history[0].Reason);
+    }
+
+    [Fact]
+    public async Task Quarantine_OfSampleRestart_ForbidsItButNotOtherTools()
+    {
+        var runtime = await StartRuntimeAsync();
+        await Controls(runtime).EngageAsync(ControlScope.Tool, "sample.restart", ControlKind.Quarantine, "suspected bad release of the restart tool", Admin, Ct);
+
+        var runId = await SubmitAsync(runtime, Requests.Healer(await Fleet.DegradedTargetAsync()));
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "rule 'quarantine:tool:sample.restart'", "suspected bad release");
+        Assert.Equal(StepStatus.Succeeded, run.State.Steps.Single(s => s.StepId == "s1").Status);
+        Assert.Equal("quarantine:tool:sample.restart", (await runtime.Governance.GetDecisionAsync(runId, "s2", Ct))?.Rule);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+        var active = Assert.Single(await Controls(runtime).ListActiveAsync(Ct));
+        Assert.Equal((ControlScope.Tool, "sample.restart", ControlKind.Quarantine, Admin), (active.Scope, active.Target, active.Kind, active.EngagedBy));
+    }
+
+    [Fact]
+    public async Task Quarantine_OutsideToolScope_IsRefused()
+    {
+        var runtime = await StartRuntimeAsync();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Controls(runtime).EngageAsync(ControlScope.Global, null, ControlKind.Quarantine, "no", Admin, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => Controls(runtime).EngageAsync(ControlScope.Agent, "diagnostics", ControlKind.Quarantine, "no", Admin, Ct));
+        Assert.Empty(await Controls(runtime).ListActiveAsync(Ct));
+    }
+
+    [Fact]
+    public async Task ControlStoreUnreachable_GateFailsClosed()
+    {
+        var runtime = await StartRuntimeAsync(services: s => s.AddSingleton<IControlStore, UnreachableControls>());
+
+        var runId = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 1));
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "Gate unavailable", "failing closed", "control store down");
+        Assert.Equal(StepStatus.Denied, run.State.Steps.Single().Status);
+        Assert.Null(await runtime.Governance.GetDecisionAsync(runId, "s1", Ct));
+    }
+
+    private sealed class UnreachableControls : IControlStore
+    {
+        public Task<ControlState> EngageAsync(ControlScope scope, string? target, ControlKind kind, string reason, string by, CancellationToken cancellationToken) => throw Down();
+
+        public Task<bool> ReleaseAsync(ControlScope scope, string? target, ControlKind kind, string reason, string by, CancellationToken cancellationToken) => throw Down();
+
+        public Task<IReadOnlyList<ControlState>> GetActiveAsync(string agent, string tool, CancellationToken cancellationToken) => throw Down();
+
+        public Task<IReadOnlyList<ControlState>> ListActiveAsync(CancellationToken cancellationToken) => throw Down();
+
+        public Task<IReadOnlyList<ControlEvent>> HistoryAsync(int max, CancellationToken cancellationToken) => throw Down();
+
+        private static HttpRequestException Down() => new("control store down");
+    }
+}
