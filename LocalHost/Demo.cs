@@ -70,6 +70,13 @@ internal static class Demo
             foreach (var entry in view.Log.Skip(printed))
             {
                 Say($"  {entry.At:HH:mm:ss.fff} {entry.Kind,-17} {(entry.StepId is null ? "" : entry.StepId + " ")}{entry.Message}");
+                if (entry.Kind == "planned")
+                {
+                    foreach (var step in view.Steps)
+                    {
+                        Say($"  {"",12} {"",-17} {step.StepId} {step.Tool}: {step.Rationale}");
+                    }
+                }
             }
             printed = view.Log.Count;
             if (view.PendingApproval is { } pending && approved.Add(pending.StepId))
