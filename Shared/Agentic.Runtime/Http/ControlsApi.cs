@@ -75,15 +75,15 @@ public static class ControlsApi
         {
             return refused;
         }
-        var principal = Principal(request);
+        var principal = HttpCaller.Principal(request);
         (ControlScope Scope, string? Target, string Reason) change;
         try
         {
-            change = Parse(await ReadBodyAsync(request, cancellationToken), kind, engage, agents, tools);
+            change = Parse(await HttpCaller.ReadBodyAsync(request, MaxBodyBytes, cancellationToken), kind, engage, agents, tools);
         }
         catch (InputException ex)
         {
-            return Problem(ex.Title, ex.Message, ex.Errors);
+            return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
         }
         if (engage)
         {
@@ -168,44 +168,16 @@ public static class ControlsApi
     /// <summary>403 problem+json unless the caller is identified and holds the admin role.</summary>
     private static ProblemHttpResult? Refusal(HttpRequest request)
     {
-        var principal = Principal(request);
+        var principal = HttpCaller.Principal(request);
         if (string.Equals(principal, ApprovalRules.Anonymous, StringComparison.OrdinalIgnoreCase))
         {
             return TypedResults.Problem($"Controls need an identified caller ({RunsApi.PrincipalHeader}) with the role '{AdminRole}'.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
         }
-        var roles = (request.Headers[RunsApi.RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var roles = HttpCaller.Roles(request);
         return roles.Contains(AdminRole, StringComparer.OrdinalIgnoreCase)
             ? null
             : TypedResults.Problem($"{principal} does not hold the role '{AdminRole}' that controls need.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
     }
-
-    private static string Principal(HttpRequest request) =>
-        request.Headers[RunsApi.PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p && !string.IsNullOrWhiteSpace(p) ? p.Trim() : ApprovalRules.Anonymous;
-
-    /// <summary>Reads at most the body limit; <c>null</c> if the body is larger.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
-
-    private static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
-        TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
 
     private sealed record KillSwitchBody(string? Scope = null, string? Target = null, string? Reason = null);
 

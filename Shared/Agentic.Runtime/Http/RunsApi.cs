@@ -39,19 +39,19 @@ public static class RunsApi
 
     internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, AgentCatalog agents, CancellationToken cancellationToken)
     {
-        var body = await ReadBodyAsync(request, cancellationToken);
+        var body = await HttpCaller.ReadBodyAsync(request, RunRequestParser.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
-            return Problem("Request body too large", $"The body exceeds {RunRequestParser.MaxBodyBytes} bytes.", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
+            return HttpCaller.Problem("Request body too large", $"The body exceeds {RunRequestParser.MaxBodyBytes} bytes.", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
         }
         RunRequest parsed;
         try
         {
-            parsed = RunRequestParser.Parse(body, Principal(request), agents);
+            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), agents);
         }
         catch (InputException ex)
         {
-            return Problem(ex.Title, ex.Message, ex.Errors);
+            return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
         }
         var (runId, created) = await runs.SubmitAsync(parsed, cancellationToken);
         var view = Created(request, runId, created);
@@ -78,7 +78,7 @@ public static class RunsApi
 
     internal static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
     {
-        var body = await ReadBodyAsync(request, cancellationToken);
+        var body = await HttpCaller.ReadBodyAsync(request, RunRequestParser.MaxBodyBytes, cancellationToken);
         ApprovalRequest decision;
         try
         {
@@ -88,9 +88,9 @@ public static class RunsApi
         }
         catch (InputException ex)
         {
-            return Problem(ex.Title, ex.Message, ex.Errors);
+            return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
         }
-        var result = await runs.DecideAsync(id, stepId, decision.Approve, decision.Comment, Principal(request), Roles(request), cancellationToken);
+        var result = await runs.DecideAsync(id, stepId, decision.Approve, decision.Comment, HttpCaller.Principal(request), HttpCaller.Roles(request), cancellationToken);
         return result.Refusal switch
         {
             ApprovalRefusal.None => TypedResults.Json(new { runId = id, stepId, decision = result.Approval!.Decision, result.Approval.Approver, result.Approval.ArgsDigest, detail = result.Detail }, AgenticJson.Options, statusCode: StatusCodes.Status202Accepted),
@@ -108,29 +108,8 @@ public static class RunsApi
             return NotFound(id);
         }
         var reason = request.Query["reason"].FirstOrDefault() is { Length: > 0 and <= 500 } r ? r : "Terminated through the API.";
-        await runs.TerminateAsync(id, reason, Principal(request), cancellationToken);
+        await runs.TerminateAsync(id, reason, HttpCaller.Principal(request), cancellationToken);
         return TypedResults.Accepted(Base(request) + $"/api/runs/{id}");
-    }
-
-    /// <summary>Reads at most the body limit; <c>null</c> if the body is larger.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > RunRequestParser.MaxBodyBytes)
-        {
-            return null;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > RunRequestParser.MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 
     private static RunCreatedView Created(HttpRequest request, string runId, bool created)
@@ -140,16 +119,6 @@ public static class RunsApi
     }
 
     private static string Base(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
-
-    private static string Principal(HttpRequest request) =>
-        request.Headers[PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p ? p.Trim() : ApprovalRules.Anonymous;
-
-    private static string[] Roles(HttpRequest request) =>
-        (request.Headers[RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    private static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
-        TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound);
