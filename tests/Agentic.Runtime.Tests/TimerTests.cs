@@ -14,7 +14,9 @@ public sealed class TimerTests(AzuriteFixture azurite, FleetFixture fleet) : Run
         var runtime = await StartRuntimeAsync();
         var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
         var queue = runtime.Runner.ControlQueue;
-        var hidden = (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
+        // The queue's count includes hidden messages (this run's deadline and approval-timeout timers) and any
+        // message still being handled, so each reading is taken once the queue has settled.
+        var hidden = await SettledCountAsync(queue, expected: null, runtime);
         var events = (await runtime.Runs.GetAsync(runId, Ct))!.Events;
 
         // The deadline timer of this run, delivered now although it is due in ten days.
@@ -22,14 +24,8 @@ public sealed class TimerTests(AzuriteFixture azurite, FleetFixture fleet) : Run
             new TimerMessage(AgentWorkflow.Ids.Deadline, DateTimeOffset.UtcNow.AddDays(10)));
         await runtime.Runner.SendControlAsync(farTimer, TimeSpan.Zero, Ct);
 
-        // Taken and sent again, hidden: the queue holds one more hidden message than before, no visible one.
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await queue.PeekMessagesAsync(1, Ct)).Value.Length > 0)
-        {
-            Assert.True(DateTime.UtcNow < until, "The far timer was not taken within 30 s.\n" + runtime.LogTail());
-            await Task.Delay(100, Ct);
-        }
-        Assert.Equal(hidden + 1, (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount);
+        // Taken and sent again, hidden: the queue settles at one more hidden message than before, none visible.
+        await SettledCountAsync(queue, expected: hidden + 1, runtime);
         var run = await runtime.Runs.GetAsync(runId, Ct);
         Assert.Equal(RunPhase.AwaitingApproval, run!.State.Phase);
         Assert.Equal(events, run.Events);
@@ -47,5 +43,30 @@ public sealed class TimerTests(AzuriteFixture azurite, FleetFixture fleet) : Run
         AssertFailed(run, "Deadline exceeded");
         Assert.Equal(StepStatus.AwaitingApproval, run.State.Steps[1].Status);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    /// <summary>
+    /// Waits until no message is visible and the count has held still for a second (or equals <paramref name="expected"/>
+    /// for a second), and returns it; fails after 30 s.
+    /// </summary>
+    private static async Task<int> SettledCountAsync(global::Azure.Storage.Queues.QueueClient queue, int? expected, LocalRuntime runtime)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        int? last = null;
+        var steady = 0;
+        while (DateTime.UtcNow < until)
+        {
+            var count = (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount;
+            var visible = (await queue.PeekMessagesAsync(1, Ct)).Value.Length;
+            steady = visible == 0 && count == last && (expected is null || count == expected) ? steady + 1 : 0;
+            if (steady >= 4)
+            {
+                return count;
+            }
+            last = count;
+            await Task.Delay(250, Ct);
+        }
+        Assert.Fail($"The control queue did not settle{(expected is null ? "" : $" at {expected} messages")} within 30 s (last count {last}).\n{runtime.LogTail()}");
+        return 0;
     }
 }
