@@ -38,13 +38,13 @@ public sealed class ActivityWorker<TInput, TState>(
             await Poison.MoveAsync(storage.Queue("work-poison"), message, "Not a work item: " + problem, clock, logger, cancellationToken);
             return MessageOutcome.Complete;
         }
-        if (message.DequeueCount > options.Value.MaxDequeueCount && !await runner.IsOutstandingAsync(item.RunId, item.CommandId, cancellationToken))
-        {
-            // A left-over copy of work the run no longer waits for (a duplicate after a crash): nothing to fail.
-            return MessageOutcome.Complete;
-        }
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
+            if (!await runner.IsOutstandingAsync(item.RunId, item.CommandId, cancellationToken))
+            {
+                // A left-over copy of work the run no longer waits for (a duplicate after a crash): nothing to fail.
+                return MessageOutcome.Complete;
+            }
             var reason = $"Activity {item.Name} ({item.CommandId}) was dequeued {message.DequeueCount} times without finishing; moved to {storage.Queue("work-poison").Name}.";
             await Poison.MoveAsync(storage.Queue("work-poison"), message, reason, clock, logger, cancellationToken);
             await ReportAsync(item, new ActivityFailed(item.CommandId, "PoisonMessage", reason, clock.GetUtcNow()), cancellationToken);

@@ -1,3 +1,6 @@
+using Agentic.Core.Json;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Queues;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Azure.Storage.Queues;
@@ -66,6 +69,28 @@ public sealed class PoisonTests(AzuriteFixture azurite, FleetFixture fleet) : Ru
         Assert.Contains("Activity Perceive (perceive) was dequeued 2 times", poisoned.Reason, StringComparison.Ordinal);
         Assert.Equal(2, poisoned.DequeueCount);
         await AssertDrainedAsync(runtime.Runner.WorkQueue);
+    }
+
+    [Fact]
+    public async Task LeftOverWorkItem_ForAFinishedCommand_IsDroppedWithoutFailingTheRun()
+    {
+        // Crashes count as deliveries: a duplicate of work the run finished long ago may come back with a high
+        // dequeue count. It is not poison: it is dropped, and the completed run stays completed.
+        var first = await StartRuntimeAsync(DeliverOnce);
+        var runId = await SubmitAsync(first, Requests.Diagnostics(Fleet.HealthyTarget(), probes: 1));
+        AssertCompleted(await first.WaitTerminalAsync(runId), "done");
+        await first.StopAsync();
+        var copy = new WorkItem(runId, AgentWorkflow.Ids.Perceive, "Perceive", AgenticJson.ToElement(new { }), null, 1, RetryOptions.None, TimeSpan.FromSeconds(5));
+        await first.Runner.SendWorkAsync(copy, TimeSpan.Zero, Ct);
+        Assert.Single((await first.Runner.WorkQueue.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1), Ct)).Value);
+
+        var runtime = await StartRuntimeAsync(DeliverOnce);
+
+        await AssertDrainedAsync(runtime.Runner.WorkQueue);
+        var run = await runtime.Runs.GetAsync(runId, Ct);
+        Assert.Equal(RunStatus.Completed, run!.Status);
+        Assert.Null(run.RunnerFailure);
+        Assert.DoesNotContain(await PeekPoisonAsync(runtime.Storage.Queue("work-poison")), p => p.Message.Contains(runId, StringComparison.Ordinal));
     }
 
     private static async Task AssertDrainedAsync(QueueClient queue)
