@@ -60,7 +60,7 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
             return new(ApprovalRefusal.UnknownRun, $"No run with id '{runId}'.", null);
         }
         var state = run.State;
-        var pending = RunView.From(state).PendingApproval;
+        var pending = RunView.Pending(state);
         var running = run.Status == RunStatus.Running && run.RunnerFailure is null;
         if (ApprovalRules.NotAwaiting(runId, stepId, running, pending, state.Phase.ToString()) is { } notAwaiting)
         {

@@ -301,8 +301,7 @@ public sealed class DurableRunner<TInput, TState>
     /// <summary>Sends a control message, hidden for <paramref name="delay"/> (capped below the queue's 7-day limit).</summary>
     internal async Task SendControlAsync(ControlMessage message, TimeSpan delay, CancellationToken cancellationToken)
     {
-        var max = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
-        var visibility = delay <= TimeSpan.Zero ? (TimeSpan?)null : delay > max ? max : delay;
+        var visibility = Hidden(delay);
         if (message.Event is { } e)
         {
             var bytes = JsonSerializer.SerializeToUtf8Bytes(e, AgenticJson.Options);
@@ -356,8 +355,7 @@ public sealed class DurableRunner<TInput, TState>
             }
             else
             {
-                var max = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
-                await _control.SendMessageAsync(body, delay <= TimeSpan.Zero ? null : delay > max ? max : delay, cancellationToken: cancellationToken);
+                await _control.SendMessageAsync(body, Hidden(delay), cancellationToken: cancellationToken);
                 Enqueued?.Invoke(_control);
             }
         }
@@ -466,6 +464,13 @@ public sealed class DurableRunner<TInput, TState>
         [.. Outstanding(entity)],
         entity.GetInt32("Events") ?? 0,
         entity.GetString("RunnerFailure"));
+
+    /// <summary>How long a message is hidden: not at all for a due delay, at most just under the queue's 7-day limit (longer timers re-arm).</summary>
+    private static TimeSpan? Hidden(TimeSpan delay)
+    {
+        var max = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
+        return delay <= TimeSpan.Zero ? null : delay > max ? max : delay;
+    }
 
     /// <summary>Row keys may not hold / \ # ? or control characters: escape ids that might.</summary>
     private static string Key(string id) => Uri.EscapeDataString(id);

@@ -95,8 +95,10 @@ public sealed record RunView(
             compact && state.FailureReason is { } reason ? Clip(reason, 1000) : state.FailureReason);
     }
 
-    private static PendingApprovalView? Pending(AgentRunState state, Func<string, string>? approvalUri)
+    /// <summary>The approval <paramref name="state"/> waits for, if any, with its URI when <paramref name="approvalUri"/> is given.</summary>
+    public static PendingApprovalView? Pending(AgentRunState state, Func<string, string>? approvalUri = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         if (state.Phase != RunPhase.AwaitingApproval)
         {
             return null;
