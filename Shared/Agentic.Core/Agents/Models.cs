@@ -39,7 +39,53 @@ public sealed record GateDecision(
     string Reason,
     string? ApproverRole,
     DateTimeOffset DecidedAt,
-    string? PolicyHash = null);
+    string? PolicyHash = null)
+{
+    /// <summary>For <see cref="GateEffect.RequireApproval"/>: who must approve, how many, by when, and what a timeout does.</summary>
+    public ApprovalTerms? Approval { get; init; }
+
+    /// <summary>What the policy in shadow (log-only) mode would have decided; recorded, never enforced.</summary>
+    public ShadowDecision? Shadow { get; init; }
+
+    /// <summary>
+    /// Everything the policy looked at, so the decision can be evaluated again with another policy
+    /// (<c>agentic policy simulate</c>). Absent for decisions no policy made (kill switches, unknown tools, bad arguments).
+    /// </summary>
+    public DecisionRequest? Request { get; init; }
+
+    /// <summary>What the step costs in cost units when it runs (the tool's cost), counted against the run's budget.</summary>
+    public double? Cost { get; init; }
+
+    /// <summary>The autonomy level the decision was made under.</summary>
+    public string? Autonomy { get; init; }
+}
+
+/// <summary>
+/// Who must approve a step: <see cref="Quorum"/> distinct approvers holding <see cref="Role"/>, within <see cref="Timeout"/>;
+/// after it the request goes to <see cref="EscalateTo"/> (once, with a fresh timeout) or is rejected. Never permitted by a timeout.
+/// </summary>
+public sealed record ApprovalTerms(string Role, int Quorum = 1, TimeSpan? Timeout = null, string? EscalateTo = null);
+
+/// <summary>The decision a shadow (log-only) policy made for the same request.</summary>
+public sealed record ShadowDecision(GateEffect Effect, string PolicyId, string PolicyVersion, string PolicyHash, string Rule, string Reason);
+
+/// <summary>A snapshot of a policy request: principal, agent, tool contract, arguments, resource and context.</summary>
+public sealed record DecisionRequest(
+    string Principal,
+    IReadOnlyList<string> Roles,
+    string Agent,
+    string Autonomy,
+    string Tool,
+    string ToolVersion,
+    Tools.RiskLevel Risk,
+    Tools.SideEffect SideEffect,
+    IReadOnlyList<string> Tags,
+    JsonElement Arguments,
+    string Target,
+    string Environment,
+    int Hour,
+    double BudgetUsed,
+    int StepsTaken);
 
 /// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>
 public sealed record ApprovalDecision(string Decision, string Approver, IReadOnlyList<string> Roles, string ArgsDigest, string? Comment, DateTimeOffset DecidedAt)
@@ -49,7 +95,11 @@ public sealed record ApprovalDecision(string Decision, string Approver, IReadOnl
 }
 
 /// <summary>What a tool call did. <see cref="Replayed"/> means the idempotency ledger answered from a recorded outcome.</summary>
-public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode, string Summary, JsonElement Output, bool Replayed);
+public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode, string Summary, JsonElement Output, bool Replayed)
+{
+    /// <summary>The call that undoes this one, for a reversible tool that names a compensating tool.</summary>
+    public Tools.CompensationCall? Compensation { get; init; }
+}
 
 /// <summary>Input of the perceive activity (also used for the verification probe).</summary>
 public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose);
@@ -58,7 +108,23 @@ public sealed record PerceiveInput(string RunId, string Agent, string Target, st
 public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation);
 
 /// <summary>Input of the gate activity: everything the policy may look at.</summary>
-public sealed record GateInput(string RunId, string StepId, string Principal, string Agent, string Environment, string Tool, JsonElement Arguments, string ArgsDigest, int StepsTaken);
+public sealed record GateInput(string RunId, string StepId, string Principal, string Agent, string Environment, string Tool, JsonElement Arguments, string ArgsDigest, int StepsTaken)
+{
+    /// <summary>The run's autonomy level: observe, suggest, supervised (the default) or autonomous.</summary>
+    public string? Autonomy { get; init; }
+
+    /// <summary>The requester's roles.</summary>
+    public IReadOnlyList<string>? PrincipalRoles { get; init; }
+
+    /// <summary>The resource the run acts on.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Cost units the run has spent so far.</summary>
+    public double BudgetUsed { get; init; }
+
+    /// <summary>Whether this step undoes an earlier one (a saga compensation).</summary>
+    public bool Compensation { get; init; }
+}
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>
 public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null);

@@ -49,6 +49,37 @@ public sealed record ToolDescriptor(
     /// </summary>
     public string? OutputSchema { get; init; }
 
+    /// <summary>
+    /// At most this many calls of the tool may start per <see cref="ToolRateLimit.Per"/> window on one host; further calls wait
+    /// for a permit (a host-local token bucket). <c>null</c>: no rate limit.
+    /// </summary>
+    public ToolRateLimit? RateLimit { get; init; }
+
+    /// <summary>At most this many calls of the tool run at once on one host (a bulkhead); <c>null</c>: no limit.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>
+    /// The secret names the tool needs. Only these are resolved, at call time, and handed to the tool; a tool never
+    /// sees a secret it did not declare.
+    /// </summary>
+    public IReadOnlyList<string>? Secrets { get; init; }
+
+    /// <summary>
+    /// The tool that undoes a successful call of this one (reversible tools only). The call's outcome supplies the
+    /// compensating call's arguments (<see cref="ToolOutcome.Compensation"/>).
+    /// </summary>
+    public string? CompensatingTool { get; init; }
+
+    /// <summary>What one call costs, in cost units, against a run's budget; <c>null</c> means 1.</summary>
+    public double? Cost { get; init; }
+
+    /// <summary>Free-form labels policies can test (<c>tool.tags</c>).</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary>The cost of one call in cost units (<see cref="Cost"/>, or 1).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double CallCost => Cost ?? 1;
+
     /// <summary><see cref="InputSchema"/> as a JSON value (for listings), or <c>null</c>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public JsonElement? InputSchemaJson => ParseSchema(InputSchema);
@@ -72,11 +103,29 @@ public sealed record ToolDescriptor(
     }
 }
 
+/// <summary>A rate limit: <see cref="Permits"/> calls per <see cref="Per"/>.</summary>
+public sealed record ToolRateLimit(int Permits, TimeSpan Per);
+
 /// <summary>One invocation of a tool, with the key that makes a repeat harmless.</summary>
-public sealed record ToolCall(string RunId, string StepId, string Target, JsonElement Arguments, string IdempotencyKey);
+public sealed record ToolCall(string RunId, string StepId, string Target, JsonElement Arguments, string IdempotencyKey)
+{
+    /// <summary>
+    /// The values of the secrets the tool declared (<see cref="ToolDescriptor.Secrets"/>), by name, resolved at call time.
+    /// Never persisted, logged or returned.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>What a compensating call must be: the tool and its arguments.</summary>
+public sealed record CompensationCall(string Tool, JsonElement Arguments);
 
 /// <summary>What a tool returned.</summary>
-public sealed record ToolOutcome(int? StatusCode, string Summary, JsonElement Output);
+public sealed record ToolOutcome(int? StatusCode, string Summary, JsonElement Output)
+{
+    /// <summary>For a reversible tool with a <see cref="ToolDescriptor.CompensatingTool"/>: the call that undoes this one.</summary>
+    public CompensationCall? Compensation { get; init; }
+}
 
 /// <summary>A callable tool.</summary>
 public interface ITool
