@@ -49,7 +49,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         try
         {
             var body = await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge();
-            request = RunRequestParser.Parse(body, Principal(req), agents);
+            request = RunRequestParser.Parse(body, Principal(req), agents, Roles(req));
         }
         catch (InputException ex)
         {
@@ -131,7 +131,11 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         {
             return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", refusal, null, cancellationToken);
         }
-        var approval = new ApprovalDecision(decision.Decision, approver, roles, pending!.ArgsDigest, decision.Comment, clock.GetUtcNow());
+        if (ApprovalRules.AlreadyAnswered(await decisions.GetApprovalsAsync(id, stepId, cancellationToken), approver, pending!.ArgsDigest) is { } answered)
+        {
+            return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", answered, null, cancellationToken);
+        }
+        var approval = new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow());
         await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
         await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         logger.ApprovalRecorded(id, stepId, approval.Decision, approver);

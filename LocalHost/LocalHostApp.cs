@@ -39,7 +39,7 @@ internal static class LocalHostApp
 
         var app = builder.Build();
         // Load the policy now: a policy that does not compile stops the host at start, naming every problem.
-        app.Services.GetRequiredService<IPolicy>();
+        app.Services.GetRequiredService<IPolicyProvider>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapGet("/", () => Results.Redirect("/api/agents"));

@@ -6,6 +6,7 @@ return args switch
     ["demo", .. var rest] => await Demo.RunAsync(rest),
     ["policy", "test", var policy] => PolicyCommand.Test(policy, null),
     ["policy", "test", var policy, var tests] => PolicyCommand.Test(policy, tests),
+    ["policy", "simulate", .. var rest] => await PolicySimulateCommand.RunAsync(rest),
     [] or ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -24,6 +25,10 @@ static int Usage(int code)
           agentic policy test <policy.yaml> [<tests.yaml>]
                        Load a policy (reporting every diagnostic with file, line and column) and run its
                        test cases (default: <policy>.tests.yaml beside it). Exits 0 only if all pass.
+          agentic policy simulate --policy <candidate.yaml> [--since <ISO time>] [--max N] [--settings ...]
+                       Re-evaluate the decisions recorded on the configured storage with a candidate policy
+                       and list every decision that would change. Exits 0 (changes are information),
+                       1 if the candidate does not load or the decisions can not be read, 2 on usage errors.
         """);
     return code;
 }

@@ -1,4 +1,6 @@
 using Agentic.Core.Governance;
+using Agentic.Core.Secrets;
+using Agentic.Core.Tools;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +29,42 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<IActionLedger>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<TableControlStore>();
         services.TryAddSingleton<IControlStore>(sp => sp.GetRequiredService<TableControlStore>());
+        // Policy versions, the active set and the decisions across runs (the policy API and `agentic policy simulate`).
+        services.TryAddSingleton<TablePolicyStore>();
+        services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => sp.GetRequiredService<TablePolicyStore>());
+        services.TryAddSingleton<TableDecisionLog>();
+        services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
+        AddToolsAndSecrets(services, configuration);
         return services;
     }
+
+    // queue.send (writes to this account's queues listed in Agentic:Queues:Allow) and, when Agentic:KeyVault:Uri is set,
+    // Key Vault as the secret provider in place of the configuration provider the core registers by default.
+    private static void AddToolsAndSecrets(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddAgenticTools("azure", sp => [QueueSendTool.FromConfiguration(sp.GetRequiredService<StorageClients>(), configuration)]);
+        if (configuration[KeyVaultSecretProvider.UriSetting] is not { Length: > 0 } vault)
+        {
+            return;
+        }
+        if (!Uri.TryCreate(vault, UriKind.Absolute, out var vaultUri) || vaultUri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new InvalidOperationException($"{KeyVaultSecretProvider.UriSetting} must be the vault's https URI (https://<name>.vault.azure.net/), not '{vault}'.");
+        }
+        // A provider the host registered itself stays; only the core's default gives way.
+        var registered = services.Where(d => d.ServiceType == typeof(ISecretProvider)).ToList();
+        if (registered.All(IsConfigurationProvider))
+        {
+            foreach (var descriptor in registered)
+            {
+                services.Remove(descriptor);
+            }
+            services.AddSingleton<ISecretProvider>(sp => new KeyVaultSecretProvider(vaultUri, configuration[KeyVaultSecretProvider.ClientIdSetting], sp.GetRequiredService<TimeProvider>()));
+        }
+    }
+
+    private static bool IsConfigurationProvider(ServiceDescriptor descriptor) =>
+        descriptor.ImplementationType == typeof(ConfigurationSecretProvider)
+        || descriptor.ImplementationInstance is ConfigurationSecretProvider
+        || descriptor.ImplementationFactory?.Method.ReturnType == typeof(ConfigurationSecretProvider);
 }

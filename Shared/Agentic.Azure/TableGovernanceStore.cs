@@ -10,7 +10,7 @@ namespace Agentic.Azure;
 
 /// <summary>
 /// Decisions, approvals and the idempotency ledger in one table, one partition per run:
-/// row keys <c>decision|{step}</c>, <c>approval|{step}</c> and <c>action|{step}</c>.
+/// row keys <c>decision|{step}</c>, <c>approval|{step}|{approver digest}</c> and <c>action|{step}</c>.
 /// </summary>
 public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger
 {
@@ -31,12 +31,29 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         ReadAsync<GateDecision>(runId, "decision|" + stepId, cancellationToken);
 
     /// <inheritdoc />
-    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken) =>
-        _table.UpsertEntityAsync(Json(runId, "approval|" + stepId, approval), TableUpdateMode.Replace, cancellationToken);
+    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(approval);
+        // Identities may hold characters row keys refuse: key each approver's record by a digest of the identity.
+        var who = AgenticJson.Digest(approval.Approver.ToUpperInvariant())["sha256:".Length..][..16];
+        return _table.UpsertEntityAsync(Json(runId, $"approval|{stepId}|{who}", approval), TableUpdateMode.Replace, cancellationToken);
+    }
 
     /// <inheritdoc />
-    public Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken) =>
-        ReadAsync<ApprovalDecision>(runId, "approval|" + stepId, cancellationToken);
+    public async Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken)
+    {
+        var from = $"approval|{stepId}|";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey ge {from} and RowKey lt {from + "~"}");
+        var approvals = new List<ApprovalDecision>();
+        await foreach (var entity in _table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (entity.GetString("Json") is { } json && JsonSerializer.Deserialize<ApprovalDecision>(json, AgenticJson.Options) is { } approval)
+            {
+                approvals.Add(approval);
+            }
+        }
+        return approvals;
+    }
 
     /// <inheritdoc />
     public async Task<LedgerEntry> BeginAsync(string runId, string stepId, string argsDigest, TimeSpan lease, CancellationToken cancellationToken)

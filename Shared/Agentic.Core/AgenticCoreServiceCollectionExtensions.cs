@@ -1,10 +1,14 @@
 using Agentic.Core.Activities;
 using Agentic.Core.Agents;
 using Agentic.Core.Policy;
+using Agentic.Core.Secrets;
 using Agentic.Core.Tools;
+using Agentic.Core.Tools.Builtin;
 using Agentic.Core.Workflow;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Agentic.Core;
 
@@ -26,8 +30,22 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
         services.TryAddSingleton(AgentCatalog.Default);
-        services.TryAddSingleton<IPolicy>(sp => new DeclarativePolicy(ShippedPolicies.Load(policyPath), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new ToolRegistry(SampleServiceTools.Create(sp.GetRequiredService<IHttpClientFactory>())));
+        services.TryAddSingleton<IPolicyProvider>(_ =>
+        {
+            // A policy file in shadow mode is evaluated next to the baseline, never instead of it.
+            var configured = ShippedPolicies.Load(policyPath);
+            return configured.Mode == Policy.Language.PolicyMode.Shadow
+                ? new StaticPolicyProvider(ShippedPolicies.Baseline, configured)
+                : new StaticPolicyProvider(configured);
+        });
+        services.TryAddSingleton(sp => new Governance.ControlWatch(sp.GetRequiredService<Governance.IControlStore>(), sp.GetRequiredService<TimeProvider>()));
+        AddToolExecution(services);
+        // Each layer adds a tool source; the default registry holds them all. A host that registers its own
+        // ToolRegistry before this call replaces the lot.
+        services.AddAgenticTools("sample", sp => SampleServiceTools.Create(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddAgenticTools("builtin", sp => BuiltinTools.Create(
+            sp.GetRequiredService<EgressPolicy>(), sp.GetRequiredService<IOptions<NotifyOptions>>().Value, sp.GetRequiredService<EgressClient>()));
+        services.TryAddSingleton(sp => new ToolRegistry(AgenticToolServiceCollectionExtensions.AllTools(sp)));
         services.AddSingleton<IActivity, PerceiveActivity>();
         services.AddSingleton<IActivity, PlanActivity>();
         services.AddSingleton<IActivity, GateActivity>();
@@ -35,4 +53,25 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton<ActivityRegistry>();
         return services;
     }
+
+    // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's
+    // IConfiguration when it registered one, and are validated when the host starts.
+    private static void AddToolExecution(IServiceCollection services)
+    {
+        services.TryAdd(ServiceDescriptor.Singleton<ISecretProvider, ConfigurationSecretProvider>(sp => new ConfigurationSecretProvider(ConfigurationOf(sp))));
+        services.TryAddSingleton(sp => new ToolExecutor(sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddOptions<EgressOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(EgressOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EgressOptions>, EgressOptionsValidator>());
+        services.AddOptions<NotifyOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(NotifyOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotifyOptions>, NotifyOptionsValidator>());
+        services.TryAddSingleton(sp => new EgressPolicy(sp.GetRequiredService<IOptions<EgressOptions>>().Value));
+        services.TryAddSingleton<EgressClient>();
+    }
+
+    private static IConfiguration ConfigurationOf(IServiceProvider services) =>
+        services.GetService<IConfiguration>() ?? new ConfigurationBuilder().Build();
 }

@@ -70,6 +70,13 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
         {
             return new(ApprovalRefusal.Forbidden, refusal, null);
         }
+        // The run state may not have applied an earlier answer yet; the store has it. One answer per approver and
+        // step: a quorum counts distinct people, and a recorded answer is never overwritten.
+        var earlier = await decisions.GetApprovalsAsync(runId, stepId, cancellationToken);
+        if (ApprovalRules.AlreadyAnswered(earlier, approver, pending!.ArgsDigest) is { } answered)
+        {
+            return new(ApprovalRefusal.Forbidden, answered, null);
+        }
         var approval = new ApprovalDecision(approve ? "approve" : "reject", approver, roles, pending!.ArgsDigest, comment, clock.GetUtcNow());
         await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
         await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);

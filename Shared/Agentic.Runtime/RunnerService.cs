@@ -95,6 +95,7 @@ public sealed class RunnerService<TInput, TState> : BackgroundService
                 await _runner.RunsTable.CreateIfNotExistsAsync(stoppingToken);
                 await _governance.Table.CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableControlStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
+                await _storage.Table(TablePolicyStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 foreach (var queue in new[] { _runner.WorkQueue, _runner.ControlQueue, _storage.Queue("work-poison"), _storage.Queue("control-poison") })
                 {
                     await queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken);

@@ -56,8 +56,10 @@ services.MapPost("/scale", (string name, HttpRequest request, JsonElement body) 
     var s = Get(name);
     lock (s)
     {
+        // previousReplicas lets the caller undo the change (the scale tool's compensation).
+        var previousReplicas = s.Replicas;
         s.Replicas = replicas;
-        return new { message = $"scaled {name} to {replicas} replicas", service = name, replicas };
+        return new { message = $"scaled {name} to {replicas} replicas", service = name, replicas, previousReplicas };
     }
 }));
 

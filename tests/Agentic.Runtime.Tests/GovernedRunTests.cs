@@ -26,14 +26,13 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         Assert.Equal(GateEffect.RequireApproval, decision.Effect);
         Assert.Equal("approve-high-risk", decision.Rule);
         Assert.Equal(restart.ArgsDigest, decision.ArgsDigest);
-        var approval = await runtime.Governance.GetApprovalAsync(runId, "s2", Ct);
-        Assert.NotNull(approval);
+        var approval = Assert.Single(await runtime.Governance.GetApprovalsAsync(runId, "s2", Ct));
         Assert.True(approval.Approved);
         Assert.Equal(Approver, approval.Approver);
         Assert.Equal(restart.ArgsDigest, approval.ArgsDigest);
         var diagnostics = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
         Assert.Equal(GateEffect.Permit, diagnostics?.Effect);
-        Assert.Null(await runtime.Governance.GetApprovalAsync(runId, "s1", Ct));
+        Assert.Empty(await runtime.Governance.GetApprovalsAsync(runId, "s1", Ct));
     }
 
     [Fact]
@@ -77,7 +76,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         Assert.Equal(ApprovalRefusal.Forbidden, result.Refusal);
         Assert.Contains(because, result.Detail, StringComparison.Ordinal);
         Assert.Null(result.Approval);
-        Assert.Null(await runtime.Governance.GetApprovalAsync(runId, "s2", Ct));
+        Assert.Empty(await runtime.Governance.GetApprovalsAsync(runId, "s2", Ct));
         // Give a wrongly delivered event time to be applied before looking: the run must still wait.
         await Task.Delay(500, Ct);
         var run = await runtime.Runs.GetAsync(runId, Ct);
@@ -88,17 +87,60 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
     }
 
     [Fact]
-    public async Task Scaler_ForbiddenByDefaultDeny_FailsWithoutScaling()
+    public async Task Scaler_WithinTheBaselinesLimits_ScalesOnItsOwn_AndTheDecisionNamesRuleAndCost()
     {
         var runtime = await StartRuntimeAsync();
         var runId = await SubmitAsync(runtime, Requests.Scaler(Fleet.HealthyTarget(), replicas: 5));
 
         var run = await runtime.WaitTerminalAsync(runId);
 
-        AssertFailed(run, "forbidden", "rule 'default-deny'");
-        Assert.Equal(StepStatus.Denied, run.State.Steps.Single().Status);
+        AssertCompleted(run, "done");
+        await AssertAppliedOnceAsync(runId, "s1", "scale");
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
-        Assert.Equal(GateEffect.Forbid, decision?.Effect);
+        Assert.NotNull(decision);
+        Assert.Equal((GateEffect.Permit, "permit-small-scale", "3"), (decision.Effect, decision.Rule, decision.PolicyVersion));
+        Assert.NotNull(decision.Request);
+        Assert.Equal(5, decision.Request.Arguments.GetProperty("replicas").GetInt32());
+        Assert.Equal(1, run.State.ToolCalls);
+    }
+
+    [Fact]
+    public async Task Scaler_ToZero_NeedsTwoDistinctOperators_ThenScalesOnce()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitAsync(runtime, Requests.Scaler(Fleet.HealthyTarget(), replicas: 0));
+        await runtime.WaitAwaitingApprovalAsync(runId, "s1");
+
+        var first = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "one", "bob", ["operator"], Ct);
+        Assert.Equal(ApprovalRefusal.None, first.Refusal);
+        var again = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "me again", "bob", ["operator"], Ct);
+        Assert.Equal(ApprovalRefusal.Forbidden, again.Refusal);
+        Assert.Equal("bob already answered this step; a quorum needs distinct approvers.", again.Detail);
+        await Task.Delay(500, Ct);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+        var waiting = await runtime.Runs.GetAsync(runId, Ct);
+        Assert.Equal(RunPhase.AwaitingApproval, waiting!.State.Phase);
+
+        var second = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "two", "erin", ["operator"], Ct);
+        Assert.Equal(ApprovalRefusal.None, second.Refusal);
+
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertCompleted(run, "done");
+        await AssertAppliedOnceAsync(runId, "s1", "scale");
+        Assert.Equal(["bob", "erin"], (await runtime.Governance.GetApprovalsAsync(runId, "s1", Ct)).Select(a => a.Approver).Order());
+        Assert.Equal("approve-large-scale", run.State.Steps.Single().Decision!.Rule);
+    }
+
+    [Fact]
+    public async Task Scaler_InObserveMode_PlansButNeverCallsTheGateOrTheTool()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitAsync(runtime, Requests.Parse(new { agent = "scaler", target = Fleet.HealthyTarget(), autonomy = "observe", parameters = new { replicas = 4 } }));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertCompleted(run, "observed");
+        Assert.Null(await runtime.Governance.GetDecisionAsync(runId, "s1", Ct));
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
     }
 }

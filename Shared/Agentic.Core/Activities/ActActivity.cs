@@ -8,7 +8,7 @@ namespace Agentic.Core.Activities;
 /// Executes one step: proves a stored decision (and approval) exists for the exact arguments, then
 /// calls the tool through the idempotency ledger so a redelivered attempt never repeats a side effect.
 /// </summary>
-public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IActionLedger ledger, IControlStore controls) : Activity<ActInput, ActResult>
+public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch) : Activity<ActInput, ActResult>
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -33,7 +33,7 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
         var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}");
         if (descriptor.SideEffect == SideEffect.ReadOnly)
         {
-            return ToResult(descriptor, await InvokeAsync(tool, call, cancellationToken), replayed: false);
+            return ToResult(descriptor, await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), replayed: false);
         }
 
         // The call can not outlive the tool's timeout, so a lease a little longer than that means a holder that died
@@ -53,7 +53,7 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
         ToolOutcome outcome;
         try
         {
-            outcome = await InvokeAsync(tool, call, cancellationToken);
+            outcome = await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken);
         }
         catch (Exception ex) when (ex is not NonRetryableException)
         {
@@ -77,26 +77,53 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
             case GateEffect.Permit:
                 return;
             case GateEffect.RequireApproval:
-                var approval = await decisions.GetApprovalAsync(input.RunId, input.StepId, cancellationToken);
-                if (approval is not { Approved: true } || approval.ArgsDigest != input.ArgsDigest)
+            {
+                // The quorum counts distinct approvers who approved these exact arguments holding the role the decision
+                // named (or the role it escalates to); one recorded rejection of these arguments refuses the step.
+                var answers = await decisions.GetApprovalsAsync(input.RunId, input.StepId, cancellationToken);
+                var roles = new[] { decision.Approval?.Role ?? decision.ApproverRole, decision.Approval?.EscalateTo }.OfType<string>().ToArray();
+                var forThese = answers.Where(a => a.ArgsDigest == input.ArgsDigest && (roles.Length == 0 || (a.Roles ?? []).Intersect(roles, StringComparer.OrdinalIgnoreCase).Any())).ToList();
+                if (forThese.FirstOrDefault(a => !a.Approved) is { } rejection)
                 {
-                    throw new NonRetryableException($"Step {input.StepId} requires an approval for {input.ArgsDigest} and none is recorded: refusing to act.");
+                    throw new NonRetryableException($"Step {input.StepId} was rejected by {rejection.Approver}: refusing to act.");
+                }
+                var quorum = Math.Max(1, decision.Approval?.Quorum ?? 1);
+                var approvers = forThese.Select(a => a.Approver.ToUpperInvariant()).Distinct(StringComparer.Ordinal).Count();
+                if (approvers < quorum)
+                {
+                    throw new NonRetryableException($"Step {input.StepId} requires {quorum} approval(s) for {input.ArgsDigest}; {approvers} recorded: refusing to act.");
                 }
                 return;
+            }
             default:
                 throw new NonRetryableException($"Step {input.StepId} was forbidden by rule '{decision.Rule}': refusing to act.");
         }
     }
 
-    private static async Task<ToolOutcome> InvokeAsync(ITool tool, ToolCall call, CancellationToken cancellationToken)
+    // The call runs under the executor's limits, and is cancelled if a kill switch or quarantine that applies to it
+    // is engaged while it is in flight.
+    private async Task<ToolOutcome> InvokeAsync(ITool tool, ToolCall call, string agent, CancellationToken cancellationToken)
     {
-        try
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ControlState? stoppedBy = null;
+        using (watch.Watch(agent, tool.Descriptor.Name, control =>
         {
-            return await tool.InvokeAsync(call, cancellationToken);
-        }
-        catch (ToolException ex) when (!ex.Retryable)
+            stoppedBy = control;
+            cancel.Cancel();
+        }))
         {
-            throw new NonRetryableException(ex.Message, ex);
+            try
+            {
+                return await executor.InvokeAsync(tool, call, cancel.Token);
+            }
+            catch (ToolException ex) when (!ex.Retryable)
+            {
+                throw new NonRetryableException(ex.Message, ex);
+            }
+            catch (Exception ex) when (stoppedBy is { } control && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or ToolException)
+            {
+                throw new NonRetryableException($"Cancelled in flight by {control.Rule}, engaged by {control.EngagedBy}: {control.Reason}", ex);
+            }
         }
     }
 
@@ -109,6 +136,8 @@ public sealed class ActActivity(ToolRegistry tools, IDecisionStore decisions, IA
         {
             throw new NonRetryableException($"{tool.Name}@{tool.Version} returned output that violates its output schema: {string.Join("; ", violations)}.");
         }
-        return new(tool.Name, tool.Version, outcome.StatusCode, outcome.Summary, outcome.Output, replayed);
+        // Only a reversible tool's own compensating tool may undo it: an outcome can not name another tool.
+        var compensation = tool.SideEffect == SideEffect.Reversible && outcome.Compensation is { } undo && undo.Tool == tool.CompensatingTool ? undo : null;
+        return new(tool.Name, tool.Version, outcome.StatusCode, outcome.Summary, outcome.Output, replayed) { Compensation = compensation };
     }
 }

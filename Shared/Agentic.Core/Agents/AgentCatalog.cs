@@ -8,7 +8,14 @@ namespace Agentic.Core.Agents;
 /// <param name="Name">The agent's name in run requests.</param>
 /// <param name="Description">What the agent is for.</param>
 /// <param name="Playbook">Turns an observation into a plan. Must be deterministic.</param>
-public sealed record AgentDefinition(string Name, string Description, Func<PlanInput, Plan> Playbook);
+public sealed record AgentDefinition(string Name, string Description, Func<PlanInput, Plan> Playbook)
+{
+    /// <summary>The most autonomy the agent runs with (see <see cref="Agents.Autonomy"/>); a request may ask for less.</summary>
+    public string Autonomy { get; init; } = Agents.Autonomy.Supervised;
+
+    /// <summary>The agent's own limits over the deployment's defaults.</summary>
+    public Workflow.RunGuards? Guards { get; init; }
+}
 
 /// <summary>The agents a deployment offers, by name.</summary>
 public sealed class AgentCatalog
@@ -16,19 +23,31 @@ public sealed class AgentCatalog
     private readonly Dictionary<string, AgentDefinition> _agents;
 
     /// <summary>A catalog over <paramref name="agents"/>.</summary>
-    public AgentCatalog(IEnumerable<AgentDefinition> agents) =>
+    public AgentCatalog(IEnumerable<AgentDefinition> agents)
+    {
         _agents = agents.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        if (_agents.Values.FirstOrDefault(a => !Autonomy.IsKnown(a.Autonomy)) is { } bad)
+        {
+            throw new ArgumentException($"Agent '{bad.Name}' has autonomy '{bad.Autonomy}'; known levels: {string.Join(", ", Autonomy.Levels)}.", nameof(agents));
+        }
+    }
 
     /// <summary>The agents that ship with the product.</summary>
     public static AgentCatalog Default { get; } = new(
     [
         new("service-healer", "Probes a service; when it is unhealthy, gathers diagnostics and restarts it (with an operator's approval), then verifies it recovered.", Playbooks.ServiceHealer),
-        new("diagnostics", "Gathers diagnostics from a service N times (parameters.probes, default 3): read-only.", Playbooks.Diagnostics),
+        new("diagnostics", "Gathers diagnostics from a service N times (parameters.probes, default 3): read-only.", Playbooks.Diagnostics)
+        {
+            Autonomy = Autonomy.Autonomous,
+        },
         new("scaler", "Scales a service to parameters.replicas (default 3).", Playbooks.Scaler),
     ]);
 
     /// <summary>The agents' names.</summary>
     public IEnumerable<string> Names => _agents.Keys.Order(StringComparer.Ordinal);
+
+    /// <summary>Every agent, by name.</summary>
+    public IEnumerable<AgentDefinition> Agents => _agents.Values.OrderBy(a => a.Name, StringComparer.Ordinal);
 
     /// <summary>Whether an agent called <paramref name="name"/> exists.</summary>
     public bool Contains(string name) => _agents.ContainsKey(name);

@@ -105,7 +105,11 @@ public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode,
 public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose);
 
 /// <summary>Input of the plan activity.</summary>
-public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation);
+public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation)
+{
+    /// <summary>Which plan this is: 1 first, then one more each time the post-condition check fails and the run may replan.</summary>
+    public int Round { get; init; } = 1;
+}
 
 /// <summary>Input of the gate activity: everything the policy may look at.</summary>
 public sealed record GateInput(string RunId, string StepId, string Principal, string Agent, string Environment, string Tool, JsonElement Arguments, string ArgsDigest, int StepsTaken)

@@ -15,11 +15,11 @@ public interface IDecisionStore
     /// <summary>The stored decision for a step, if any.</summary>
     Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken);
 
-    /// <summary>Stores a human's approval or rejection for a step.</summary>
+    /// <summary>Stores a human's approval or rejection for a step, one record per approver (a quorum needs several).</summary>
     Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken);
 
-    /// <summary>The stored approval for a step, if any.</summary>
-    Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken);
+    /// <summary>Every stored answer for a step, one per approver, in no particular order.</summary>
+    Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken);
 }
 
 /// <summary>How a ledger answered a request to begin a side effect.</summary>

@@ -33,6 +33,20 @@ public sealed record RunRequest
 
     /// <summary>Wall-clock budget for the whole run.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromHours(4);
+
+    /// <summary>The autonomy the run has: the agent's, or less when the requester asked for less. <c>null</c> in runs
+    /// started before autonomy levels existed, which run <c>supervised</c>.</summary>
+    public string? Autonomy { get; init; }
+
+    /// <summary>The requester's roles, as the host authenticated them; policies see them as <c>principal.roles</c>.</summary>
+    public IReadOnlyList<string>? PrincipalRoles { get; init; }
+
+    /// <summary>The agent's own guards, fixed when the run starts (deployment defaults fill the rest).</summary>
+    public Workflow.RunGuards? Guards { get; init; }
+
+    /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
+    [JsonIgnore]
+    public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
 }
 
 /// <summary>The JSON body of <c>POST /api/runs</c> and of an <c>agent-runs</c> queue message.</summary>
@@ -46,6 +60,7 @@ internal sealed record RunRequestBody
     public JsonElement? Parameters { get; init; }
     public int? ApprovalTimeoutSeconds { get; init; }
     public int? DeadlineSeconds { get; init; }
+    public string? Autonomy { get; init; }
 }
 
 /// <summary>One thing wrong with a request: where, and what.</summary>
@@ -71,7 +86,7 @@ public static class RunRequestParser
     private static readonly string[] Environments = ["dev", "test", "staging", "prod"];
 
     /// <summary>Parses and validates a request body sent by <paramref name="principal"/>.</summary>
-    public static RunRequest Parse(ReadOnlySpan<byte> utf8Json, string principal, Agents.AgentCatalog catalog)
+    public static RunRequest Parse(ReadOnlySpan<byte> utf8Json, string principal, Agents.AgentCatalog catalog, IReadOnlyList<string>? principalRoles = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         if (utf8Json.Length > MaxBodyBytes)
@@ -140,6 +155,18 @@ public static class RunRequestParser
         {
             errors.Add(new("deadlineSeconds", "Must be between 1 and 2592000."));
         }
+        var agent = body.Agent is { } name && catalog.Contains(name) ? catalog.Get(name) : null;
+        if (body.Autonomy is { } asked)
+        {
+            if (!Agents.Autonomy.IsKnown(asked))
+            {
+                errors.Add(new("autonomy", $"Must be one of {string.Join(", ", Agents.Autonomy.Levels)}."));
+            }
+            else if (agent is not null && Agents.Autonomy.Rank(asked) > Agents.Autonomy.Rank(agent.Autonomy))
+            {
+                errors.Add(new("autonomy", $"Agent '{agent.Name}' runs with at most '{agent.Autonomy}'; a request may lower its autonomy, not raise it."));
+            }
+        }
         if (errors.Count > 0)
         {
             throw new InputException("Invalid run request", errors);
@@ -155,7 +182,10 @@ public static class RunRequestParser
             Environment = body.Environment ?? "dev",
             Parameters = body.Parameters?.Clone(),
             ApprovalTimeout = body.ApprovalTimeoutSeconds is { } a ? TimeSpan.FromSeconds(a) : TimeSpan.FromHours(1),
-            Deadline = body.DeadlineSeconds is { } d ? TimeSpan.FromSeconds(d) : TimeSpan.FromHours(4),
+            Deadline = body.DeadlineSeconds is { } d ? TimeSpan.FromSeconds(d) : agent!.Guards?.Deadline ?? TimeSpan.FromHours(4),
+            Autonomy = body.Autonomy ?? agent!.Autonomy,
+            PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
+            Guards = agent!.Guards,
         };
     }
 

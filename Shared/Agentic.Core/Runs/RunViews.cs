@@ -28,6 +28,15 @@ public sealed record RunView(
     string? FailureReason)
 {
     private const int SummarySteps = 20;
+
+    /// <summary>The autonomy the run has.</summary>
+    public string? Autonomy { get; init; }
+
+    /// <summary>Tool calls made so far.</summary>
+    public int? ToolCalls { get; init; }
+
+    /// <summary>Cost units spent so far.</summary>
+    public double? BudgetUsed { get; init; }
     private const int SummaryLogLines = 3;
 
     /// <summary>The status a run in <paramref name="phase"/> reports.</summary>
@@ -92,7 +101,12 @@ public sealed record RunView(
             log,
             Pending(state, approvalUri),
             state.Output,
-            compact && state.FailureReason is { } reason ? Clip(reason, 1000) : state.FailureReason);
+            compact && state.FailureReason is { } reason ? Clip(reason, 1000) : state.FailureReason)
+        {
+            Autonomy = request.EffectiveAutonomy,
+            ToolCalls = state.ToolCalls,
+            BudgetUsed = state.BudgetUsed,
+        };
     }
 
     /// <summary>The approval <paramref name="state"/> waits for, if any, with its URI when <paramref name="approvalUri"/> is given.</summary>
@@ -104,7 +118,13 @@ public sealed record RunView(
             return null;
         }
         var step = state.Steps[state.Current];
-        return new(step.StepId, step.Tool, step.ArgsDigest, step.Decision?.ApproverRole, step.ApprovalDeadline, approvalUri?.Invoke(step.StepId));
+        var quorum = Math.Max(1, step.Decision?.Approval?.Quorum ?? 1);
+        return new(step.StepId, step.Tool, step.ArgsDigest, step.RequiredRole ?? step.Decision?.ApproverRole, step.ApprovalDeadline, approvalUri?.Invoke(step.StepId))
+        {
+            Quorum = quorum,
+            ApprovedBy = [.. step.Approvals.Select(a => a.Approver)],
+            Escalated = step.Escalated ? true : null,
+        };
     }
 
     private static string Clip(string value, int max) =>
@@ -125,7 +145,17 @@ public sealed record StepView(
     string? Error = null);
 
 /// <summary>The approval a run is waiting for, and where to send it.</summary>
-public sealed record PendingApprovalView(string StepId, string Tool, string ArgsDigest, string? ApproverRole = null, DateTimeOffset? Deadline = null, string? ApprovePostUri = null);
+public sealed record PendingApprovalView(string StepId, string Tool, string ArgsDigest, string? ApproverRole = null, DateTimeOffset? Deadline = null, string? ApprovePostUri = null)
+{
+    /// <summary>How many distinct approvers must approve.</summary>
+    public int? Quorum { get; init; }
+
+    /// <summary>Who approved so far.</summary>
+    public IReadOnlyList<string>? ApprovedBy { get; init; }
+
+    /// <summary>Whether a timeout escalated the request to <see cref="ApproverRole"/>.</summary>
+    public bool? Escalated { get; init; }
+}
 
 /// <summary>The body of a <c>202 Accepted</c> answer to <c>POST /api/runs</c>, after Durable Functions' check-status response.</summary>
 public sealed record RunCreatedView(string Id, string StatusQueryGetUri, string TerminatePostUri, string ApprovalPostUriTemplate, bool Created);
@@ -187,6 +217,18 @@ public static class ApprovalRules
         return $"Run {runId} is not waiting for approval of step '{stepId}': {waiting}.";
     }
 
+    /// <summary>
+    /// Why <paramref name="approver"/> may not answer again, given the answers already stored for the step, or <c>null</c>.
+    /// One answer per approver and step: a quorum counts distinct people, and a recorded answer is never overwritten.
+    /// </summary>
+    public static string? AlreadyAnswered(IReadOnlyList<ApprovalDecision> earlier, string approver, string argsDigest)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        return earlier.Any(a => string.Equals(a.Approver, approver, StringComparison.OrdinalIgnoreCase) && a.ArgsDigest == argsDigest)
+            ? $"{approver} already answered this step; a quorum needs distinct approvers."
+            : null;
+    }
+
     /// <summary>Why <paramref name="approver"/> may not answer <paramref name="pending"/>, or <c>null</c> if they may.</summary>
     public static string? Refusal(PendingApprovalView pending, string requester, string approver, IReadOnlyList<string> roles)
     {
@@ -203,6 +245,10 @@ public static class ApprovalRules
         if (pending.ApproverRole is { } role && !roles.Contains(role, StringComparer.OrdinalIgnoreCase))
         {
             return $"Approving {pending.Tool} needs the role '{role}'.";
+        }
+        if (pending.ApprovedBy is { } approved && approved.Contains(approver, StringComparer.OrdinalIgnoreCase))
+        {
+            return $"{approver} already approved this step; its quorum of {pending.Quorum} needs distinct approvers.";
         }
         return null;
     }

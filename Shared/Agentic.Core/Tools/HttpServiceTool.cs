@@ -8,8 +8,15 @@ namespace Agentic.Core.Tools;
 /// <summary>
 /// A tool that calls one route of the target service over HTTP. Side-effecting calls carry an
 /// <c>Idempotency-Key</c> header so that a call repeated after a crash is applied once by the service.
+/// <paramref name="compensation"/>, when given, derives from a successful call's output the call that undoes it
+/// (<see cref="ToolOutcome.Compensation"/>); it answers <c>null</c> when the output does not say enough.
 /// </summary>
-public sealed class HttpServiceTool(ToolDescriptor descriptor, HttpMethod method, string route, IHttpClientFactory httpClients) : ITool
+public sealed class HttpServiceTool(
+    ToolDescriptor descriptor,
+    HttpMethod method,
+    string route,
+    IHttpClientFactory httpClients,
+    Func<JsonElement, CompensationCall?>? compensation = null) : ITool
 {
     /// <summary>The name of the <see cref="HttpClient"/> tools use.</summary>
     public const string HttpClientName = "agentic-tools";
@@ -62,7 +69,7 @@ public sealed class HttpServiceTool(ToolDescriptor descriptor, HttpMethod method
             var summary = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
                 ? m.GetString()!
                 : $"{method} {route} answered {status}";
-            return new ToolOutcome(status, summary, output);
+            return new ToolOutcome(status, summary, output) { Compensation = compensation?.Invoke(output) };
         }
     }
 

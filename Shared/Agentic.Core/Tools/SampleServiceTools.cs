@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Agentic.Core.Tools;
 
 /// <summary>The tools of the sample fleet service that ships with the product for demos and tests.</summary>
@@ -94,7 +96,7 @@ public static class SampleServiceTools
         }
         """;
 
-    /// <summary>Output of <c>sample.scale</c>.</summary>
+    /// <summary>Output of <c>sample.scale</c>; <c>previousReplicas</c> is what the compensating call restores.</summary>
     public const string ScaleOutput = """
         {
           "$schema": "http://json-schema.org/draft-07/schema#",
@@ -102,7 +104,8 @@ public static class SampleServiceTools
           "properties": {
             "message": { "type": "string" },
             "service": { "type": "string" },
-            "replicas": { "type": "integer", "minimum": 0 }
+            "replicas": { "type": "integer", "minimum": 0 },
+            "previousReplicas": { "type": "integer", "minimum": 0 }
           }
         }
         """;
@@ -116,34 +119,62 @@ public static class SampleServiceTools
         yield return new HttpServiceTool(Descriptors[0], HttpMethod.Get, "health", httpClients);
         yield return new HttpServiceTool(Descriptors[1], HttpMethod.Get, "diagnostics", httpClients);
         yield return new HttpServiceTool(Descriptors[2], HttpMethod.Post, "restart", httpClients);
-        yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", httpClients);
+        yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", httpClients, ScaleCompensation);
     }
 
+    /// <summary>
+    /// The call that undoes a <c>sample.scale</c> whose output is <paramref name="output"/>: scale back to
+    /// <c>previousReplicas</c>; <c>null</c> when the service did not report it.
+    /// </summary>
+    public static CompensationCall? ScaleCompensation(JsonElement output) =>
+        output.ValueKind == JsonValueKind.Object
+        && output.TryGetProperty("previousReplicas", out var previous)
+        && previous.TryGetInt32(out var replicas)
+        && replicas is >= 0 and <= 100
+            ? new CompensationCall("sample.scale", JsonSerializer.SerializeToElement(new { replicas }))
+            : null;
+
     // 1.1.0: the contracts gained input and output schemas; a changed descriptor is a new version.
+    // 1.2.0: limits, cost and tags; sample.scale names its compensating tool (itself, back to the previous count).
     private static ToolDescriptor[] CreateDescriptors()
     {
         var timeout = TimeSpan.FromSeconds(10);
         return
         [
-            new("sample.health", "1.1.0", "Reads the service's health.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 16 * 1024)
+            new("sample.health", "1.2.0", "Reads the service's health.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 16 * 1024)
             {
                 InputSchema = HealthInput,
                 OutputSchema = HealthOutput,
+                Cost = 1,
+                Tags = ["sample", "read"],
             },
-            new("sample.diagnostics", "1.1.0", "Reads the service's diagnostics: error rate, latency, recent events.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 32 * 1024)
+            new("sample.diagnostics", "1.2.0", "Reads the service's diagnostics: error rate, latency, recent events.", RiskLevel.Low, SideEffect.ReadOnly, Idempotent: true, timeout, 32 * 1024)
             {
                 InputSchema = DiagnosticsInput,
                 OutputSchema = DiagnosticsOutput,
+                Cost = 1,
+                Tags = ["sample", "read", "diagnostics"],
             },
-            new("sample.restart", "1.1.0", "Restarts the service's instances.", RiskLevel.High, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
+            // Restarts and scaling disrupt the fleet: a few at a time per host, and a ceiling per minute that a looping
+            // agent hits long before it hurts.
+            new("sample.restart", "1.2.0", "Restarts the service's instances.", RiskLevel.High, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
             {
                 InputSchema = RestartInput,
                 OutputSchema = RestartOutput,
+                MaxConcurrency = 4,
+                RateLimit = new(30, TimeSpan.FromMinutes(1)),
+                Cost = 5,
+                Tags = ["sample", "remediation"],
             },
-            new("sample.scale", "1.1.0", "Sets the service's replica count.", RiskLevel.Medium, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
+            new("sample.scale", "1.2.0", "Sets the service's replica count.", RiskLevel.Medium, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
             {
                 InputSchema = ScaleInput,
                 OutputSchema = ScaleOutput,
+                MaxConcurrency = 4,
+                RateLimit = new(60, TimeSpan.FromMinutes(1)),
+                CompensatingTool = "sample.scale",
+                Cost = 3,
+                Tags = ["sample", "remediation", "capacity"],
             },
         ];
     }

@@ -52,6 +52,8 @@ public enum StepStatus
     Failed,
     /// <summary>Never reached because the run ended first.</summary>
     Skipped,
+    /// <summary>Succeeded, then undone by its compensation.</summary>
+    Compensated,
 }
 
 /// <summary>One plan step with everything decided about it.</summary>
@@ -74,6 +76,21 @@ public sealed record StepState(string StepId, string Tool, JsonElement Arguments
 
     /// <summary>Why the step did not succeed.</summary>
     public string? Error { get; init; }
+
+    /// <summary>The approvals given so far toward the decision's quorum, one per distinct approver.</summary>
+    public ImmutableArray<ApprovalDecision> Approvals { get; init; } = [];
+
+    /// <summary>The role an approver must hold now: the decision's, or the one a timeout escalated to.</summary>
+    public string? RequiredRole { get; init; }
+
+    /// <summary>Whether the approval request was escalated after a timeout (it escalates once).</summary>
+    public bool Escalated { get; init; }
+
+    /// <summary>For a compensation step: the id of the step it undoes.</summary>
+    public string? CompensationOf { get; init; }
+
+    /// <summary>The plan (1, 2, ...) the step belongs to.</summary>
+    public int Round { get; init; } = 1;
 }
 
 /// <summary>A line of the run's story, for people: perceived, planned, decided, approved, acted, completed.</summary>
@@ -126,4 +143,16 @@ public sealed record AgentRunState
 
     /// <summary>The run's story in order.</summary>
     public ImmutableArray<RunLogEntry> Log { get; init; } = [];
+
+    /// <summary>How many plans the run has accepted.</summary>
+    public int Plans { get; init; }
+
+    /// <summary>Tool calls made so far (failed calls and compensations count).</summary>
+    public int ToolCalls { get; init; }
+
+    /// <summary>Cost units spent so far.</summary>
+    public double BudgetUsed { get; init; }
+
+    /// <summary>While the run undoes its completed steps (a saga): why the run is failing. <c>null</c> otherwise.</summary>
+    public string? CompensatingFor { get; init; }
 }

@@ -24,6 +24,28 @@ public sealed record AgentWorkflowOptions
 
     /// <summary>Plans with more steps than this are refused (a guard, recorded as the failure reason).</summary>
     public int MaxSteps { get; init; } = 50;
+
+    /// <summary>Default for the most tool calls a run may make.</summary>
+    public int MaxToolCalls { get; init; } = 100;
+
+    /// <summary>Default for the most cost units a run may spend.</summary>
+    public double Budget { get; init; } = 1000;
+
+    /// <summary>Default for the most times a run may call one tool with the same arguments.</summary>
+    public int MaxIdenticalCalls { get; init; } = 3;
+
+    /// <summary>Default for the most plans a run may make (1: no replanning).</summary>
+    public int MaxPlans { get; init; } = 1;
+
+    /// <summary>The deployment's defaults as guards.</summary>
+    public RunGuards DefaultGuards => new()
+    {
+        MaxSteps = MaxSteps,
+        MaxToolCalls = MaxToolCalls,
+        Budget = Budget,
+        MaxIdenticalCalls = MaxIdenticalCalls,
+        MaxPlans = MaxPlans,
+    };
 }
 
 /// <summary>
@@ -51,9 +73,20 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         public static string Approval(string stepId) => stepId + "/approval";
         /// <summary>The approval timeout for a step.</summary>
         public static string ApprovalTimeout(string stepId) => stepId + "/approval-timeout";
+        /// <summary>The approval timeout for a step after its request was escalated.</summary>
+        public static string EscalatedApprovalTimeout(string stepId) => stepId + "/approval-timeout/escalated";
         /// <summary>The external event name that carries an approval for a step.</summary>
         public static string ApprovalEvent(string stepId) => "approval:" + stepId;
+        /// <summary>The planner call for plan <paramref name="round"/> (1-based).</summary>
+        public static string PlanFor(int round) => round <= 1 ? Plan : Plan + "." + round.ToString(CultureInfo.InvariantCulture);
+        /// <summary>The post-condition probe after plan <paramref name="round"/>.</summary>
+        public static string VerifyFor(int round) => round <= 1 ? Verify : Verify + "." + round.ToString(CultureInfo.InvariantCulture);
+        /// <summary>The id of the step that undoes <paramref name="stepId"/>.</summary>
+        public static string Undo(string stepId) => "undo." + stepId;
     }
+
+    /// <summary>Planner step ids: 1 to 64 letters, digits, '.', '_' or '-' (they become parts of keys and URIs).</summary>
+    public const int MaxStepIdLength = 64;
 
     /// <summary>A workflow with default options.</summary>
     public AgentWorkflow() : this(new AgentWorkflowOptions()) { }
@@ -89,11 +122,22 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Perceiving:
                 return [Read(Ids.Perceive, AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "observe")), deadline];
             case RunPhase.Planning:
-                return [Read(Ids.Plan, AgentActivities.Plan, new PlanInput(state.RunId, request.Agent, request.Goal, request.Target, request.Parameters, state.Observation!)), deadline];
+            {
+                var round = state.Plans + 1;
+                var input = new PlanInput(state.RunId, request.Agent, request.Goal, request.Target, request.Parameters, state.Verification ?? state.Observation!) { Round = round };
+                return [Read(Ids.PlanFor(round), AgentActivities.Plan, input), deadline];
+            }
             case RunPhase.Gating:
             {
                 var step = state.Steps[state.Current];
-                var input = new GateInput(state.RunId, step.StepId, request.Principal, request.Agent, request.Environment, step.Tool, step.Arguments, step.ArgsDigest, state.Current);
+                var input = new GateInput(state.RunId, step.StepId, request.Principal, request.Agent, request.Environment, step.Tool, step.Arguments, step.ArgsDigest, state.ToolCalls)
+                {
+                    Autonomy = request.EffectiveAutonomy,
+                    PrincipalRoles = request.PrincipalRoles,
+                    Target = request.Target,
+                    BudgetUsed = state.BudgetUsed,
+                    Compensation = step.CompensationOf is not null,
+                };
                 return [Read(Ids.Gate(step.StepId), AgentActivities.Gate, input), deadline];
             }
             case RunPhase.AwaitingApproval:
@@ -102,7 +146,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 return
                 [
                     new WaitForEvent(Ids.Approval(step.StepId), Ids.ApprovalEvent(step.StepId)),
-                    new StartTimer(Ids.ApprovalTimeout(step.StepId), step.ApprovalDeadline!.Value),
+                    new StartTimer(TimeoutId(step), step.ApprovalDeadline!.Value),
                     deadline,
                 ];
             }
@@ -113,7 +157,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 return [new CallActivity(Ids.Act(step.StepId), AgentActivities.Act, AgenticJson.ToElement(input), options.ActRetry, options.ActTimeout), deadline];
             }
             case RunPhase.Verifying:
-                return [Read(Ids.Verify, AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "verify")), deadline];
+                return [Read(Ids.VerifyFor(state.Plans), AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "verify")), deadline];
             case RunPhase.Completed:
                 return [new CompleteRun("complete", AgenticJson.ToElement(state.Output))];
             default:
@@ -137,7 +181,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             ActivityFailed f when IsExpected(state, f.CommandId) => OnActivityFailed(state, f),
             ActivityCompleted c when IsExpected(state, c.CommandId) => OnActivityCompleted(state, c),
             EventRaised e when state.Phase == RunPhase.AwaitingApproval && e.Name == Ids.ApprovalEvent(state.Steps[state.Current].StepId) => OnApproval(state, e),
-            TimerFired t when state.Phase == RunPhase.AwaitingApproval && t.CommandId == Ids.ApprovalTimeout(state.Steps[state.Current].StepId) => OnApprovalTimeout(state, t),
+            TimerFired t when state.Phase == RunPhase.AwaitingApproval && t.CommandId == TimeoutId(state.Steps[state.Current]) => OnApprovalTimeout(state, t),
             _ => state, // stale or duplicate: not outstanding in this state
         };
     }
@@ -145,12 +189,17 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
     private static bool IsExpected(AgentRunState state, string commandId) => state.Phase switch
     {
         RunPhase.Perceiving => commandId == Ids.Perceive,
-        RunPhase.Planning => commandId == Ids.Plan,
+        RunPhase.Planning => commandId == Ids.PlanFor(state.Plans + 1),
         RunPhase.Gating => commandId == Ids.Gate(state.Steps[state.Current].StepId),
         RunPhase.Acting => commandId == Ids.Act(state.Steps[state.Current].StepId),
-        RunPhase.Verifying => commandId == Ids.Verify,
+        RunPhase.Verifying => commandId == Ids.VerifyFor(state.Plans),
         _ => false,
     };
+
+    private static string TimeoutId(StepState step) =>
+        step.Escalated ? Ids.EscalatedApprovalTimeout(step.StepId) : Ids.ApprovalTimeout(step.StepId);
+
+    private RunGuards Guards(AgentRunState state) => (state.Request.Guards ?? new RunGuards()).Over(options.DefaultGuards);
 
     private CallActivity Read<T>(string id, string name, T input) =>
         new(id, name, AgenticJson.ToElement(input), options.ReadRetry, options.ReadTimeout);
@@ -179,8 +228,14 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             {
                 var result = AgenticJson.FromElement<ActResult>(c.Result);
                 var step = state.Steps[state.Current];
+                state = Charge(state, step);
+                var kind = step.CompensationOf is null ? "acted" : "compensated";
                 state = WithStep(state, step with { Status = StepStatus.Succeeded, Result = result })
-                    with { Log = state.Log.Add(new(now, "acted", $"{step.Tool}: {result.Summary}{(result.Replayed ? " (recorded outcome, not repeated)" : "")}", step.StepId)) };
+                    with { Log = state.Log.Add(new(now, kind, $"{step.Tool}: {result.Summary}{(result.Replayed ? " (recorded outcome, not repeated)" : "")}", step.StepId)) };
+                if (step.CompensationOf is { } undone)
+                {
+                    state = state with { Steps = state.Steps.Select(s => s.StepId == undone ? s with { Status = StepStatus.Compensated } : s).ToImmutableArray() };
+                }
                 return Advance(state, now);
             }
             case RunPhase.Verifying:
@@ -191,9 +246,23 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Verification = observation,
                     Log = state.Log.Add(new(now, "observed", $"Post-condition check: {observation.Status} ({(observation.Healthy ? "healthy" : "unhealthy")}).")),
                 };
-                return observation.Healthy
-                    ? Complete(state, now, "remediated", $"Target healthy after {Succeeded(state)} step(s).")
-                    : End(state, now, RunPhase.Failed, $"Post-condition not met: target still {observation.Status} after the plan ran.");
+                if (observation.Healthy)
+                {
+                    return Complete(state, now, "remediated", $"Target healthy after {Succeeded(state)} step(s).");
+                }
+                var maxPlans = Guards(state).MaxPlans ?? 1;
+                if (state.Plans < maxPlans)
+                {
+                    return state with
+                    {
+                        Phase = RunPhase.Planning,
+                        Log = state.Log.Add(new(now, "replanning", $"Target still {observation.Status} after plan {state.Plans}; asking for plan {state.Plans + 1} of at most {maxPlans}.")),
+                    };
+                }
+                var why = maxPlans > 1
+                    ? $"Post-condition not met: target still {observation.Status} after {state.Plans} plan(s), the most this run may make."
+                    : $"Post-condition not met: target still {observation.Status} after the plan ran.";
+                return FailPlan(state, now, why);
             }
             default:
                 return state;
@@ -202,72 +271,168 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
 
     private AgentRunState OnPlan(AgentRunState state, Plan plan, DateTimeOffset now)
     {
-        state = state with { Plan = plan, Log = state.Log.Add(new(now, "planned", $"{plan.Planner}: {plan.Steps.Count} step(s). {plan.Rationale}")) };
-        if (plan.Steps.Count > options.MaxSteps)
+        var round = state.Plans + 1;
+        var guards = Guards(state);
+        state = state with { Plan = plan, Plans = round, Log = state.Log.Add(new(now, "planned", $"{plan.Planner}: {plan.Steps.Count} step(s). {plan.Rationale}")) };
+        if (plan.Steps.Count > (guards.MaxSteps ?? options.MaxSteps))
         {
-            return End(state, now, RunPhase.Failed, $"Guard: the plan has {plan.Steps.Count} steps; at most {options.MaxSteps} are allowed.");
+            return FailPlan(state, now, $"Guard: the plan has {plan.Steps.Count} steps; at most {guards.MaxSteps ?? options.MaxSteps} are allowed.");
         }
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var step in plan.Steps)
         {
-            if (string.IsNullOrWhiteSpace(step.StepId) || !ids.Add(step.StepId))
+            if (!IsValidStepId(step.StepId) || !ids.Add(step.StepId))
             {
-                return End(state, now, RunPhase.Failed, $"Invalid plan: step id '{step.StepId}' is empty or repeated.");
+                return FailPlan(state, now, $"Invalid plan: step id '{step.StepId}' is empty, repeated or not 1 to {MaxStepIdLength} letters, digits, '.', '_' or '-'.");
+            }
+            if (string.IsNullOrWhiteSpace(step.Tool))
+            {
+                return FailPlan(state, now, $"Invalid plan: step '{step.StepId}' names no tool.");
             }
         }
+        // Later plans' steps are kept after the earlier ones, with ids of their own, so every command id stays unique.
+        var prefix = round == 1 ? "" : $"p{round.ToString(CultureInfo.InvariantCulture)}.";
         var steps = plan.Steps
-            .Select(s => new StepState(s.StepId, s.Tool, s.Arguments, AgenticJson.Digest(s.Arguments), s.Rationale))
+            .Select(s => new StepState(prefix + s.StepId, s.Tool, s.Arguments, AgenticJson.Digest(s.Arguments), s.Rationale) { Round = round })
             .ToImmutableArray();
-        state = state with { Steps = steps, Current = 0 };
+        var first = state.Steps.Length;
+        state = state with { Steps = state.Steps.AddRange(steps), Current = first };
+        if (state.Request.EffectiveAutonomy == Autonomy.Observe)
+        {
+            state = state with { Steps = state.Steps.Select(s => s.Status == StepStatus.Pending ? s with { Status = StepStatus.Skipped, Error = "Autonomy 'observe': planned, not executed." } : s).ToImmutableArray() };
+            return Complete(state, now, "observed", $"Autonomy 'observe': planned {steps.Length} step(s), executed none.");
+        }
         if (steps.IsEmpty)
         {
             return plan.ExpectHealthy
                 ? state with { Phase = RunPhase.Verifying }
                 : Complete(state, now, "no-action", "Nothing to do: " + plan.Rationale);
         }
-        return EnterGate(state, 0);
+        return EnterGate(state, first, now);
     }
 
-    private static AgentRunState EnterGate(AgentRunState state, int index) =>
-        WithStep(state with { Phase = RunPhase.Gating, Current = index }, state.Steps[index] with { Status = StepStatus.Gating });
+    private static bool IsValidStepId(string? id) =>
+        !string.IsNullOrEmpty(id) && id.Length <= MaxStepIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
-    private static AgentRunState Advance(AgentRunState state, DateTimeOffset now)
+    private AgentRunState EnterGate(AgentRunState state, int index, DateTimeOffset now)
+    {
+        var step = state.Steps[index];
+        state = state with { Current = index };
+        if (step.CompensationOf is null && GuardBeforeCall(state, step) is { } tripped)
+        {
+            return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Error = tripped }), now, tripped);
+        }
+        return WithStep(state with { Phase = RunPhase.Gating }, step with { Status = StepStatus.Gating });
+    }
+
+    // Checked before each step's gate: a run never spends a gate call (or a human's time) on a call it may not make.
+    private string? GuardBeforeCall(AgentRunState state, StepState step)
+    {
+        var guards = Guards(state);
+        if (state.ToolCalls >= guards.MaxToolCalls)
+        {
+            return $"Guard: the run made {state.ToolCalls} tool call(s); at most {guards.MaxToolCalls} are allowed (step {step.StepId}, {step.Tool}).";
+        }
+        var identical = state.Steps.Count(s => s.CompensationOf is null && s.Tool == step.Tool && s.ArgsDigest == step.ArgsDigest
+            && s.Status is StepStatus.Succeeded or StepStatus.Failed or StepStatus.Compensated);
+        if (identical >= guards.MaxIdenticalCalls)
+        {
+            return $"Guard: {step.Tool} was already called {identical} time(s) with the same arguments ({Short(step.ArgsDigest)}); at most {guards.MaxIdenticalCalls} identical calls are allowed (step {step.StepId}).";
+        }
+        return null;
+    }
+
+    private static AgentRunState Charge(AgentRunState state, StepState step) =>
+        state with { ToolCalls = state.ToolCalls + 1, BudgetUsed = state.BudgetUsed + (step.Decision?.Cost ?? 1) };
+
+    private AgentRunState Advance(AgentRunState state, DateTimeOffset now)
     {
         var next = state.Current + 1;
         if (next < state.Steps.Length)
         {
-            return EnterGate(state, next);
+            return EnterGate(state, next, now);
+        }
+        if (state.CompensatingFor is { } failure)
+        {
+            var undone = state.Steps.Where(s => s.CompensationOf is not null).Select(s => s.CompensationOf!).ToList();
+            return End(state, now, RunPhase.Failed, $"{failure} Compensated: undid {undone.Count} step(s) ({string.Join(", ", undone)}) in reverse order.");
         }
         return state.Plan!.ExpectHealthy
             ? state with { Phase = RunPhase.Verifying }
             : Complete(state, now, "done", $"All {Succeeded(state)} step(s) succeeded.");
     }
 
-    private static AgentRunState OnDecision(AgentRunState state, GateDecision decision, DateTimeOffset now)
+    /// <summary>
+    /// The plan can not be finished. Completed reversible steps are undone in reverse order through their compensating
+    /// calls, each gated like any action (a saga); then the run fails with <paramref name="reason"/>. A failure while
+    /// compensating ends the run at once, naming what was not undone.
+    /// </summary>
+    private AgentRunState FailPlan(AgentRunState state, DateTimeOffset now, string reason)
+    {
+        if (state.CompensatingFor is { } failure)
+        {
+            var pending = state.Steps.Skip(state.Current + 1).Where(s => s.CompensationOf is not null).Select(s => s.CompensationOf!).Prepend(state.Steps[state.Current].CompensationOf!);
+            return End(state, now, RunPhase.Failed, $"{failure} Compensation incomplete: {reason} Not undone: {string.Join(", ", pending)}.");
+        }
+        var undo = state.Steps
+            .Where(s => s.CompensationOf is null && s.Status == StepStatus.Succeeded && s.Result?.Compensation is not null)
+            .Reverse()
+            .Select(s => new StepState(Ids.Undo(s.StepId), s.Result!.Compensation!.Tool, s.Result.Compensation.Arguments, AgenticJson.Digest(s.Result.Compensation.Arguments),
+                $"Undo {s.StepId} ({s.Tool}): the run is failing.") { CompensationOf = s.StepId, Round = s.Round })
+            .ToImmutableArray();
+        if (undo.IsEmpty)
+        {
+            return End(state, now, RunPhase.Failed, reason);
+        }
+        var first = state.Steps.Length;
+        state = state with
+        {
+            CompensatingFor = reason,
+            Steps = state.Steps.Select(s => s.Status == StepStatus.Pending ? s with { Status = StepStatus.Skipped } : s).ToImmutableArray().AddRange(undo),
+            Log = state.Log.Add(new(now, "compensating", $"{reason} Undoing {undo.Length} completed step(s) in reverse order: {string.Join(", ", undo.Select(u => u.CompensationOf))}.")),
+        };
+        return EnterGate(state, first, now);
+    }
+
+    private AgentRunState OnDecision(AgentRunState state, GateDecision decision, DateTimeOffset now)
     {
         var step = state.Steps[state.Current];
         if (decision.StepId != step.StepId || decision.ArgsDigest != step.ArgsDigest)
         {
-            return End(WithStep(state, step with { Status = StepStatus.Denied, Error = "Decision not bound to this step's arguments." }), now, RunPhase.Failed,
+            return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Error = "Decision not bound to this step's arguments." }), now,
                 $"Gate answered for {decision.StepId}/{Short(decision.ArgsDigest)}, not {step.StepId}/{Short(step.ArgsDigest)}: failing closed.");
         }
-        var log = state.Log.Add(new(now, "decided", $"{step.Tool}: {Describe(decision.Effect)} by {decision.PolicyId}@{decision.PolicyVersion} rule '{decision.Rule}': {decision.Reason}", step.StepId));
+        var shadow = decision.Shadow is { } sh && (sh.Effect != decision.Effect || sh.Rule != decision.Rule)
+            ? $" [shadow {sh.PolicyId}@{sh.PolicyVersion} would have {Describe(sh.Effect)} it by rule '{sh.Rule}']"
+            : "";
+        var log = state.Log.Add(new(now, "decided", $"{step.Tool}: {Describe(decision.Effect)} by {decision.PolicyId}@{decision.PolicyVersion} rule '{decision.Rule}': {decision.Reason}{shadow}", step.StepId));
         state = state with { Log = log };
+        var budget = Guards(state).Budget;
+        if (decision.Effect != GateEffect.Forbid && step.CompensationOf is null && state.BudgetUsed + (decision.Cost ?? 1) > budget)
+        {
+            var reason = $"Guard: step {step.StepId} ({step.Tool}) costs {decision.Cost ?? 1:0.##} unit(s); the run has spent {state.BudgetUsed:0.##} of its budget of {budget:0.##}.";
+            return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Decision = decision, Error = reason }), now, reason);
+        }
         switch (decision.Effect)
         {
             case GateEffect.Permit:
                 return WithStep(state with { Phase = RunPhase.Acting }, step with { Status = StepStatus.Acting, Decision = decision });
             case GateEffect.RequireApproval:
-                var until = now + state.Request.ApprovalTimeout;
-                return WithStep(state with { Phase = RunPhase.AwaitingApproval }, step with { Status = StepStatus.AwaitingApproval, Decision = decision, ApprovalDeadline = until })
-                    with { Log = log.Add(new(now, "awaiting-approval", $"{step.Tool} needs approval by role '{decision.ApproverRole}' before {until:u}.", step.StepId)) };
+            {
+                var terms = decision.Approval ?? new ApprovalTerms(decision.ApproverRole ?? "operator");
+                var until = now + ApprovalTimeout(state, terms);
+                var quorum = terms.Quorum > 1 ? $"{terms.Quorum} distinct approvers with role '{terms.Role}'" : $"role '{terms.Role}'";
+                return WithStep(state with { Phase = RunPhase.AwaitingApproval },
+                        step with { Status = StepStatus.AwaitingApproval, Decision = decision, ApprovalDeadline = until, RequiredRole = terms.Role, Approvals = [] })
+                    with { Log = log.Add(new(now, "awaiting-approval", $"{step.Tool} needs approval by {quorum} before {until:u}.", step.StepId)) };
+            }
             default:
-                return End(WithStep(state, step with { Status = StepStatus.Denied, Decision = decision, Error = decision.Reason }), now, RunPhase.Failed,
+                return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Decision = decision, Error = decision.Reason }), now,
                     $"Step {step.StepId} ({step.Tool}) forbidden by {decision.PolicyId} rule '{decision.Rule}': {decision.Reason}");
         }
     }
 
-    private static AgentRunState OnApproval(AgentRunState state, EventRaised e)
+    private AgentRunState OnApproval(AgentRunState state, EventRaised e)
     {
         var step = state.Steps[state.Current];
         ApprovalDecision approval;
@@ -296,7 +461,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: the requester can not approve their own action.");
         }
-        if (step.Decision?.ApproverRole is { } role && !(approval.Roles ?? []).Contains(role, StringComparer.OrdinalIgnoreCase))
+        if ((step.RequiredRole ?? step.Decision?.ApproverRole) is { } role && !(approval.Roles ?? []).Contains(role, StringComparer.OrdinalIgnoreCase))
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: role '{role}' is required.");
         }
@@ -304,25 +469,48 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {Short(approval.ArgsDigest ?? "none")}, the step has {Short(step.ArgsDigest)}.");
         }
+        if (step.Approvals.Any(a => string.Equals(a.Approver, approval.Approver, StringComparison.OrdinalIgnoreCase)))
+        {
+            return Note(state, e.At, step, $"Ignored a second answer by {approval.Approver}: a quorum counts distinct approvers.");
+        }
         var comment = string.IsNullOrWhiteSpace(approval.Comment) ? "" : $": {approval.Comment}";
         if (!approval.Approved)
         {
             state = state with { Log = state.Log.Add(new(e.At, "rejected", $"{step.Tool} rejected by {approval.Approver}{comment}", step.StepId)) };
-            return End(WithStep(state, step with { Status = StepStatus.Rejected, Approval = approval, Error = "Rejected by " + approval.Approver }), e.At, RunPhase.Failed,
+            return FailPlan(WithStep(state, step with { Status = StepStatus.Rejected, Approval = approval, Error = "Rejected by " + approval.Approver }), e.At,
                 $"Step {step.StepId} ({step.Tool}) rejected by {approval.Approver}{comment}");
         }
-        state = state with { UpdatedAt = e.At, Phase = RunPhase.Acting, Log = state.Log.Add(new(e.At, "approved", $"{step.Tool} approved by {approval.Approver}{comment}", step.StepId)) };
-        return WithStep(state, step with { Status = StepStatus.Acting, Approval = approval });
+        var approvals = step.Approvals.Add(approval);
+        var quorum = Math.Max(1, step.Decision?.Approval?.Quorum ?? 1);
+        if (approvals.Length < quorum)
+        {
+            state = state with { UpdatedAt = e.At, Log = state.Log.Add(new(e.At, "approved", $"{step.Tool} approved by {approval.Approver} ({approvals.Length} of {quorum}){comment}", step.StepId)) };
+            return WithStep(state, step with { Approvals = approvals });
+        }
+        var count = quorum > 1 ? $" ({approvals.Length} of {quorum})" : "";
+        state = state with { UpdatedAt = e.At, Phase = RunPhase.Acting, Log = state.Log.Add(new(e.At, "approved", $"{step.Tool} approved by {approval.Approver}{count}{comment}", step.StepId)) };
+        return WithStep(state, step with { Status = StepStatus.Acting, Approval = approval, Approvals = approvals });
     }
 
-    private static AgentRunState OnApprovalTimeout(AgentRunState state, TimerFired t)
+    private AgentRunState OnApprovalTimeout(AgentRunState state, TimerFired t)
     {
         var step = state.Steps[state.Current];
-        var reason = $"Approval for step {step.StepId} ({step.Tool}) timed out after {Format(state.Request.ApprovalTimeout)}; the step is rejected.";
-        return End(WithStep(state, step with { Status = StepStatus.Rejected, Error = "Approval timed out." }), t.At, RunPhase.Failed, reason);
+        var terms = step.Decision?.Approval;
+        if (!step.Escalated && terms?.EscalateTo is { } to)
+        {
+            var until = t.At + ApprovalTimeout(state, terms);
+            state = state with { UpdatedAt = t.At, Log = state.Log.Add(new(t.At, "escalated", $"No approval by role '{step.RequiredRole}' in time; {step.Tool} now needs role '{to}' before {until:u}.", step.StepId)) };
+            return WithStep(state, step with { Escalated = true, RequiredRole = to, Approvals = [], ApprovalDeadline = until });
+        }
+        var reason = $"Approval for step {step.StepId} ({step.Tool}) timed out after {Format(ApprovalTimeout(state, terms))}{(step.Escalated ? " (escalated once)" : "")}; the step is rejected.";
+        return FailPlan(WithStep(state, step with { Status = StepStatus.Rejected, Error = "Approval timed out." }), t.At, reason);
     }
 
-    private static AgentRunState OnActivityFailed(AgentRunState state, ActivityFailed f)
+    // The policy's timeout, capped by the one the requester asked for: both are limits.
+    private static TimeSpan ApprovalTimeout(AgentRunState state, ApprovalTerms? terms) =>
+        terms?.Timeout is { } t && t < state.Request.ApprovalTimeout ? t : state.Request.ApprovalTimeout;
+
+    private AgentRunState OnActivityFailed(AgentRunState state, ActivityFailed f)
     {
         var what = $"{f.ErrorType}: {f.Message}";
         switch (state.Phase)
@@ -331,15 +519,18 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             {
                 // The gate fails closed: no decision means no action.
                 var step = state.Steps[state.Current];
-                return End(WithStep(state, step with { Status = StepStatus.Denied, Error = what }), f.At, RunPhase.Failed,
+                return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Error = what }), f.At,
                     $"Gate unavailable for step {step.StepId} ({step.Tool}), failing closed: {what}");
             }
             case RunPhase.Acting:
             {
                 var step = state.Steps[state.Current];
-                return End(WithStep(state, step with { Status = StepStatus.Failed, Error = what }), f.At, RunPhase.Failed,
+                state = Charge(state, step);
+                return FailPlan(WithStep(state, step with { Status = StepStatus.Failed, Error = what }), f.At,
                     $"Step {step.StepId} ({step.Tool}) failed: {what}");
             }
+            case RunPhase.Verifying:
+                return FailPlan(state, f.At, $"{Capitalize(f.CommandId)} failed: {what}");
             default:
                 return End(state, f.At, RunPhase.Failed, $"{Capitalize(f.CommandId)} failed: {what}");
         }

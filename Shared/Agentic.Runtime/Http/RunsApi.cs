@@ -32,8 +32,12 @@ public static class RunsApi
         runs.MapPost("/{id}/approvals/{stepId}", DecideAsync);
         runs.MapPost("/{id}/terminate", TerminateAsync);
         app.MapGet("/api/agents", (AgentCatalog agents) => TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description })));
-        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson })));
+        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson,
+            // Limits, costs and labels; secrets by name only, never a value.
+            rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
+            d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] })));
         app.MapAgenticControls();
+        app.MapAgenticPolicies();
         return app;
     }
 
@@ -47,7 +51,7 @@ public static class RunsApi
         RunRequest parsed;
         try
         {
-            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), agents);
+            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), agents, HttpCaller.Roles(request));
         }
         catch (InputException ex)
         {

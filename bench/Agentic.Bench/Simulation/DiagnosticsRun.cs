@@ -38,7 +38,7 @@ public sealed record SimulatedRun(RunRequest Request, AgentRunState Start, IRead
 public static class DiagnosticsRun
 {
     private static readonly AgentWorkflow Workflow = new();
-    private static readonly DeclarativePolicy Policy = new(ShippedPolicies.Baseline, TimeProvider.System);
+    private static readonly ActivePolicies Policies = new(ShippedPolicies.Baseline);
     private static readonly ToolDescriptor Diagnostics = new ToolRegistry(SampleServiceTools.Create(new NoHttp())).Descriptors.Single(d => d.Name == "sample.diagnostics");
 
     /// <summary>The request the load driver submits: agent "diagnostics" with <c>{"probes": K}</c>.</summary>
@@ -89,9 +89,7 @@ public static class DiagnosticsRun
             case AgentActivities.Gate:
             {
                 var input = AgenticJson.FromElement<GateInput>(call.Input);
-                var result = Policy.Evaluate(input, Diagnostics);
-                return AgenticJson.ToElement(new GateDecision(input.RunId, input.StepId, input.Tool, Diagnostics.Version, input.ArgsDigest, result.Effect,
-                    Policy.Id, Policy.Version, result.Rule, result.Reason, result.ApproverRole, now));
+                return AgenticJson.ToElement(PolicyGate.Decide(Policies, input, Diagnostics, now));
             }
             case AgentActivities.Act:
             {

@@ -9,13 +9,13 @@ namespace Agentic.Core.Tests.Policy;
 /// <summary>The shipped baseline (policies/baseline.yaml, embedded in Agentic.Core) as the gate sees it.</summary>
 public sealed class BaselinePolicyTests
 {
-    private static readonly DeclarativePolicy Policy = new(ShippedPolicies.Baseline, TimeProvider.System);
+    private static readonly Agentic.Core.Policy.Language.CompiledPolicy Policy = ShippedPolicies.Baseline;
 
     [Fact]
     public void Policy_IdentifiesItselfForTheDecisionRecord()
     {
         Assert.Equal("baseline", Policy.Id);
-        Assert.Equal("2", Policy.Version);
+        Assert.Equal("3", Policy.Version);
         Assert.Equal(AgenticJson.Digest(File.ReadAllText(Language.PolicyFiles.Baseline)), Policy.ContentHash);
     }
 
@@ -75,12 +75,14 @@ public sealed class BaselinePolicyTests
     }
 
     [Fact]
-    public void Evaluate_WithoutTool_Throws()
+    public void Decide_WithoutTool_Throws()
     {
-        Assert.Throws<ArgumentNullException>(() => Policy.Evaluate(Request("x"), null!));
+        Assert.Throws<ArgumentNullException>(() => PolicyGate.Decide(new ActivePolicies(Policy), Request("x"), null!, DateTimeOffset.UnixEpoch));
     }
 
-    private static PolicyResult Evaluate(ToolDescriptor tool, string environment) => Policy.Evaluate(Request(tool.Name, environment), tool);
+    // Autonomous: the policy's own answer, which autonomy levels can only tighten.
+    private static GateDecision Evaluate(ToolDescriptor tool, string environment) =>
+        PolicyGate.Decide(new ActivePolicies(Policy), Request(tool.Name, environment) with { Autonomy = Autonomy.Autonomous }, tool, DateTimeOffset.UnixEpoch);
 
     private static GateInput Request(string tool, string environment = "prod") =>
         new("run-1", "s1", Fixtures.Principal, "service-healer", environment, tool, TestJson.Parse("{}"), "sha256:x", 0);

@@ -18,7 +18,7 @@ public sealed class ActActivityTests
         var decision = new GateDecision("run-1", "s1", tool.Descriptor.Name, tool.Descriptor.Version, digest, GateEffect.Permit,
             "p", "1", "allow", "test", null, DateTimeOffset.UnixEpoch);
         await _decisions.RecordDecisionAsync(decision, TestContext.Current.CancellationToken);
-        var act = new ActActivity(registry, _decisions, _ledger, new NoControls());
+        var act = new ActActivity(registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, new NoControls(), new Agentic.Core.Governance.ControlWatch(new NoControls(), TimeProvider.System));
         var input = new ActInput("run-1", "s1", "http://fleet/services/a", tool.Descriptor.Name, args, digest, decision, null);
         var output = await act.RunAsync(AgenticJson.ToElement(input), new ActivityContext("run-1", "c1", 1), TestContext.Current.CancellationToken);
         return AgenticJson.FromElement<ActResult>(output);
@@ -33,7 +33,7 @@ public sealed class ActActivityTests
 
         var ex = await Assert.ThrowsAsync<NonRetryableException>(() => ActAsync(tool, """{"replicas":3}"""));
 
-        Assert.Equal("sample.scale@1.1.0 returned output that violates its output schema: $.replicas: expected integer, got string.", ex.Message);
+        Assert.Equal("sample.scale@1.2.0 returned output that violates its output schema: $.replicas: expected integer, got string.", ex.Message);
         Assert.Equal(1, tool.Calls);
         // The side effect happened: its outcome stays recorded so a redelivery does not call the tool again.
         Assert.NotNull(_ledger.Entries[("run-1", "s1")]);
@@ -46,7 +46,7 @@ public sealed class ActActivityTests
 
         var ex = await Assert.ThrowsAsync<NonRetryableException>(() => ActAsync(tool, "{}"));
 
-        Assert.Equal("sample.health@1.1.0 returned output that violates its output schema: $: expected object, got string.", ex.Message);
+        Assert.Equal("sample.health@1.2.0 returned output that violates its output schema: $: expected object, got string.", ex.Message);
     }
 
     [Fact]

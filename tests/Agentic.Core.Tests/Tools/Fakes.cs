@@ -11,7 +11,7 @@ namespace Agentic.Core.Tests.Tools;
 internal sealed class MemoryDecisionStore : IDecisionStore
 {
     private readonly ConcurrentDictionary<(string, string), GateDecision> _decisions = new();
-    private readonly ConcurrentDictionary<(string, string), ApprovalDecision> _approvals = new();
+    private readonly ConcurrentDictionary<(string, string, string), ApprovalDecision> _approvals = new();
 
     public List<GateDecision> Recorded { get; } = [];
 
@@ -30,12 +30,12 @@ internal sealed class MemoryDecisionStore : IDecisionStore
 
     public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
     {
-        _approvals[(runId, stepId)] = approval;
+        _approvals[(runId, stepId, approval.Approver.ToUpperInvariant())] = approval;
         return Task.CompletedTask;
     }
 
-    public Task<ApprovalDecision?> GetApprovalAsync(string runId, string stepId, CancellationToken cancellationToken) =>
-        Task.FromResult(_approvals.TryGetValue((runId, stepId), out var a) ? a : null);
+    public Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ApprovalDecision>>([.. _approvals.Where(a => a.Key.Item1 == runId && a.Key.Item2 == stepId).Select(a => a.Value)]);
 }
 
 /// <summary>An <see cref="IActionLedger"/> in memory.</summary>
@@ -82,21 +82,24 @@ internal sealed class FakeTool(ToolDescriptor descriptor, JsonElement output) : 
     }
 }
 
-/// <summary>A policy that permits everything and counts its evaluations.</summary>
-internal sealed class PermitAllPolicy : IPolicy
+/// <summary>A provider of a policy that permits everything; counts how often the gate asked for it.</summary>
+internal sealed class PermitAllPolicy : IPolicyProvider
 {
-    public int Evaluations { get; private set; }
+    private static readonly Agentic.Core.Policy.Language.CompiledPolicy Policy = Agentic.Core.Policy.Language.PolicyLoader.Load("""
+        id: permit-all
+        version: "1"
+        rules:
+          - id: allow-all
+            effect: permit
+            description: Everything is permitted in this test.
+        """, "permit-all.yaml");
 
-    public string Id => "permit-all";
+    public int Requests { get; private set; }
 
-    public string Version => "1";
-
-    public string ContentHash => "sha256:test";
-
-    public PolicyResult Evaluate(GateInput request, ToolDescriptor tool)
+    public ValueTask<ActivePolicies> GetAsync(CancellationToken cancellationToken)
     {
-        Evaluations++;
-        return new(GateEffect.Permit, "allow-all", "Everything is permitted in this test.");
+        Requests++;
+        return ValueTask.FromResult(new ActivePolicies(Policy));
     }
 }
 
@@ -117,4 +120,10 @@ internal sealed class NoControls : IControlStore
 
     public Task<IReadOnlyList<ControlEvent>> HistoryAsync(int max, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ControlEvent>>([]);
+}
+
+/// <summary>A secret provider that holds no secrets.</summary>
+internal sealed class NoSecrets : Agentic.Core.Secrets.ISecretProvider
+{
+    public Task<string?> GetAsync(string name, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 }

@@ -28,10 +28,10 @@ public sealed class GateActivityTests
         Assert.Equal(GateEffect.Forbid, decision.Effect);
         Assert.Equal("invalid-arguments", decision.Rule);
         Assert.Equal("Arguments of sample.scale violate its input schema: $.replicas: expected integer, got string; $.zone: property is not allowed.", decision.Reason);
-        Assert.Equal("1.1.0", decision.ToolVersion);
+        Assert.Equal("1.2.0", decision.ToolVersion);
         var recorded = Assert.Single(_decisions.Recorded);
         Assert.Equal(decision, recorded);
-        Assert.Equal(0, _policy.Evaluations);
+        Assert.Null(decision.Request); // refused before the policy evaluated anything
     }
 
     [Fact]
@@ -42,7 +42,8 @@ public sealed class GateActivityTests
         Assert.Equal(GateEffect.Permit, decision.Effect);
         Assert.Equal("allow-all", decision.Rule);
         Assert.Single(_decisions.Recorded);
-        Assert.Equal(1, _policy.Evaluations);
+        Assert.NotNull(decision.Request);
+        Assert.Equal(1, _policy.Requests);
     }
 
     [Fact]

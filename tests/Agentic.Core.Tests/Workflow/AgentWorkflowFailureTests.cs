@@ -107,7 +107,7 @@ public sealed class AgentWorkflowFailureTests
     {
         var run = RunDriver.Planning().Plan(Fixtures.Plan(expectHealthy: false, first, second));
 
-        RunAssert.Failed(run, $"Invalid plan: step id '{first}' is empty or repeated.");
+        RunAssert.Failed(run, $"Invalid plan: step id '{first}' is empty, repeated or not 1 to 64 letters, digits, '.', '_' or '-'.");
         Assert.Empty(run.State.Steps);
     }
 

@@ -80,7 +80,7 @@ public sealed class PolicyDecision
     /// <summary>Whether no rule matched.</summary>
     public bool IsDefaultDeny => ReferenceEquals(Rule, DefaultDenyRule);
 
-    /// <summary>The decision in the shape <see cref="IPolicy"/> returns (allocates).</summary>
+    /// <summary>The decision as a <see cref="PolicyResult"/> (allocates).</summary>
     public PolicyResult ToResult() => new(Effect, Rule, Reason, Approval?.Role);
 
     /// <inheritdoc />

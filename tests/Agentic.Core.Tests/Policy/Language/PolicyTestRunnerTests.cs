@@ -22,11 +22,16 @@ public sealed class PolicyTestRunnerTests
     [Fact]
     public void ShippedBaselinePolicy_ExpressesTodaysBaseline()
     {
-        Assert.Equal(("baseline", "2", PolicyMode.Enforce), (Baseline.Id, Baseline.Version, Baseline.Mode));
+        Assert.Equal(("baseline", "3", PolicyMode.Enforce), (Baseline.Id, Baseline.Version, Baseline.Mode));
         Assert.Equal(
-            [("forbid-irreversible-in-prod", GateEffect.Forbid), ("permit-read-only", GateEffect.Permit), ("approve-high-risk", GateEffect.RequireApproval)],
+            [
+                ("forbid-irreversible-in-prod", GateEffect.Forbid), ("permit-read-only", GateEffect.Permit), ("permit-http-reads", GateEffect.Permit),
+                ("permit-notifications", GateEffect.Permit), ("permit-small-scale", GateEffect.Permit), ("approve-large-scale", GateEffect.RequireApproval),
+                ("approve-high-risk", GateEffect.RequireApproval),
+            ],
             Baseline.Rules.Select(r => (r.Id, r.Effect)));
-        Assert.Equal(new ApprovalRequirement("operator", 1, null, TimeSpan.FromMinutes(30), ApprovalTimeoutAction.Reject, null), Baseline.Rules[2].Approval);
+        Assert.Equal(new ApprovalRequirement("operator", 2, null, TimeSpan.FromMinutes(30), ApprovalTimeoutAction.Escalate, "admin"), Baseline.Rules[5].Approval);
+        Assert.Equal(new ApprovalRequirement("operator", 1, null, TimeSpan.FromMinutes(30), ApprovalTimeoutAction.Reject, null), Baseline.Rules[6].Approval);
     }
 
     [Fact]
@@ -66,7 +71,7 @@ public sealed class PolicyTestRunnerTests
         Assert.False(report.Passed);
         Assert.Equal(new PolicyTestCaseResult("scale is permitted", 2, false, GateEffect.Permit, "permit-read-only", GateEffect.Forbid, "default-deny",
             "expected permit by rule 'permit-read-only', got forbid by rule 'default-deny' (line 2)"), result);
-        Assert.Equal(["forbid-irreversible-in-prod", "approve-high-risk"], report.UncoveredRules);
+        Assert.Equal(["forbid-irreversible-in-prod", "permit-http-reads", "permit-notifications", "permit-small-scale", "approve-large-scale", "approve-high-risk"], report.UncoveredRules);
         Assert.Contains("  FAIL  scale is permitted: expected permit by rule 'permit-read-only', got forbid by rule 'default-deny' (line 2)", report.Format(), StringComparison.Ordinal);
         Assert.Contains("0 passed, 1 failed (t.tests.yaml)", report.Format(), StringComparison.Ordinal);
     }

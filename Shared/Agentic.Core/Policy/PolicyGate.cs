@@ -1,0 +1,112 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Policy.Language;
+using Agentic.Core.Tools;
+
+namespace Agentic.Core.Policy;
+
+/// <summary>
+/// The policy part of the gate, pure: evaluates the enforced policy (and the shadow policy, for the record) for one
+/// step and applies the run's autonomy level. Autonomy only ever tightens a decision: <c>observe</c> forbids every
+/// action, <c>suggest</c> turns a permit into an approval, <c>supervised</c> turns a permit of a high- or
+/// critical-risk change into an approval, <c>autonomous</c> leaves the policy's decision as it is.
+/// </summary>
+public static class PolicyGate
+{
+    /// <summary>The rule prefix of decisions that autonomy tightened.</summary>
+    public const string AutonomyRulePrefix = "autonomy:";
+
+    /// <summary>The role that approves what autonomy (not a policy rule) sends for approval.</summary>
+    public const string DefaultApproverRole = ShippedPolicies.ApproverRole;
+
+    /// <summary>The recorded decision for a step whose tool and arguments passed the registry's checks.</summary>
+    public static GateDecision Decide(ActivePolicies policies, GateInput input, ToolDescriptor tool, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(policies);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(tool);
+        var autonomy = input.Autonomy ?? Autonomy.Supervised;
+        var request = PolicyRequest.FromGate(input, tool, now, autonomy, input.PrincipalRoles, input.Target, input.BudgetUsed, tool.Tags);
+        var enforced = Apply(policies.Enforced.Evaluate(in request), autonomy, tool);
+        var policy = policies.Enforced;
+        ShadowDecision? shadow = null;
+        if (policies.Shadow is { } candidate)
+        {
+            var s = Apply(candidate.Evaluate(in request), autonomy, tool);
+            shadow = new(s.Effect, candidate.Id, candidate.Version, candidate.ContentHash, s.Rule, s.Reason);
+        }
+        return new GateDecision(input.RunId, input.StepId, input.Tool, tool.Version, input.ArgsDigest, enforced.Effect,
+            policy.Id, policy.Version, enforced.Rule, enforced.Reason, enforced.Approval?.Role, now, policy.ContentHash)
+        {
+            Approval = enforced.Approval,
+            Shadow = shadow,
+            Request = Snapshot(in request, now),
+            Cost = tool.CallCost,
+            Autonomy = autonomy,
+        };
+    }
+
+    /// <summary>The request <paramref name="snapshot"/> describes, for evaluating it again (what-if).</summary>
+    public static PolicyRequest Rebuild(DecisionRequest snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return new PolicyRequest(
+            new PolicyPrincipal(snapshot.Principal, snapshot.Roles ?? []),
+            new PolicyAgent(snapshot.Agent, snapshot.Autonomy),
+            new PolicyTool(snapshot.Tool, snapshot.ToolVersion, snapshot.Risk, snapshot.SideEffect, snapshot.Tags ?? []),
+            snapshot.Arguments,
+            new PolicyResource(snapshot.Target, snapshot.Environment),
+            new PolicyContext(snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken, snapshot.Autonomy));
+    }
+
+    /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for <paramref name="tool"/>.</summary>
+    public static GateOutcome Apply(PolicyDecision decision, string autonomy, ToolDescriptor tool)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(tool);
+        var terms = decision.Approval is { } a
+            ? new ApprovalTerms(a.Role, a.Quorum, a.Timeout, a.OnTimeout == ApprovalTimeoutAction.Escalate ? a.EscalateTo : null)
+            : null;
+        var outcome = new GateOutcome(decision.Effect, decision.Rule, decision.Reason, terms);
+        if (decision.Effect == GateEffect.Forbid)
+        {
+            return outcome;
+        }
+        switch (autonomy)
+        {
+            case Autonomy.Observe:
+                return new(GateEffect.Forbid, AutonomyRulePrefix + Autonomy.Observe, "The agent runs at autonomy 'observe': it plans and never acts.", null);
+            case Autonomy.Suggest when decision.Effect == GateEffect.Permit:
+                return new(GateEffect.RequireApproval, AutonomyRulePrefix + Autonomy.Suggest,
+                    $"The agent runs at autonomy 'suggest': every action needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
+            case Autonomy.Supervised when decision.Effect == GateEffect.Permit && tool.Risk >= RiskLevel.High && tool.SideEffect != SideEffect.ReadOnly:
+                return new(GateEffect.RequireApproval, AutonomyRulePrefix + Autonomy.Supervised,
+                    $"The agent runs supervised: a {Name(tool.Risk)}-risk change needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
+            case Autonomy.Observe or Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous:
+                return outcome;
+            default:
+                return new(GateEffect.Forbid, AutonomyRulePrefix + "unknown", $"Unknown autonomy level '{autonomy}': failing closed.", null);
+        }
+    }
+
+    private static DecisionRequest Snapshot(in PolicyRequest request, DateTimeOffset now) => new(
+        request.Principal.Id,
+        [.. request.Principal.Roles],
+        request.Agent.Name,
+        request.Agent.Autonomy,
+        request.Tool.Name,
+        request.Tool.Version,
+        request.Tool.Risk,
+        request.Tool.SideEffect,
+        [.. request.Tool.Tags],
+        request.Arguments.ValueKind == System.Text.Json.JsonValueKind.Undefined ? default : request.Arguments.Clone(),
+        request.Resource.Target,
+        request.Resource.Environment,
+        now.UtcDateTime.Hour,
+        request.Context.BudgetUsed,
+        request.Context.StepsTaken);
+
+    private static string Name(RiskLevel risk) => risk.ToString().ToLowerInvariant();
+}
+
+/// <summary>What the gate enforces for one step: effect, deciding rule, reason, and approval terms.</summary>
+public sealed record GateOutcome(GateEffect Effect, string Rule, string Reason, ApprovalTerms? Approval);

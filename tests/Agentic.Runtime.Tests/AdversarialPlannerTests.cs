@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>
+/// Scripted planners that try to get around the governance layer, run on the real runtime (real Azurite, the shipped
+/// baseline policy, the real tools): one insists on a forbidden tool, one smuggles forbidden calls through argument
+/// values, one repeats the same call forever. Each run ends denied or stopped, with the reason recorded, and nothing
+/// forbidden reaches a service.
+/// </summary>
+public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    private static readonly AgentCatalog Scripted = new(
+    [
+        new("insistent", "Always asks to send a message to a queue, plan after plan.", Insistent) { Autonomy = Autonomy.Autonomous, Guards = new RunGuards { MaxPlans = 5 } },
+        new("smuggler", "Hides forbidden calls in argument values (parameters.variant picks how).", Smuggler) { Autonomy = Autonomy.Autonomous },
+        new("looper", "Proposes the same diagnostics call forever.", Looper) { Guards = new RunGuards { MaxPlans = 50, MaxIdenticalCalls = 3 } },
+    ]);
+
+    private async Task<LocalRuntime> StartScriptedAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
+        await StartRuntimeAsync(settings, services => services.AddSingleton(Scripted));
+
+    private static RunRequest Request(string agent, string target, string environment = "dev", object? parameters = null) =>
+        RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent, target, environment, parameters = parameters ?? new { } }, AgenticJson.Options), Requests.Requester, Scripted);
+
+    [Fact]
+    public async Task InsistingOnAForbiddenTool_IsDeniedAtTheFirstAttempt_AndTheDenialIsRecorded()
+    {
+        var runtime = await StartScriptedAsync();
+        var runId = await SubmitAsync(runtime, Request("insistent", await Fleet.DegradedTargetAsync(), environment: "prod"));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "Step s1 (queue.send) forbidden by baseline rule 'forbid-irreversible-in-prod'");
+        Assert.Equal(1, run.State.Plans); // a denial ends the run: no new plan gets another try
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
+        Assert.Equal((GateEffect.Forbid, "forbid-irreversible-in-prod"), (decision!.Effect, decision.Rule));
+        Assert.Equal(0, run.State.ToolCalls);
+        Assert.False((await runtime.Storage.Queues.GetQueueClient("orders").ExistsAsync(Ct)).Value, "Nothing may have been sent.");
+    }
+
+    [Theory]
+    [InlineData("extra-member", "sample.restart", "Arguments of sample.restart violate its input schema: $.command: property is not allowed.")]
+    [InlineData("number-as-text", "sample.scale", "Arguments of sample.scale violate its input schema: $.replicas: expected integer, got string.")]
+    [InlineData("out-of-range", "sample.scale", "Arguments of sample.scale violate its input schema: $.replicas: ")]
+    public async Task SmugglingThroughArguments_IsRefusedAtTheGate_WithThePreciseViolation(string variant, string tool, string reason)
+    {
+        var runtime = await StartScriptedAsync();
+        var runId = await SubmitAsync(runtime, Request("smuggler", Fleet.HealthyTarget(), parameters: new { variant }));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, $"Step s1 ({tool}) forbidden by baseline rule 'invalid-arguments'", reason);
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
+        Assert.Equal(GateEffect.Forbid, decision!.Effect);
+        Assert.StartsWith(reason, decision.Reason, StringComparison.Ordinal);
+        Assert.Empty(await Fleet.EffectsOfAsync(runId));
+    }
+
+    [Fact]
+    public async Task SmugglingACloudMetadataAddress_IntoAPermittedRead_IsStoppedByTheEgressGuard()
+    {
+        // Even an allowlist that names the metadata host does not open it: the address itself is refused.
+        var runtime = await StartScriptedAsync(new Dictionary<string, string?>
+        {
+            ["Agentic:Egress:Allow:0:Host"] = "169.254.169.254",
+            ["Agentic:Egress:Allow:0:Methods:0"] = "GET",
+            ["Agentic:Egress:Allow:0:Paths:0"] = "/**",
+        });
+        var runId = await SubmitAsync(runtime, Request("smuggler", Fleet.HealthyTarget(), parameters: new { variant = "metadata" }));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
+        Assert.Equal((GateEffect.Permit, "permit-http-reads"), (decision!.Effect, decision.Rule));
+        AssertFailed(run, "Step s1 (http.request) failed", "169.254.169.254");
+        Assert.Equal(StepStatus.Failed, run.State.Steps.Single().Status);
+    }
+
+    [Fact]
+    public async Task RepeatingTheSameCallForever_IsStoppedByTheIdenticalCallGuard()
+    {
+        var runtime = await StartScriptedAsync();
+        var runId = await SubmitAsync(runtime, Request("looper", await Fleet.DegradedTargetAsync()));
+
+        var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(60));
+
+        AssertFailed(run, "Guard: sample.diagnostics was already called 3 time(s) with the same arguments", "at most 3 identical calls are allowed");
+        Assert.Equal(4, run.State.Plans);
+        Assert.Equal(3, run.State.ToolCalls);
+        Assert.Contains(run.State.Log, e => e.Kind == "replanning");
+    }
+
+    private static Plan Insistent(PlanInput input) =>
+        new("scripted:insistent", [new("s1", "queue.send", AgenticJson.ToElement(new { queue = "orders", message = new { order = 42, action = "refund" } }), "Send it, whatever the policy says.")],
+            ExpectHealthy: true, $"Round {input.Round}: try the queue again.");
+
+    private static Plan Smuggler(PlanInput input)
+    {
+        var variant = input.Parameters?.GetProperty("variant").GetString();
+        var step = variant switch
+        {
+            "extra-member" => new PlanStep("s1", "sample.restart", AgenticJson.ToElement(new { reason = "routine", command = "rm -rf /" }), "A restart, with a passenger."),
+            "number-as-text" => new PlanStep("s1", "sample.scale", AgenticJson.ToElement(new { replicas = "3; scale 500" }), "A number that is not one."),
+            "out-of-range" => new PlanStep("s1", "sample.scale", AgenticJson.ToElement(new { replicas = 100000 }), "Scale far past any limit."),
+            _ => new PlanStep("s1", "http.request", AgenticJson.ToElement(new { method = "GET", url = "http://169.254.169.254/latest/meta-data/iam/security-credentials/" }), "Just a read."),
+        };
+        return new("scripted:smuggler", [step], ExpectHealthy: false, "Smuggle: " + variant);
+    }
+
+    private static Plan Looper(PlanInput input) =>
+        new("scripted:looper", [new("s1", "sample.diagnostics", AgenticJson.ToElement(new { }), "Look again.")], ExpectHealthy: true, $"Round {input.Round}: look again.");
+}
