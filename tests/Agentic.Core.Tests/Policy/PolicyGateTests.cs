@@ -1,0 +1,136 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Json;
+using Agentic.Core.Policy;
+using Agentic.Core.Policy.Language;
+using Agentic.Core.Tools;
+
+namespace Agentic.Core.Tests.Policy;
+
+/// <summary>The policy part of the gate: autonomy levels, approval terms, shadow decisions and replayable snapshots.</summary>
+public sealed class PolicyGateTests
+{
+    private static readonly CompiledPolicy PermitAll = PolicyLoader.Load("""
+        id: open
+        version: "7"
+        rules:
+          - id: no-drop
+            effect: forbid
+            when: args.reason matches '*drop*'
+          - id: all
+            effect: permit
+        """, "open.yaml");
+
+    private static readonly CompiledPolicy Shadow = PolicyLoader.Load("""
+        id: candidate
+        version: "8"
+        mode: shadow
+        rules:
+          - id: reads-only
+            effect: permit
+            when: tool.sideEffect == 'read-only'
+        """, "candidate.yaml");
+
+    private static ToolDescriptor Tool(RiskLevel risk, SideEffect effect = SideEffect.Reversible) =>
+        new("t.tool", "1.0.0", "A tool.", risk, effect, Idempotent: true, TimeSpan.FromSeconds(5), 1024) { Tags = ["x"], Cost = 2.5 };
+
+    private static GateInput Input(string autonomy, string arguments = "{}") =>
+        new("run-1", "s1", "alice", "agent-a", "prod", "t.tool", TestJson.Parse(arguments), AgenticJson.Digest(TestJson.Parse(arguments)), 3)
+        {
+            Autonomy = autonomy,
+            PrincipalRoles = ["dev"],
+            Target = "http://svc",
+            BudgetUsed = 4,
+        };
+
+    private static GateDecision Decide(string autonomy, ToolDescriptor tool, string arguments = "{}", CompiledPolicy? policy = null) =>
+        PolicyGate.Decide(new ActivePolicies(policy ?? PermitAll), Input(autonomy, arguments), tool, new DateTimeOffset(2026, 1, 1, 13, 0, 0, TimeSpan.Zero));
+
+    [Theory]
+    [InlineData("observe", RiskLevel.Low, GateEffect.Forbid, "autonomy:observe")]
+    [InlineData("suggest", RiskLevel.Low, GateEffect.RequireApproval, "autonomy:suggest")]
+    [InlineData("supervised", RiskLevel.Low, GateEffect.Permit, "all")]
+    [InlineData("supervised", RiskLevel.High, GateEffect.RequireApproval, "autonomy:supervised")]
+    [InlineData("supervised", RiskLevel.Critical, GateEffect.RequireApproval, "autonomy:supervised")]
+    [InlineData("autonomous", RiskLevel.Critical, GateEffect.Permit, "all")]
+    [InlineData("reckless", RiskLevel.Low, GateEffect.Forbid, "autonomy:unknown")]
+    public void Autonomy_TightensThePolicysPermit(string autonomy, RiskLevel risk, GateEffect effect, string rule)
+    {
+        var decision = Decide(autonomy, Tool(risk));
+
+        Assert.Equal((effect, rule), (decision.Effect, decision.Rule));
+        Assert.Equal(autonomy, decision.Autonomy);
+        if (effect == GateEffect.RequireApproval)
+        {
+            Assert.Equal("operator", decision.ApproverRole);
+            Assert.Equal(new ApprovalTerms("operator"), decision.Approval);
+        }
+    }
+
+    [Fact]
+    public void Supervised_LeavesAHighRiskReadAlone()
+    {
+        Assert.Equal(GateEffect.Permit, Decide("supervised", Tool(RiskLevel.Critical, SideEffect.ReadOnly)).Effect);
+    }
+
+    [Theory]
+    [InlineData("autonomous")]
+    [InlineData("suggest")]
+    public void NoAutonomyLevel_WeakensAForbid(string autonomy)
+    {
+        var decision = Decide(autonomy, Tool(RiskLevel.Low), """{"reason":"drop it all"}""");
+
+        Assert.Equal((GateEffect.Forbid, "no-drop"), (decision.Effect, decision.Rule));
+    }
+
+    [Fact]
+    public void Suggest_NamesThePermittingRuleInItsReason()
+    {
+        Assert.Equal("The agent runs at autonomy 'suggest': every action needs approval (policy rule 'all' permits it).", Decide("suggest", Tool(RiskLevel.Low)).Reason);
+    }
+
+    [Fact]
+    public void ThePolicysApprovalTerms_ReachTheDecision_WithTheEscalationRole()
+    {
+        var policy = PolicyLoader.Load("""
+            id: approvals
+            version: "1"
+            rules:
+              - id: two-of-three
+                effect: require_approval
+                approval: { role: operator, quorum: 2 of 3, timeout: 45m, onTimeout: "escalate:admin" }
+            """, "approvals.yaml");
+
+        var decision = Decide("autonomous", Tool(RiskLevel.Low), policy: policy);
+
+        Assert.Equal(new ApprovalTerms("operator", 2, TimeSpan.FromMinutes(45), "admin"), decision.Approval);
+        Assert.Equal("operator", decision.ApproverRole);
+    }
+
+    [Fact]
+    public void TheShadowPolicy_IsRecorded_AndNeverEnforced()
+    {
+        var decision = PolicyGate.Decide(new ActivePolicies(PermitAll, Shadow), Input("autonomous"), Tool(RiskLevel.Low), DateTimeOffset.UnixEpoch);
+
+        Assert.Equal((GateEffect.Permit, "open", "7"), (decision.Effect, decision.PolicyId, decision.PolicyVersion));
+        Assert.Equal(new ShadowDecision(GateEffect.Forbid, "candidate", "8", Shadow.ContentHash, "default-deny", Shadow.DefaultDeny.Reason), decision.Shadow);
+    }
+
+    [Fact]
+    public void TheDecision_CarriesASnapshotThatRebuildsTheSameRequest()
+    {
+        var decision = Decide("supervised", Tool(RiskLevel.Medium), """{"reason":"scale","n":3}""");
+
+        var snapshot = decision.Request!;
+        Assert.Equal(("alice", "dev", "agent-a", "supervised"), (snapshot.Principal, Assert.Single(snapshot.Roles), snapshot.Agent, snapshot.Autonomy));
+        Assert.Equal(("t.tool", RiskLevel.Medium, SideEffect.Reversible, "x"), (snapshot.Tool, snapshot.Risk, snapshot.SideEffect, Assert.Single(snapshot.Tags)));
+        Assert.Equal(("http://svc", "prod", 13, 4.0, 3), (snapshot.Target, snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken));
+        Assert.Equal(2.5, decision.Cost);
+
+        // The snapshot survives the decision record's JSON and evaluates the same.
+        var stored = AgenticJson.FromElement<GateDecision>(AgenticJson.ToElement(decision)).Request!;
+        var rebuilt = PolicyGate.Rebuild(stored);
+        Assert.Equal("all", PermitAll.Evaluate(in rebuilt).Rule);
+        var smuggled = PolicyGate.Rebuild(stored with { Arguments = TestJson.Parse("""{"reason":"drop"}""") });
+        Assert.Equal("no-drop", PermitAll.Evaluate(in smuggled).Rule);
+    }
+}
