@@ -22,6 +22,7 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         new("insistent", "Always asks to send a message to a queue, plan after plan.", Insistent) { Autonomy = Autonomy.Autonomous, Guards = new RunGuards { MaxPlans = 5 } },
         new("smuggler", "Hides forbidden calls in argument values (parameters.variant picks how).", Smuggler) { Autonomy = Autonomy.Autonomous },
         new("looper", "Proposes the same diagnostics call forever.", Looper) { Guards = new RunGuards { MaxPlans = 50, MaxIdenticalCalls = 3 } },
+        new("saga", "Scales up twice, expecting that to heal the service.", Saga) { Autonomy = Autonomy.Autonomous },
     ]);
 
     private async Task<LocalRuntime> StartScriptedAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
@@ -97,6 +98,40 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         Assert.Equal(3, run.State.ToolCalls);
         Assert.Contains(run.State.Log, e => e.Kind == "replanning");
     }
+
+    [Fact]
+    public async Task AFailedPostCondition_UndoesTheScaleSteps_InReverseOrder_ThroughTheGate()
+    {
+        var runtime = await StartScriptedAsync();
+        var target = await Fleet.DegradedTargetAsync();
+        var runId = await SubmitAsync(runtime, Request("saga", target));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+
+        AssertFailed(run, "Post-condition not met", "Compensated: undid 2 step(s) (s2, s1) in reverse order.");
+        Assert.Equal(["s1", "s2", "undo.s2", "undo.s1"], run.State.Steps.Select(s => s.StepId));
+        Assert.Equal([StepStatus.Compensated, StepStatus.Compensated, StepStatus.Succeeded, StepStatus.Succeeded], run.State.Steps.Select(s => s.Status));
+        // Each undo was gated and recorded like any action, and applied once.
+        var undo = await runtime.Governance.GetDecisionAsync(runId, "undo.s1", Ct);
+        Assert.Equal((GateEffect.Permit, "permit-small-scale"), (undo!.Effect, undo.Rule));
+        var effects = await Fleet.EffectsOfAsync(runId);
+        Assert.Equal([$"{runId}/s1", $"{runId}/s2", $"{runId}/undo.s1", $"{runId}/undo.s2"], effects.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.All(effects, e => Assert.Equal(1, e.Applied));
+        // Each undo restores what its step found: s2 found 5 (set by s1), s1 found what the first probe saw.
+        var before = run.State.Observation!.Details.GetProperty("replicas").GetInt32();
+        Assert.Equal(5, Replicas(run, "undo.s2"));
+        Assert.Equal(before, Replicas(run, "undo.s1"));
+    }
+
+    private static int Replicas(Agentic.Runtime.RunRecord<AgentRunState> run, string stepId) =>
+        run.State.Steps.Single(s => s.StepId == stepId).Arguments.GetProperty("replicas").GetInt32();
+
+    private static Plan Saga(PlanInput input) =>
+        new("scripted:saga",
+        [
+            new("s1", "sample.scale", AgenticJson.ToElement(new { replicas = 5 }), "More replicas."),
+            new("s2", "sample.scale", AgenticJson.ToElement(new { replicas = 9 }), "Even more."),
+        ], ExpectHealthy: true, "Scale up; it should heal.");
 
     private static Plan Insistent(PlanInput input) =>
         new("scripted:insistent", [new("s1", "queue.send", AgenticJson.ToElement(new { queue = "orders", message = new { order = 42, action = "refund" } }), "Send it, whatever the policy says.")],
