@@ -12,5 +12,6 @@ builder.ConfigureFunctionsWebApplication();
 // The same registrations as the local host: the domain, then the storage-backed stores.
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);
 builder.Services.AddAgenticAzureStorage(builder.Configuration);
+builder.Services.AddAgenticPolicyStore(builder.Configuration);
 
 builder.Build().Run();

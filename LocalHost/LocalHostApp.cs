@@ -1,3 +1,4 @@
+using Agentic.Azure;
 using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
@@ -35,11 +36,11 @@ internal static class LocalHostApp
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
+        // The policy store decides what the gate enforces: the configured (or shipped) policy is stored and activated at start.
+        builder.Services.AddAgenticPolicyStore(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var app = builder.Build();
-        // Load the policy now: a policy that does not compile stops the host at start, naming every problem.
-        app.Services.GetRequiredService<IPolicyProvider>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapGet("/", () => Results.Redirect("/api/agents"));

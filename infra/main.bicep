@@ -104,6 +104,7 @@ var agenticQueueNames = [
 var agenticTableNames = [
   '${hubName}ledger'
   '${hubName}controls'
+  '${hubName}policies'
 ]
 var payloadContainerName = '${hubName}-payloads'
 

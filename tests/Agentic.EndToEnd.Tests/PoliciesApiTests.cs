@@ -294,7 +294,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
     }
 
     [Fact]
-    public async Task ActivatedPolicy_DecidesTheNextRun_AndTheDecisionNamesItsVersion()
+    public async Task ActivatedPolicy_DecidesTheNextRun_UntilRolledBack()
     {
         await UploadAsync(Policy("e2e-gate", "1", forbidden: "sample.diagnostics"));
         await ChangeAsync("/api/policies/e2e-gate/1/activate", new { reason = "stop diagnostics" }, Admin);

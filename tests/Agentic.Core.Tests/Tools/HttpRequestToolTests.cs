@@ -151,7 +151,7 @@ public sealed class HttpRequestToolTests : IDisposable
     [Fact]
     public async Task NameResolvingToAPublicAndAPrivateAddress_IsRefused()
     {
-        using var client = new EgressClient((_, _) => Task.FromResult(new[] { IPAddress.Parse("93.184.215.14"), IPAddress.Parse("10.1.2.3") }));
+        using var client = new EgressClient((_, _) => Task.FromResult(new[] { IPAddress.Parse("198.51.100.7"), IPAddress.Parse("10.1.2.3") }));
         var tool = new HttpRequestTool(Policy(Rule("rebind.example", ["GET"], ["/**"], allowPrivate: false)), client);
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(tool, new { method = "GET", url = "http://rebind.example/x" }));

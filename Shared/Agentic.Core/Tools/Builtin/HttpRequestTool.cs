@@ -71,6 +71,8 @@ public sealed class HttpRequestTool : ITool
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    private static readonly HashSet<string> OriginBound = new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Cookie", "Proxy-Authorization" };
+
     private readonly EgressPolicy _policy;
     private readonly EgressClient _client;
     private readonly HashSet<string> _secretHeaders;
@@ -130,7 +132,9 @@ public sealed class HttpRequestTool : ITool
         {
             var context = hop == 0 ? $"{Name} refused {method} {Show(uri)}" : $"{Name} refused the redirect to {uri.AbsoluteUri}";
             var grant = _policy.Authorize(method, uri, context);
-            using var request = BuildRequest(method, uri, body, args.Headers, grant, call);
+            // Credentials the arguments carried go to the origin they were written for, not to wherever it redirects.
+            var headers = hop == 0 || SameOrigin(uri, args.Url) ? args.Headers : [.. args.Headers.Where(h => !OriginBound.Contains(h.Key))];
+            using var request = BuildRequest(method, uri, body, headers, grant, call, firstHop: hop == 0);
             HttpResponseMessage sent;
             try
             {
@@ -161,7 +165,11 @@ public sealed class HttpRequestTool : ITool
         }
     }
 
-    private HttpRequestMessage BuildRequest(string method, Uri uri, JsonElement? body, IReadOnlyList<KeyValuePair<string, string>> headers, EgressPolicy.Grant grant, ToolCall call)
+    private static bool SameOrigin(Uri a, Uri b) =>
+        a.Scheme == b.Scheme && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+
+    private HttpRequestMessage BuildRequest(
+        string method, Uri uri, JsonElement? body, IReadOnlyList<KeyValuePair<string, string>> headers, EgressPolicy.Grant grant, ToolCall call, bool firstHop)
     {
         var request = new HttpRequestMessage(new HttpMethod(method), uri);
         try
@@ -179,6 +187,11 @@ public sealed class HttpRequestTool : ITool
                 bool added;
                 if (name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
                 {
+                    if (request.Content is null && !firstHop)
+                    {
+                        // A redirect that turned the request into a GET dropped the body, and its headers with it.
+                        continue;
+                    }
                     var content = request.Content ?? throw Refused($"the header '{name}' needs a body");
                     content.Headers.Remove(name);
                     added = content.Headers.TryAddWithoutValidation(name, value);
@@ -372,7 +385,7 @@ public sealed class HttpRequestTool : ITool
                     headers.Add(new(header.Name, header.Value.GetString()!));
                 }
             }
-            JsonElement? body = args.TryGetProperty("body", out var b) ? b : null;
+            JsonElement? body = args.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? b : null;
             if (body is not null && method is "GET" or "HEAD")
             {
                 throw Refused($"a {method} request carries no body");
