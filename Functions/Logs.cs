@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Functions;
 
 // Source-generated log messages of the Functions host. Event ids 1-9: the orchestrator (through its
-// replay-safe logger); 10-19: triggers; 20-29: activities.
+// replay-safe logger); 10-19: triggers; 20-29: activities; 30-39: start-up.
 internal static partial class Logs
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Run {RunId} started: agent {Agent}, requested by {Principal}.")]
@@ -33,4 +33,7 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "{Activity} ({CommandId}) of run {RunId} timed out after {Seconds} s.")]
     public static partial void ActivityTimedOut(this ILogger logger, string activity, string commandId, string runId, string seconds);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Storage not reachable yet ({Error}); retrying before the tables are created.")]
+    public static partial void StorageWaiting(this ILogger logger, string error);
 }

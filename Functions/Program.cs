@@ -1,17 +1,23 @@
 using Agentic.Azure;
 using Agentic.Core;
+using Agentic.Functions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 
-// ASP.NET Core integration, as the isolated-worker template does; the HTTP triggers bind HttpRequestData.
+// ASP.NET Core integration, as the isolated-worker template does; the run triggers bind HttpRequestData, the controls and
+// policies triggers HttpRequest (they call the local host's handlers). Problems are written as the local host writes them.
 builder.ConfigureFunctionsWebApplication();
+builder.Services.AddProblemDetails();
 
 // The same registrations as the local host: the domain, then the storage-backed stores.
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);
 builder.Services.AddAgenticAzureStorage(builder.Configuration);
 builder.Services.AddAgenticPolicyStore(builder.Configuration);
+// The ledger, controls and policies tables, created ahead of the policy bootstrap and the worker if infra did not.
+builder.Services.AddAgenticStorageTables();
 
 builder.Build().Run();

@@ -131,12 +131,17 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         {
             return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", refusal, null, cancellationToken);
         }
-        if (ApprovalRules.AlreadyAnswered(await decisions.GetApprovalsAsync(id, stepId, cancellationToken), approver, pending!.ArgsDigest) is { } answered)
+        // The same answer again is a retry: deliver the recorded one again. Another answer by the same approver is refused.
+        var earlier = ApprovalRules.EarlierAnswer(await decisions.GetApprovalsAsync(id, stepId, cancellationToken), approver, pending!.ArgsDigest);
+        if (earlier is not null && ApprovalRules.ChangedAnswer(earlier, decision.Decision) is { } changed)
         {
-            return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", answered, null, cancellationToken);
+            return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", changed, null, cancellationToken);
         }
-        var approval = new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow());
-        await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
+        var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow());
+        if (earlier is null)
+        {
+            await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
+        }
         await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         logger.ApprovalRecorded(id, stepId, approval.Decision, approver);
         var response = req.CreateResponse(HttpStatusCode.Accepted);

@@ -70,14 +70,20 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
         {
             return new(ApprovalRefusal.Forbidden, refusal, null);
         }
-        // The run state may not have applied an earlier answer yet; the store has it. One answer per approver and
-        // step: a quorum counts distinct people, and a recorded answer is never overwritten.
-        var earlier = await decisions.GetApprovalsAsync(runId, stepId, cancellationToken);
-        if (ApprovalRules.AlreadyAnswered(earlier, approver, pending!.ArgsDigest) is { } answered)
+        // The run state may not have applied an earlier answer yet; the store has it. The same answer again is a retry
+        // (a client that lost the response, a host that stopped between recording and delivering): deliver the recorded
+        // answer again. Another answer by the same approver is refused.
+        var verdict = approve ? "approve" : "reject";
+        if (ApprovalRules.EarlierAnswer(await decisions.GetApprovalsAsync(runId, stepId, cancellationToken), approver, pending!.ArgsDigest) is { } earlier)
         {
-            return new(ApprovalRefusal.Forbidden, answered, null);
+            if (ApprovalRules.ChangedAnswer(earlier, verdict) is { } changed)
+            {
+                return new(ApprovalRefusal.Forbidden, changed, null);
+            }
+            await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(earlier), cancellationToken);
+            return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", earlier);
         }
-        var approval = new ApprovalDecision(approve ? "approve" : "reject", approver, roles, pending!.ArgsDigest, comment, clock.GetUtcNow());
+        var approval = new ApprovalDecision(verdict, approver, roles, pending.ArgsDigest, comment, clock.GetUtcNow());
         await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
         await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);

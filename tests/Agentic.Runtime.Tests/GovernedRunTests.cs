@@ -113,9 +113,13 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
 
         var first = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "one", "bob", ["operator"], Ct);
         Assert.Equal(ApprovalRefusal.None, first.Refusal);
+        // The same answer again is a retry: accepted, delivered again, and not counted twice.
         var again = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "me again", "bob", ["operator"], Ct);
-        Assert.Equal(ApprovalRefusal.Forbidden, again.Refusal);
-        Assert.Equal("bob already answered this step; a quorum needs distinct approvers.", again.Detail);
+        Assert.Equal(ApprovalRefusal.None, again.Refusal);
+        Assert.Equal("one", again.Approval!.Comment);
+        var changed = await runtime.Runs.DecideAsync(runId, "s1", approve: false, "changed my mind", "bob", ["operator"], Ct);
+        Assert.Equal(ApprovalRefusal.Forbidden, changed.Refusal);
+        Assert.Equal("bob already answered 'approve' for this step; a recorded answer is not changed.", changed.Detail);
         await Task.Delay(500, Ct);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
         var waiting = await runtime.Runs.GetAsync(runId, Ct);

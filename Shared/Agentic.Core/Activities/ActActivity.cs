@@ -36,9 +36,10 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
             return ToResult(descriptor, await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), replayed: false);
         }
 
-        // The call can not outlive the tool's timeout, so a lease a little longer than that means a holder that died
+        // The call can not outlive the executor's bound (waiting for a slot and a permit, then the call, each within the
+        // tool's timeout), so a lease a little longer than that means a holder that died
         // mid-call is taken over soon, through the Resumed path and the same idempotency key.
-        var entry = await ledger.BeginAsync(input.RunId, input.StepId, input.ArgsDigest, descriptor.Timeout + LeaseMargin, cancellationToken);
+        var entry = await ledger.BeginAsync(input.RunId, input.StepId, input.ArgsDigest, ToolExecutor.MaxDuration(descriptor) + LeaseMargin, cancellationToken);
         switch (entry.State)
         {
             case LedgerBegin.Recorded:

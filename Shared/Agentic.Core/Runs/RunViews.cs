@@ -218,15 +218,24 @@ public static class ApprovalRules
     }
 
     /// <summary>
-    /// Why <paramref name="approver"/> may not answer again, given the answers already stored for the step, or <c>null</c>.
-    /// One answer per approver and step: a quorum counts distinct people, and a recorded answer is never overwritten.
+    /// The answer <paramref name="approver"/> already gave for these arguments, if any, among the answers stored for the
+    /// step. One answer per approver and step: a quorum counts distinct people and a recorded answer is never
+    /// overwritten. The same answer again is a retry (deliver the recorded one again); another answer is refused
+    /// (<see cref="ChangedAnswer"/>).
     /// </summary>
-    public static string? AlreadyAnswered(IReadOnlyList<ApprovalDecision> earlier, string approver, string argsDigest)
+    public static ApprovalDecision? EarlierAnswer(IReadOnlyList<ApprovalDecision> earlier, string approver, string argsDigest)
     {
         ArgumentNullException.ThrowIfNull(earlier);
-        return earlier.Any(a => string.Equals(a.Approver, approver, StringComparison.OrdinalIgnoreCase) && a.ArgsDigest == argsDigest)
-            ? $"{approver} already answered this step; a quorum needs distinct approvers."
-            : null;
+        return earlier.FirstOrDefault(a => string.Equals(a.Approver, approver, StringComparison.OrdinalIgnoreCase) && a.ArgsDigest == argsDigest);
+    }
+
+    /// <summary>Why an approver who already answered <paramref name="earlier"/> may not now answer <paramref name="decision"/>, or <c>null</c> for the same answer.</summary>
+    public static string? ChangedAnswer(ApprovalDecision earlier, string decision)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        return earlier.Decision == decision
+            ? null
+            : $"{earlier.Approver} already answered '{earlier.Decision}' for this step; a recorded answer is not changed.";
     }
 
     /// <summary>Why <paramref name="approver"/> may not answer <paramref name="pending"/>, or <c>null</c> if they may.</summary>
@@ -245,10 +254,6 @@ public static class ApprovalRules
         if (pending.ApproverRole is { } role && !roles.Contains(role, StringComparer.OrdinalIgnoreCase))
         {
             return $"Approving {pending.Tool} needs the role '{role}'.";
-        }
-        if (pending.ApprovedBy is { } approved && approved.Contains(approver, StringComparer.OrdinalIgnoreCase))
-        {
-            return $"{approver} already approved this step; its quorum of {pending.Quorum} needs distinct approvers.";
         }
         return null;
     }

@@ -129,6 +129,7 @@ public static class SampleServiceTools
     public static CompensationCall? ScaleCompensation(JsonElement output) =>
         output.ValueKind == JsonValueKind.Object
         && output.TryGetProperty("previousReplicas", out var previous)
+        && previous.ValueKind == JsonValueKind.Number
         && previous.TryGetInt32(out var replicas)
         && replicas is >= 0 and <= 100
             ? new CompensationCall("sample.scale", JsonSerializer.SerializeToElement(new { replicas }))

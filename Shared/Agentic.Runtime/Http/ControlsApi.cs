@@ -37,18 +37,17 @@ public static class ControlsApi
         var controls = app.MapGroup("/api/controls");
         controls.MapGet("/", ListAsync);
         controls.MapGet("/history", HistoryAsync);
-        controls.MapPost("/kill-switch", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
-            ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: true, ct));
-        controls.MapPost("/kill-switch/release", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
-            ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: false, ct));
-        controls.MapPost("/quarantine", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
-            ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: true, ct));
-        controls.MapPost("/quarantine/release", (HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken ct) =>
-            ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: false, ct));
+        controls.MapPost("/kill-switch", EngageKillSwitchAsync);
+        controls.MapPost("/kill-switch/release", ReleaseKillSwitchAsync);
+        controls.MapPost("/quarantine", QuarantineAsync);
+        controls.MapPost("/quarantine/release", ReleaseQuarantineAsync);
         return app;
     }
 
-    internal static async Task<IResult> ListAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    // The handlers below are public so that the Functions app's triggers call the same code as these routes.
+
+    /// <summary><c>GET /api/controls</c>: the engaged controls.</summary>
+    public static async Task<IResult> ListAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -58,7 +57,8 @@ public static class ControlsApi
         return TypedResults.Json(new { controls = active.Select(View) }, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> HistoryAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/controls/history</c> (<c>?max=</c>, 1 to 1000, default 100): every engage and release, newest first.</summary>
+    public static async Task<IResult> HistoryAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -68,6 +68,22 @@ public static class ControlsApi
         var events = await store.HistoryAsync(max, cancellationToken);
         return TypedResults.Json(new { events = events.Select(e => new { e.Action, scope = Controls.Name(e.Scope), e.Target, kind = Controls.Name(e.Kind), e.Reason, e.By, e.At }) }, AgenticJson.Options);
     }
+
+    /// <summary><c>POST /api/controls/kill-switch</c>: engages a kill switch (200 with the control).</summary>
+    public static Task<IResult> EngageKillSwitchAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+        ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: true, cancellationToken);
+
+    /// <summary><c>POST /api/controls/kill-switch/release</c>: releases a kill switch (204; 404 if not engaged).</summary>
+    public static Task<IResult> ReleaseKillSwitchAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+        ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: false, cancellationToken);
+
+    /// <summary><c>POST /api/controls/quarantine</c>: quarantines a tool (200 with the control).</summary>
+    public static Task<IResult> QuarantineAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+        ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: true, cancellationToken);
+
+    /// <summary><c>POST /api/controls/quarantine/release</c>: releases a tool's quarantine (204; 404 if not quarantined).</summary>
+    public static Task<IResult> ReleaseQuarantineAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+        ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: false, cancellationToken);
 
     internal static async Task<IResult> ChangeAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, ControlKind kind, bool engage, CancellationToken cancellationToken)
     {

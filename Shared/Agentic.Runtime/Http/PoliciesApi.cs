@@ -69,7 +69,10 @@ public static class PoliciesApi
         return app;
     }
 
-    internal static async Task<IResult> ActiveAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    // The handlers below are public so that the Functions app's triggers call the same code as these routes.
+
+    /// <summary><c>GET /api/policies</c>: the active set, with an ETag of its sequence.</summary>
+    public static async Task<IResult> ActiveAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: false) is { } refused)
         {
@@ -80,7 +83,8 @@ public static class PoliciesApi
         return TypedResults.Json(View(active), AgenticJson.Options);
     }
 
-    internal static async Task<IResult> VersionsAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/policies/versions</c> (<c>?id=</c> filters): the stored versions.</summary>
+    public static async Task<IResult> VersionsAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: false) is { } refused)
         {
@@ -95,7 +99,8 @@ public static class PoliciesApi
         return TypedResults.Json(new { versions = versions.Select(View) }, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> HistoryAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/policies/history</c> (<c>?max=</c>): every activation, shadow clear and rollback, newest first.</summary>
+    public static async Task<IResult> HistoryAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: false) is { } refused)
         {
@@ -106,7 +111,8 @@ public static class PoliciesApi
         return TypedResults.Json(new { events = events.Select(e => new { e.Action, e.Id, e.Version, mode = ModeName(e.Mode), e.By, e.Reason, e.At, e.Replaced }) }, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> GetAsync(string id, string version, HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/policies/{id}/{version}</c>: the stored YAML and its rules.</summary>
+    public static async Task<IResult> GetAsync(string id, string version, HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: false) is { } refused)
         {
@@ -145,7 +151,8 @@ public static class PoliciesApi
         }, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> SaveAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/policies</c> with a YAML body: stores a version (201 new, 200 same text, 409 other text).</summary>
+    public static async Task<IResult> SaveAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: true) is { } refused)
         {
@@ -195,7 +202,8 @@ public static class PoliciesApi
             : TypedResults.Json(view, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> ActivateAsync(string id, string version, HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/policies/{id}/{version}/activate</c>: puts a stored version in force (enforce or shadow).</summary>
+    public static async Task<IResult> ActivateAsync(string id, string version, HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: true) is { } refused)
         {
@@ -256,7 +264,8 @@ public static class PoliciesApi
         }
     }
 
-    internal static async Task<IResult> ClearShadowAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/policies/shadow/clear</c>: clears the shadow policy (409 when there is none).</summary>
+    public static async Task<IResult> ClearShadowAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ReasonAsync(request, cancellationToken);
         if (problem is not null)
@@ -269,7 +278,8 @@ public static class PoliciesApi
             : TypedResults.Json(View(active), AgenticJson.Options);
     }
 
-    internal static async Task<IResult> RollbackAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/policies/rollback</c>: returns to the previous enforced version (409 when there is none).</summary>
+    public static async Task<IResult> RollbackAsync(HttpRequest request, [FromServices] IPolicyStore store, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ReasonAsync(request, cancellationToken);
         if (problem is not null)
@@ -286,7 +296,8 @@ public static class PoliciesApi
         }
     }
 
-    internal static async Task<IResult> SimulateAsync(HttpRequest request, [FromServices] IDecisionLog log, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/policies/simulate</c> with a candidate YAML body: the recorded decisions it would change.</summary>
+    public static async Task<IResult> SimulateAsync(HttpRequest request, [FromServices] IDecisionLog log, CancellationToken cancellationToken)
     {
         if (Refusal(request, admin: true) is { } refused)
         {

@@ -237,6 +237,36 @@ public sealed class HttpRequestToolTests : IDisposable
     }
 
     [Fact]
+    public async Task RedirectToAnotherOrigin_DropsTheCredentialsTheArgumentsCarried()
+    {
+        await using var target = LoopbackServer.Json("{}");
+        await using var origin = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 307, target.Url + "/api/land")));
+
+        await InvokeAsync(Tool(Local()), new
+        {
+            method = "GET",
+            url = origin.Url + "/api/go",
+            headers = new Dictionary<string, string> { ["Authorization"] = "Bearer for-origin", ["X-Trace"] = "t-2" },
+        });
+
+        Assert.Equal("Bearer for-origin", Assert.Single(origin.Requests).Headers["Authorization"]);
+        var landed = Assert.Single(target.Requests);
+        Assert.False(landed.Headers.ContainsKey("Authorization"));
+        Assert.Equal("t-2", landed.Headers["X-Trace"]);
+    }
+
+    [Fact]
+    public async Task NullBody_OnAGet_IsNoBody()
+    {
+        await using var server = LoopbackServer.Json("{}");
+
+        var outcome = await InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/x", body = (object?)null });
+
+        Assert.Equal(200, outcome.StatusCode);
+        Assert.Equal("", Assert.Single(server.Requests).Body);
+    }
+
+    [Fact]
     public async Task RedirectLoop_StopsAfterFiveHops()
     {
         await using var server = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 302, "/api/loop")));

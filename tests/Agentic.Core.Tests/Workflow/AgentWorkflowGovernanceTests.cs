@@ -242,7 +242,11 @@ public sealed class AgentWorkflowGovernanceTests
         var run = AwaitingTwo();
         Assert.Equal(run.Now.AddMinutes(30), run.Step.ApprovalDeadline); // the policy's 30 min, under the request's hour
 
-        run.Approve("bob").Approve("BOB");
+        run.Approve("bob");
+        var once = run.State;
+        run.ApprovalEvent(AgenticJson.ToElement(once.Steps[once.Current].Approvals[0])); // the same answer delivered again
+        Assert.Same(once, run.State);
+        run.Reject("BOB");
         Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
         Assert.Contains("Ignored a second answer by BOB: a quorum counts distinct approvers.", run.State.Log.Select(e => e.Message));
         Assert.Equal(["bob"], Agentic.Core.Runs.RunView.Pending(run.State)!.ApprovedBy!);

@@ -1,0 +1,133 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Policy.Lifecycle;
+using Agentic.Core.Tools;
+using Agentic.Runtime.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Agentic.Functions;
+
+// Kill switches and quarantines (admin only), with the local host's routes and answers: every trigger hands the request
+// to the handler the local host maps (Agentic.Runtime.Http.ControlsApi), so the rules, bodies and problems are one code.
+public sealed class ControlTriggers(IControlStore store, AgentCatalog agents, ToolRegistry tools)
+{
+    [Function(nameof(ListControls))]
+    public Task<IActionResult> ListControls(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "controls")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.ListAsync(r, store, cancellationToken));
+
+    [Function(nameof(ControlHistory))]
+    public Task<IActionResult> ControlHistory(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "controls/history")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.HistoryAsync(r, store, cancellationToken));
+
+    [Function(nameof(EngageKillSwitch))]
+    public Task<IActionResult> EngageKillSwitch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "controls/kill-switch")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.EngageKillSwitchAsync(r, store, agents, tools, cancellationToken));
+
+    [Function(nameof(ReleaseKillSwitch))]
+    public Task<IActionResult> ReleaseKillSwitch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "controls/kill-switch/release")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.ReleaseKillSwitchAsync(r, store, agents, tools, cancellationToken));
+
+    [Function(nameof(QuarantineTool))]
+    public Task<IActionResult> QuarantineTool(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "controls/quarantine")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.QuarantineAsync(r, store, agents, tools, cancellationToken));
+
+    [Function(nameof(ReleaseQuarantine))]
+    public Task<IActionResult> ReleaseQuarantine(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "controls/quarantine/release")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => ControlsApi.ReleaseQuarantineAsync(r, store, agents, tools, cancellationToken));
+}
+
+// The policy lifecycle, with the local host's routes and answers (Agentic.Runtime.Http.PoliciesApi): reading needs an
+// identified caller, every change and the simulation the admin role.
+public sealed class PolicyTriggers(IPolicyStore store, IDecisionLog log)
+{
+    [Function(nameof(GetActivePolicies))]
+    public Task<IActionResult> GetActivePolicies(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "policies")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.ActiveAsync(r, store, cancellationToken));
+
+    [Function(nameof(ListPolicyVersions))]
+    public Task<IActionResult> ListPolicyVersions(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "policies/versions")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.VersionsAsync(r, store, cancellationToken));
+
+    [Function(nameof(PolicyHistory))]
+    public Task<IActionResult> PolicyHistory(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "policies/history")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.HistoryAsync(r, store, cancellationToken));
+
+    [Function(nameof(GetPolicyVersion))]
+    public Task<IActionResult> GetPolicyVersion(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "policies/{id}/{version}")] HttpRequest req, string id, string version, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.GetAsync(id, version, r, store, cancellationToken));
+
+    [Function(nameof(SavePolicy))]
+    public Task<IActionResult> SavePolicy(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.SaveAsync(r, store, cancellationToken));
+
+    [Function(nameof(ActivatePolicy))]
+    public Task<IActionResult> ActivatePolicy(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies/{id}/{version}/activate")] HttpRequest req, string id, string version, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.ActivateAsync(id, version, r, store, cancellationToken));
+
+    [Function(nameof(ClearShadowPolicy))]
+    public Task<IActionResult> ClearShadowPolicy(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies/shadow/clear")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.ClearShadowAsync(r, store, cancellationToken));
+
+    [Function(nameof(RollbackPolicy))]
+    public Task<IActionResult> RollbackPolicy(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies/rollback")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.RollbackAsync(r, store, cancellationToken));
+
+    [Function(nameof(SimulatePolicy))]
+    public Task<IActionResult> SimulatePolicy(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies/simulate")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => PoliciesApi.SimulateAsync(r, log, cancellationToken));
+}
+
+// What every trigger above does around a shared handler, written once.
+//
+// Identity: the shared handlers name the caller from X-Agentic-Principal (RunsApi.PrincipalHeader), which on the local
+// host is whatever the client sends. Here App Service authentication names the caller in X-MS-CLIENT-PRINCIPAL-NAME and
+// drops any copy a client sends, so a client's X-Agentic-Principal is removed and replaced by that name: without App
+// Service authentication every caller is anonymous (403 on controls, 401 on policies), as on RunTriggers. Roles still come
+// from X-Agentic-Roles, as on RunTriggers: a trusted front must strip a client's copy, or anyone holding the function key
+// can claim "admin".
+//
+// Result: the handlers answer an IResult. The worker's ASP.NET Core integration executes a returned IActionResult in every
+// version (only later ones also execute an IResult), so the trigger returns an IActionResult that executes the IResult
+// against the same HttpContext: status, headers (ETag, Location) and body exactly as the local host writes them.
+internal static class SharedHttp
+{
+    private const string AppServicePrincipalHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
+
+    public static async Task<IActionResult> RunAsync(HttpRequest request, Func<HttpRequest, Task<IResult>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var principal = request.Headers[AppServicePrincipalHeader];
+        request.Headers.Remove(RunsApi.PrincipalHeader);
+        if (principal.Count > 0)
+        {
+            request.Headers[RunsApi.PrincipalHeader] = principal;
+        }
+        return new ExecutedResult(await handler(request));
+    }
+
+    private sealed class ExecutedResult(IResult result) : IActionResult
+    {
+        public Task ExecuteResultAsync(ActionContext context)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            return result.ExecuteAsync(context.HttpContext);
+        }
+    }
+}

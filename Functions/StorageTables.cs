@@ -1,0 +1,56 @@
+using Agentic.Azure;
+using Azure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Agentic.Functions;
+
+// Creates the tables this host writes when infra did not (func start against Azurite, an account made by hand): the ledger
+// (decisions, approvals, idempotency; without it every gate call fails closed), the controls and the policies. The local
+// runner does the same in RunnerService. While storage is unreachable it retries every second and the host does not start.
+public sealed class StorageTablesService(
+    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, ILogger<StorageTablesService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await ledger.Table.CreateIfNotExistsAsync(cancellationToken);
+                await controls.Table.CreateIfNotExistsAsync(cancellationToken);
+                await policies.Table.CreateIfNotExistsAsync(cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException && !cancellationToken.IsCancellationRequested)
+            {
+                logger.StorageWaiting(ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+public static class StorageTablesServiceCollectionExtensions
+{
+    // Hosted services start one after another in registration order, and the worker's own (registered by
+    // FunctionsApplication.CreateBuilder) starts taking invocations: the tables go ahead of every hosted service registered
+    // so far, so no trigger runs before they exist. Called after AddAgenticPolicyStore, that is ahead of the policy bootstrap
+    // too, which then finds its table made.
+    public static IServiceCollection AddAgenticStorageTables(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(StorageTablesService)))
+        {
+            return services;
+        }
+        services.AddSingleton<StorageTablesService>();
+        var tables = ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<StorageTablesService>());
+        var first = services.ToList().FindIndex(d => d.ServiceType == typeof(IHostedService));
+        services.Insert(first < 0 ? services.Count : first, tables);
+        return services;
+    }
+}
