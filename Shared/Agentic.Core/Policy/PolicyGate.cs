@@ -61,8 +61,14 @@ public static class PolicyGate
     /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for <paramref name="tool"/>.</summary>
     public static GateOutcome Apply(PolicyDecision decision, string autonomy, ToolDescriptor tool)
     {
-        ArgumentNullException.ThrowIfNull(decision);
         ArgumentNullException.ThrowIfNull(tool);
+        return Apply(decision, autonomy, tool.Risk, tool.SideEffect);
+    }
+
+    /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for a tool of this risk and side effect.</summary>
+    public static GateOutcome Apply(PolicyDecision decision, string autonomy, RiskLevel risk, SideEffect sideEffect)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
         var terms = decision.Approval is { } a
             ? new ApprovalTerms(a.Role, a.Quorum, a.Timeout, a.OnTimeout == ApprovalTimeoutAction.Escalate ? a.EscalateTo : null)
             : null;
@@ -78,9 +84,9 @@ public static class PolicyGate
             case Autonomy.Suggest when decision.Effect == GateEffect.Permit:
                 return new(GateEffect.RequireApproval, AutonomyRulePrefix + Autonomy.Suggest,
                     $"The agent runs at autonomy 'suggest': every action needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
-            case Autonomy.Supervised when decision.Effect == GateEffect.Permit && tool.Risk >= RiskLevel.High && tool.SideEffect != SideEffect.ReadOnly:
+            case Autonomy.Supervised when decision.Effect == GateEffect.Permit && risk >= RiskLevel.High && sideEffect != SideEffect.ReadOnly:
                 return new(GateEffect.RequireApproval, AutonomyRulePrefix + Autonomy.Supervised,
-                    $"The agent runs supervised: a {Name(tool.Risk)}-risk change needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
+                    $"The agent runs supervised: a {Name(risk)}-risk change needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
             case Autonomy.Observe or Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous:
                 return outcome;
             default:

@@ -91,9 +91,8 @@ public sealed record SimulationReport(string PolicyId, string PolicyVersion, str
 /// are counted as not re-evaluable.
 /// </summary>
 /// <remarks>
-/// The comparison is with the decision as recorded: its effect and rule. A decision the gate changed after the policy
-/// answered (for example a rule starting with <c>autonomy:</c>, where the run's autonomy level turned a permit into an
-/// approval) is compared as recorded too, so the candidate's plain policy answer shows as a change there.
+/// The candidate's answer goes through the same autonomy rules the gate applied (<see cref="PolicyGate.Apply(PolicyDecision, string, Tools.RiskLevel, Tools.SideEffect)"/>,
+/// with the autonomy level recorded in the snapshot), and is compared with the decision as recorded: its effect and rule.
 /// </remarks>
 public static class DecisionSimulator
 {
@@ -144,7 +143,7 @@ public static class DecisionSimulator
             return null;
         }
         evaluable = true;
-        var result = candidate.Evaluate(in request);
+        var result = PolicyGate.Apply(candidate.Evaluate(in request), snapshot.Autonomy, snapshot.Risk, snapshot.SideEffect);
         return result.Effect == decision.Effect && string.Equals(result.Rule, decision.Rule, StringComparison.Ordinal)
             ? null
             : new SimulatedChange(decision.RunId, decision.StepId, decision.Tool, decision.DecidedAt,

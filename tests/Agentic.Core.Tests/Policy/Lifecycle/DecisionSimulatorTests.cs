@@ -57,15 +57,18 @@ public sealed class DecisionSimulatorTests
     }
 
     [Fact]
-    public void Simulate_AutonomyTightenedDecision_IsComparedAsRecorded()
+    public void Simulate_AppliesTheRecordedAutonomy_ToTheCandidatesAnswer()
     {
-        // The gate turned the policy's permit into an approval because of the run's autonomy; the candidate's plain
-        // answer (permit) differs from what was recorded, so it shows as a change.
-        var recorded = Decision("run-1", "s1", "sample.health", GateEffect.RequireApproval, "autonomy:suggest");
+        // The gate turned the policy's permit into an approval because the run was at 'suggest'; the candidate's permit
+        // goes through the same rule, so nothing changes. At 'observe' the same permit would be a forbid.
+        var suggested = Decision("run-1", "s1", "sample.health", GateEffect.RequireApproval, "autonomy:suggest");
+        suggested = suggested with { Request = suggested.Request! with { Autonomy = "suggest" } };
+        var observed = suggested with { StepId = "s2", Request = suggested.Request! with { Autonomy = "observe" } };
 
-        var change = Assert.Single(DecisionSimulator.Simulate([recorded], Candidate).Changes);
+        var report = DecisionSimulator.Simulate([suggested, observed], Candidate);
 
-        Assert.Equal((GateEffect.RequireApproval, "autonomy:suggest", GateEffect.Permit, "permit-read-only"), (change.OldEffect, change.OldRule, change.NewEffect, change.NewRule));
+        var change = Assert.Single(report.Changes);
+        Assert.Equal(("s2", GateEffect.Forbid, "autonomy:observe"), (change.StepId, change.NewEffect, change.NewRule));
     }
 
     [Fact]
