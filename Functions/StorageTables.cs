@@ -36,10 +36,10 @@ public sealed class StorageTablesService(
 
 public static class StorageTablesServiceCollectionExtensions
 {
-    // Hosted services start one after another in registration order, and the worker's own (registered by
-    // FunctionsApplication.CreateBuilder) starts taking invocations: the tables go ahead of every hosted service registered
-    // so far, so no trigger runs before they exist. Called after AddAgenticPolicyStore, that is ahead of the policy bootstrap
-    // too, which then finds its table made.
+    // Hosted services start one after another in registration order, and it is the worker's own (registered by
+    // FunctionsApplication.CreateBuilder) that starts taking invocations: so the tables go ahead of every hosted service
+    // registered so far, and no trigger runs before they exist. Called after AddAgenticPolicyStore, this also puts them ahead
+    // of the policy bootstrap, which then finds its table already made.
     public static IServiceCollection AddAgenticStorageTables(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
