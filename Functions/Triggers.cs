@@ -137,7 +137,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         {
             return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", changed, null, cancellationToken);
         }
-        var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow());
+        var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
         if (earlier is null)
         {
             await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);

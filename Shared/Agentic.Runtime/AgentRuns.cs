@@ -83,7 +83,7 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
             await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(earlier), cancellationToken);
             return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", earlier);
         }
-        var approval = new ApprovalDecision(verdict, approver, roles, pending.ArgsDigest, comment, clock.GetUtcNow());
+        var approval = new ApprovalDecision(verdict, approver, roles, pending.ArgsDigest, comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
         await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
         await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);

@@ -22,7 +22,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         {
             throw new NonRetryableException($"No tool named '{input.Tool}' is registered.");
         }
-        await EnsureAuthorizedAsync(input, cancellationToken);
+        await EnsureAuthorizedAsync(input, tool.Descriptor, cancellationToken);
         // A kill switch or quarantine engaged after the gate (say, while the step waited for approval) still stops it.
         if ((await controls.GetActiveAsync(input.Agent ?? "", input.Tool, cancellationToken)) is [var control, ..])
         {
@@ -65,13 +65,18 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         return ToResult(descriptor, outcome, replayed: false);
     }
 
-    private async Task EnsureAuthorizedAsync(ActInput input, CancellationToken cancellationToken)
+    private async Task EnsureAuthorizedAsync(ActInput input, ToolDescriptor tool, CancellationToken cancellationToken)
     {
         var decision = await decisions.GetDecisionAsync(input.RunId, input.StepId, cancellationToken)
             ?? throw new NonRetryableException($"No recorded decision for step {input.StepId}: refusing to act.");
         if (decision.ArgsDigest != input.ArgsDigest || decision.Tool != input.Tool)
         {
             throw new NonRetryableException($"The recorded decision for step {input.StepId} covers {decision.Tool} {decision.ArgsDigest}, not {input.Tool} {input.ArgsDigest}: refusing to act.");
+        }
+        // A decision covers the contract it was made for; a tool whose descriptor changed since is another tool.
+        if (decision.ToolHash is { } decided && decided != tool.Hash)
+        {
+            throw new NonRetryableException($"The contract of {tool.Name} changed since step {input.StepId} was decided ({decision.ToolVersion} {Short(decided)}, now {tool.Version} {Short(tool.Hash)}): refusing to act.");
         }
         switch (decision.Effect)
         {
@@ -83,7 +88,8 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
                 // named (or the role it escalates to); one recorded rejection of these arguments refuses the step.
                 var answers = await decisions.GetApprovalsAsync(input.RunId, input.StepId, cancellationToken);
                 var roles = new[] { decision.Approval?.Role ?? decision.ApproverRole, decision.Approval?.EscalateTo }.OfType<string>().ToArray();
-                var forThese = answers.Where(a => a.ArgsDigest == input.ArgsDigest && (roles.Length == 0 || (a.Roles ?? []).Intersect(roles, StringComparer.OrdinalIgnoreCase).Any())).ToList();
+                var forThese = answers.Where(a => a.ArgsDigest == input.ArgsDigest && (a.ToolHash is null || a.ToolHash == decision.ToolHash)
+                    && (roles.Length == 0 || (a.Roles ?? []).Intersect(roles, StringComparer.OrdinalIgnoreCase).Any())).ToList();
                 if (forThese.FirstOrDefault(a => !a.Approved) is { } rejection)
                 {
                     throw new NonRetryableException($"Step {input.StepId} was rejected by {rejection.Approver}: refusing to act.");
@@ -127,6 +133,8 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
             }
         }
     }
+
+    private static string Short(string digest) => digest.Length > 19 ? digest[..19] : digest;
 
     // Checked after the ledger recorded the outcome: the side effect happened, so a redelivery answers the same
     // recorded outcome and fails the same way instead of calling the tool again.

@@ -36,12 +36,12 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
         }
         else if (input.Arguments.ValueKind != System.Text.Json.JsonValueKind.Object)
         {
-            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.");
+            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.") with { ToolHash = tool.Descriptor.Hash };
         }
         else if (tools.ValidateArguments(input.Tool, input.Arguments) is { Count: > 0 } violations)
         {
             // A schema violation is refused before the policy sees it: rules may rely on the argument types.
-            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.");
+            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.") with { ToolHash = tool.Descriptor.Hash };
         }
         else
         {

@@ -58,6 +58,9 @@ public sealed record GateDecision(
 
     /// <summary>The autonomy level the decision was made under.</summary>
     public string? Autonomy { get; init; }
+
+    /// <summary>The hash of the tool's descriptor the decision was made for: a changed contract is not covered by it.</summary>
+    public string? ToolHash { get; init; }
 }
 
 /// <summary>
@@ -90,6 +93,9 @@ public sealed record DecisionRequest(
 /// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>
 public sealed record ApprovalDecision(string Decision, string Approver, IReadOnlyList<string> Roles, string ArgsDigest, string? Comment, DateTimeOffset DecidedAt)
 {
+    /// <summary>The hash of the tool's descriptor the approver saw (the decision's); an approval does not carry over to a changed contract.</summary>
+    public string? ToolHash { get; init; }
+
     /// <summary>Whether the human said yes.</summary>
     public bool Approved => string.Equals(Decision, "approve", StringComparison.Ordinal);
 }

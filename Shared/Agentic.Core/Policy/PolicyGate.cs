@@ -42,6 +42,7 @@ public static class PolicyGate
             Request = Snapshot(in request, now),
             Cost = tool.CallCost,
             Autonomy = autonomy,
+            ToolHash = tool.Hash,
         };
     }
 

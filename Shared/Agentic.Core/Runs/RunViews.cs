@@ -124,6 +124,7 @@ public sealed record RunView(
             Quorum = quorum,
             ApprovedBy = [.. step.Approvals.Select(a => a.Approver)],
             Escalated = step.Escalated ? true : null,
+            ToolHash = step.Decision?.ToolHash,
         };
     }
 
@@ -155,6 +156,9 @@ public sealed record PendingApprovalView(string StepId, string Tool, string Args
 
     /// <summary>Whether a timeout escalated the request to <see cref="ApproverRole"/>.</summary>
     public bool? Escalated { get; init; }
+
+    /// <summary>The hash of the tool contract the approval is for.</summary>
+    public string? ToolHash { get; init; }
 }
 
 /// <summary>The body of a <c>202 Accepted</c> answer to <c>POST /api/runs</c>, after Durable Functions' check-status response.</summary>

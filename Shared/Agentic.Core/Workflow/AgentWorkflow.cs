@@ -469,6 +469,10 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {Short(approval.ArgsDigest ?? "none")}, the step has {Short(step.ArgsDigest)}.");
         }
+        if (approval.ToolHash is { } seen && step.Decision?.ToolHash is { } decided && seen != decided)
+        {
+            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for another contract of {step.Tool} ({Short(seen)}, the decision covers {Short(decided)}).");
+        }
         if (step.Approvals.Any(a => string.Equals(a.Approver, approval.Approver, StringComparison.OrdinalIgnoreCase) && a.Decision == approval.Decision && a.ArgsDigest == approval.ArgsDigest))
         {
             return state; // the same answer delivered again (a retried request): already counted

@@ -81,6 +81,35 @@ public sealed class ActGovernanceTests
     }
 
     [Fact]
+    public async Task ADescriptorChangedSinceTheDecision_IsNotCoveredByIt()
+    {
+        var input = await DecidedAsync(Scale, """{"replicas":3}""", GateEffect.Permit);
+        await _decisions.RecordDecisionAsync(input.Decision with { ToolHash = Scale.Hash }, Ct);
+        var changed = Scale with { Version = "9.9.9", Risk = RiskLevel.Critical };
+        var tool = new FakeTool(changed, TestJson.Parse("""{"replicas":3}"""));
+
+        var ex = await Assert.ThrowsAsync<NonRetryableException>(() => RunAsync(Act(tool), input));
+
+        Assert.StartsWith("The contract of sample.scale changed since step s1 was decided (1.2.0 sha256:", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, tool.Calls);
+    }
+
+    [Fact]
+    public async Task AnApprovalGivenForAnotherContract_DoesNotCount()
+    {
+        var tool = new FakeTool(Scale, TestJson.Parse("""{"replicas":0}"""));
+        var input = await DecidedAsync(Scale, """{"replicas":0}""", GateEffect.RequireApproval, new ApprovalTerms("operator", 1));
+        await _decisions.RecordDecisionAsync(input.Decision with { ToolHash = Scale.Hash }, Ct);
+        await _decisions.RecordApprovalAsync("run-1", "s1", new ApprovalDecision("approve", "bob", ["operator"], input.ArgsDigest, null, DateTimeOffset.UnixEpoch) { ToolHash = "sha256:old" }, Ct);
+
+        await Assert.ThrowsAsync<NonRetryableException>(() => RunAsync(Act(tool), input));
+        await _decisions.RecordApprovalAsync("run-1", "s1", new ApprovalDecision("approve", "erin", ["operator"], input.ArgsDigest, null, DateTimeOffset.UnixEpoch) { ToolHash = Scale.Hash }, Ct);
+
+        await RunAsync(Act(tool), input);
+        Assert.Equal(1, tool.Calls);
+    }
+
+    [Fact]
     public async Task AKillSwitchEngagedDuringTheCall_CancelsIt_AndNamesTheControl()
     {
         var tool = new BlockingTool(Scale);

@@ -125,6 +125,7 @@ public sealed class PolicyGateTests
         Assert.Equal(("t.tool", RiskLevel.Medium, SideEffect.Reversible, "x"), (snapshot.Tool, snapshot.Risk, snapshot.SideEffect, Assert.Single(snapshot.Tags)));
         Assert.Equal(("http://svc", "prod", 13, 4.0, 3), (snapshot.Target, snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken));
         Assert.Equal(2.5, decision.Cost);
+        Assert.Equal(Tool(RiskLevel.Medium).Hash, decision.ToolHash);
 
         // The snapshot survives the decision record's JSON and evaluates the same.
         var stored = AgenticJson.FromElement<GateDecision>(AgenticJson.ToElement(decision)).Request!;

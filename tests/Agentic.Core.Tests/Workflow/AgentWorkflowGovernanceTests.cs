@@ -258,6 +258,19 @@ public sealed class AgentWorkflowGovernanceTests
     }
 
     [Fact]
+    public void AnApprovalForAnotherToolContract_IsIgnored()
+    {
+        var run = RunDriver.GatingRestart();
+        run.Gate(Fixtures.Decision(RunDriver.RunId, run.Step, GateEffect.RequireApproval, run.Now) with { ToolHash = "sha256:current" });
+        var stale = Fixtures.Approval(run.Step.ArgsDigest, run.Now, "bob") with { ToolHash = "sha256:previous" };
+
+        run.ApprovalEvent(AgenticJson.ToElement(stale));
+
+        Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
+        Assert.Contains("Ignored an approval by bob: it was given for another contract of sample.restart (sha256:previous, the decision covers sha256:current).", run.State.Log.Select(e => e.Message));
+    }
+
+    [Fact]
     public void Quorum_OneRejection_RejectsTheStep()
     {
         var run = AwaitingTwo().Approve("bob").Reject("erin");
