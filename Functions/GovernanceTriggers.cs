@@ -99,9 +99,9 @@ public sealed class PolicyTriggers(IPolicyStore store, IDecisionLog log)
 // Identity: the shared handlers name the caller from X-Agentic-Principal (RunsApi.PrincipalHeader), which on the local
 // host is whatever the client sends. Here App Service authentication names the caller in X-MS-CLIENT-PRINCIPAL-NAME and
 // drops any copy a client sends, so a client's X-Agentic-Principal is removed and replaced by that name: without App
-// Service authentication every caller is anonymous (403 on controls, 401 on policies), as on RunTriggers. Roles still come
-// from X-Agentic-Roles, as on RunTriggers: a trusted front must strip a client's copy, or anyone holding the function key
-// can claim "admin".
+// Service authentication every caller is anonymous (403 on controls, 401 on policies), as on RunTriggers. Roles likewise:
+// a client's X-Agentic-Roles is removed and replaced by the roles in App Service's X-MS-CLIENT-PRINCIPAL
+// (AppServicePrincipal), so holding the function key does not make anyone an admin.
 //
 // Result: the handlers answer an IResult. The worker's ASP.NET Core integration executes a returned IActionResult in every
 // version (only later ones also execute an IResult), so the trigger returns an IActionResult that executes the IResult
@@ -118,6 +118,12 @@ internal static class SharedHttp
         if (principal.Count > 0)
         {
             request.Headers[RunsApi.PrincipalHeader] = principal;
+        }
+        var roles = AppServicePrincipal.Roles(request.Headers[AppServicePrincipal.Header].FirstOrDefault());
+        request.Headers.Remove(RunsApi.RolesHeader);
+        if (roles.Count > 0)
+        {
+            request.Headers[RunsApi.RolesHeader] = string.Join(',', roles);
         }
         return new ExecutedResult(await handler(request));
     }

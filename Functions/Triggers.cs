@@ -9,6 +9,7 @@ using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
 using Agentic.Core.Workflow;
+using Agentic.Runtime.Http;
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
@@ -36,7 +37,6 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     public const string QueuePrincipal = "queue:" + RunQueue;
 
     private const string PrincipalHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
-    private const string RolesHeader = "X-Agentic-Roles";
 
     [Function(nameof(SubmitRun))]
     public async Task<HttpResponseData> SubmitRun(
@@ -281,10 +281,9 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             ? name
             : ApprovalRules.Anonymous;
 
+    // Roles come from App Service authentication's principal document, which the platform sets and clients can not.
     private static string[] Roles(HttpRequestData req) =>
-        req.Headers.TryGetValues(RolesHeader, out var values)
-            ? string.Join(',', values).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
+        req.Headers.TryGetValues(AppServicePrincipal.Header, out var values) ? [.. AppServicePrincipal.Roles(values.FirstOrDefault())] : [];
 
     // Reads at most the body limit; null if the body is larger.
     private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
