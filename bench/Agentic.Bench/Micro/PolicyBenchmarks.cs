@@ -111,7 +111,7 @@ public class PolicyBenchmarks
         }
     }
 
-    private sealed class PercentileConfig : ManualConfig
+    internal sealed class PercentileConfig : ManualConfig
     {
         public PercentileConfig() => AddColumn(StatisticColumn.P50, StatisticColumn.P95);
     }
