@@ -74,9 +74,9 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
             throw new NonRetryableException($"The recorded decision for step {input.StepId} covers {decision.Tool} {decision.ArgsDigest}, not {input.Tool} {input.ArgsDigest}: refusing to act.");
         }
         // A decision covers the contract it was made for; a tool whose descriptor changed since is another tool.
-        if (decision.ToolHash is { } decided && decided != tool.Hash)
+        if (decision.ToolHash is { } decided && tools.HashOf(tool.Name) is var current && decided != current)
         {
-            throw new NonRetryableException($"The contract of {tool.Name} changed since step {input.StepId} was decided ({decision.ToolVersion} {Short(decided)}, now {tool.Version} {Short(tool.Hash)}): refusing to act.");
+            throw new NonRetryableException($"The contract of {tool.Name} changed since step {input.StepId} was decided ({decision.ToolVersion} {Short(decided)}, now {tool.Version} {Short(current)}): refusing to act.");
         }
         switch (decision.Effect)
         {

@@ -36,16 +36,16 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
         }
         else if (input.Arguments.ValueKind != System.Text.Json.JsonValueKind.Object)
         {
-            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.") with { ToolHash = tool.Descriptor.Hash };
+            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} must be a JSON object, not {input.Arguments.ValueKind}.") with { ToolHash = tools.HashOf(input.Tool) };
         }
         else if (tools.ValidateArguments(input.Tool, input.Arguments) is { Count: > 0 } violations)
         {
             // A schema violation is refused before the policy sees it: rules may rely on the argument types.
-            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.") with { ToolHash = tool.Descriptor.Hash };
+            decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.") with { ToolHash = tools.HashOf(input.Tool) };
         }
         else
         {
-            decision = PolicyGate.Decide(current, input, tool.Descriptor, now);
+            decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
         }
         await decisions.RecordDecisionAsync(decision, cancellationToken);
         return decision;

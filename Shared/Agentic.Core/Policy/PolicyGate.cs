@@ -18,8 +18,11 @@ public static class PolicyGate
     /// <summary>The role that approves what autonomy (not a policy rule) sends for approval.</summary>
     public const string DefaultApproverRole = ShippedPolicies.ApproverRole;
 
-    /// <summary>The recorded decision for a step whose tool and arguments passed the registry's checks.</summary>
-    public static GateDecision Decide(ActivePolicies policies, GateInput input, ToolDescriptor tool, DateTimeOffset now)
+    /// <summary>
+    /// The recorded decision for a step whose tool and arguments passed the registry's checks. <paramref name="toolHash"/>
+    /// is the descriptor's hash when the caller has it at hand (<see cref="ToolRegistry.HashOf"/>); otherwise it is computed.
+    /// </summary>
+    public static GateDecision Decide(ActivePolicies policies, GateInput input, ToolDescriptor tool, DateTimeOffset now, string? toolHash = null)
     {
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(input);
@@ -42,7 +45,7 @@ public static class PolicyGate
             Request = Snapshot(in request, now),
             Cost = tool.CallCost,
             Autonomy = autonomy,
-            ToolHash = tool.Hash,
+            ToolHash = toolHash ?? tool.Hash,
         };
     }
 

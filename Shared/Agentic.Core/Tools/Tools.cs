@@ -163,7 +163,8 @@ public sealed class ToolRegistry
             var entry = new Entry(
                 tool,
                 d.InputSchema is null ? null : ToolSchema.Compile(d.InputSchema, $"input schema of {d.Name}@{d.Version}"),
-                d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"));
+                d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"),
+                d.Hash);
             if (!_tools.TryAdd(d.Name, entry))
             {
                 throw new ArgumentException($"Tool '{d.Name}' is registered twice.", nameof(tools));
@@ -199,5 +200,11 @@ public sealed class ToolRegistry
     private Entry Get(string name) =>
         _tools.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"No tool named '{name}' is registered.");
 
-    private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output);
+    /// <summary>
+    /// The <see cref="ToolDescriptor.Hash"/> of the registered tool <paramref name="name"/>, computed once at registration
+    /// (hashing serializes the whole contract, schemas included).
+    /// </summary>
+    public string HashOf(string name) => Get(name).Hash;
+
+    private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output, string Hash);
 }

@@ -20,6 +20,7 @@ public class GateBenchmarks
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
     private ToolDescriptor _tool = null!;
+    private string _toolHash = null!;
     private GateInput _input = null!;
     private ActivePolicies _policies = null!;
     private PolicyRequest _request;
@@ -28,6 +29,7 @@ public class GateBenchmarks
     public void Setup()
     {
         _tool = SampleServiceTools.Descriptors.Single(d => d.Name == "sample.scale");
+        _toolHash = _tool.Hash; // the registry computes it once, at start
         var args = JsonDocument.Parse("""{"replicas":5}""").RootElement.Clone();
         _input = new GateInput("run-1", "s1", "alice", "scaler", "prod", _tool.Name, args, AgenticJson.Digest(args), 0)
         {
@@ -63,7 +65,7 @@ public class GateBenchmarks
     }
 
     [Benchmark(Description = "PolicyGate.Decide (+ shadow, snapshot, record)")]
-    public GateDecision Decide() => PolicyGate.Decide(_policies, _input, _tool, Now);
+    public GateDecision Decide() => PolicyGate.Decide(_policies, _input, _tool, Now, _toolHash);
 
     private PolicyRequest Build() =>
         PolicyRequest.FromGate(_input, _tool, Now, Autonomy.Supervised, _input.PrincipalRoles, _input.Target, 0, _tool.Tags);
