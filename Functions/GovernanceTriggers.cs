@@ -108,12 +108,10 @@ public sealed class PolicyTriggers(IPolicyStore store, IDecisionLog log)
 // against the same HttpContext: status, headers (ETag, Location) and body exactly as the local host writes them.
 internal static class SharedHttp
 {
-    private const string AppServicePrincipalHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
-
     public static async Task<IActionResult> RunAsync(HttpRequest request, Func<HttpRequest, Task<IResult>> handler)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var principal = request.Headers[AppServicePrincipalHeader];
+        var principal = request.Headers[AppServicePrincipal.NameHeader];
         request.Headers.Remove(RunsApi.PrincipalHeader);
         if (principal.Count > 0)
         {

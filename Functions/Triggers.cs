@@ -36,7 +36,6 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     public const string RunQueue = "agent-runs";
     public const string QueuePrincipal = "queue:" + RunQueue;
 
-    private const string PrincipalHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
 
     [Function(nameof(SubmitRun))]
     public async Task<HttpResponseData> SubmitRun(
@@ -277,7 +276,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         req.Url.GetLeftPart(UriPartial.Authority) + "/api/runs/" + Uri.EscapeDataString(id);
 
     private static string Principal(HttpRequestData req) =>
-        req.Headers.TryGetValues(PrincipalHeader, out var values) && values.FirstOrDefault()?.Trim() is { Length: > 0 and <= 256 } name
+        req.Headers.TryGetValues(AppServicePrincipal.NameHeader, out var values) && values.FirstOrDefault()?.Trim() is { Length: > 0 and <= 256 } name
             ? name
             : ApprovalRules.Anonymous;
 

@@ -1,5 +1,6 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Governance;
+using Agentic.Core.Json;
 using Agentic.Core.Tools;
 
 namespace Agentic.Core.Activities;
@@ -76,7 +77,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         // A decision covers the contract it was made for; a tool whose descriptor changed since is another tool.
         if (decision.ToolHash is { } decided && tools.HashOf(tool.Name) is var current && decided != current)
         {
-            throw new NonRetryableException($"The contract of {tool.Name} changed since step {input.StepId} was decided ({decision.ToolVersion} {Short(decided)}, now {tool.Version} {Short(current)}): refusing to act.");
+            throw new NonRetryableException($"The contract of {tool.Name} changed since step {input.StepId} was decided ({decision.ToolVersion} {AgenticJson.ShortDigest(decided)}, now {tool.Version} {AgenticJson.ShortDigest(current)}): refusing to act.");
         }
         switch (decision.Effect)
         {
@@ -94,7 +95,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
                 {
                     throw new NonRetryableException($"Step {input.StepId} was rejected by {rejection.Approver}: refusing to act.");
                 }
-                var quorum = Math.Max(1, decision.Approval?.Quorum ?? 1);
+                var quorum = decision.Quorum;
                 var approvers = forThese.Select(a => a.Approver.ToUpperInvariant()).Distinct(StringComparer.Ordinal).Count();
                 if (approvers < quorum)
                 {
@@ -133,8 +134,6 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
             }
         }
     }
-
-    private static string Short(string digest) => digest.Length > 19 ? digest[..19] : digest;
 
     // Checked after the ledger recorded the outcome: the side effect happened, so a redelivery answers the same
     // recorded outcome and fails the same way instead of calling the tool again.

@@ -20,8 +20,9 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
     /// <inheritdoc />
     protected override async Task<GateDecision> RunAsync(GateInput input, ActivityContext context, CancellationToken cancellationToken)
     {
+        var known = tools.TryResolve(input.Tool, out var tool);
         var active = await controls.GetActiveAsync(input.Agent, input.Tool, cancellationToken);
-        if (Controls.Decide(active, input, tools.TryResolve(input.Tool, out var controlled) ? controlled.Descriptor.Version : "unknown", clock.GetUtcNow()) is { } stopped)
+        if (Controls.Decide(active, input, known ? tool.Descriptor.Version : "unknown", clock.GetUtcNow()) is { } stopped)
         {
             await decisions.RecordDecisionAsync(stopped, cancellationToken);
             return stopped;
@@ -30,7 +31,7 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
         var policy = current.Enforced;
         var now = clock.GetUtcNow();
         GateDecision decision;
-        if (!tools.TryResolve(input.Tool, out var tool))
+        if (!known)
         {
             decision = Refuse(input, "unknown", "unknown-tool", $"No tool named '{input.Tool}' is registered.");
         }

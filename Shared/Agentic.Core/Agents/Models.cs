@@ -61,6 +61,10 @@ public sealed record GateDecision(
 
     /// <summary>The hash of the tool's descriptor the decision was made for: a changed contract is not covered by it.</summary>
     public string? ToolHash { get; init; }
+
+    /// <summary>How many distinct approvers a <see cref="GateEffect.RequireApproval"/> decision needs (at least 1).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int Quorum => Math.Max(1, Approval?.Quorum ?? 1);
 }
 
 /// <summary>

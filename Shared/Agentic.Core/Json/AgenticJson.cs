@@ -51,6 +51,13 @@ public static class AgenticJson
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
     }
 
+    /// <summary>A digest cut to <c>sha256:</c> and its first 12 hex digits, for messages and logs.</summary>
+    public static string ShortDigest(string digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        return digest.Length > 19 ? digest[..19] : digest;
+    }
+
     /// <summary>SHA-256 of raw bytes in the same notation as <see cref="Digest(JsonElement)"/>.</summary>
     public static string Digest(ReadOnlySpan<byte> bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
 

@@ -118,7 +118,7 @@ public sealed record RunView(
             return null;
         }
         var step = state.Steps[state.Current];
-        var quorum = Math.Max(1, step.Decision?.Approval?.Quorum ?? 1);
+        var quorum = step.Decision?.Quorum ?? 1;
         return new(step.StepId, step.Tool, step.ArgsDigest, step.RequiredRole ?? step.Decision?.ApproverRole, step.ApprovalDeadline, approvalUri?.Invoke(step.StepId))
         {
             Quorum = quorum,

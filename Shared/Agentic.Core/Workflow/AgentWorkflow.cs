@@ -217,7 +217,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 {
                     Phase = RunPhase.Planning,
                     Observation = observation,
-                    Log = state.Log.Add(new(now, "perceived", $"{observation.Source}: {observation.Status} ({(observation.Healthy ? "healthy" : "unhealthy")}), evidence {Short(observation.Digest)}.")),
+                    Log = state.Log.Add(new(now, "perceived", $"{observation.Source}: {observation.Status} ({(observation.Healthy ? "healthy" : "unhealthy")}), evidence {AgenticJson.ShortDigest(observation.Digest)}.")),
                 };
             }
             case RunPhase.Planning:
@@ -337,7 +337,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             && s.Status is StepStatus.Succeeded or StepStatus.Failed or StepStatus.Compensated);
         if (identical >= guards.MaxIdenticalCalls)
         {
-            return $"Guard: {step.Tool} was already called {identical} time(s) with the same arguments ({Short(step.ArgsDigest)}); at most {guards.MaxIdenticalCalls} identical calls are allowed (step {step.StepId}).";
+            return $"Guard: {step.Tool} was already called {identical} time(s) with the same arguments ({AgenticJson.ShortDigest(step.ArgsDigest)}); at most {guards.MaxIdenticalCalls} identical calls are allowed (step {step.StepId}).";
         }
         return null;
     }
@@ -400,7 +400,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         if (decision.StepId != step.StepId || decision.ArgsDigest != step.ArgsDigest)
         {
             return FailPlan(WithStep(state, step with { Status = StepStatus.Denied, Error = "Decision not bound to this step's arguments." }), now,
-                $"Gate answered for {decision.StepId}/{Short(decision.ArgsDigest)}, not {step.StepId}/{Short(step.ArgsDigest)}: failing closed.");
+                $"Gate answered for {decision.StepId}/{AgenticJson.ShortDigest(decision.ArgsDigest)}, not {step.StepId}/{AgenticJson.ShortDigest(step.ArgsDigest)}: failing closed.");
         }
         var shadow = decision.Shadow is { } sh && (sh.Effect != decision.Effect || sh.Rule != decision.Rule)
             ? $" [shadow {sh.PolicyId}@{sh.PolicyVersion} would have {Describe(sh.Effect)} it by rule '{sh.Rule}']"
@@ -419,7 +419,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 return WithStep(state with { Phase = RunPhase.Acting }, step with { Status = StepStatus.Acting, Decision = decision });
             case GateEffect.RequireApproval:
             {
-                var terms = decision.Approval ?? new ApprovalTerms(decision.ApproverRole ?? "operator");
+                var terms = decision.Approval ?? new ApprovalTerms(decision.ApproverRole ?? Policy.PolicyGate.DefaultApproverRole);
                 var until = now + ApprovalTimeout(state, terms);
                 var quorum = terms.Quorum > 1 ? $"{terms.Quorum} distinct approvers with role '{terms.Role}'" : $"role '{terms.Role}'";
                 return WithStep(state with { Phase = RunPhase.AwaitingApproval },
@@ -467,11 +467,11 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         }
         if (approval.ArgsDigest != step.ArgsDigest)
         {
-            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {Short(approval.ArgsDigest ?? "none")}, the step has {Short(step.ArgsDigest)}.");
+            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for arguments {AgenticJson.ShortDigest(approval.ArgsDigest ?? "none")}, the step has {AgenticJson.ShortDigest(step.ArgsDigest)}.");
         }
         if (approval.ToolHash is { } seen && step.Decision?.ToolHash is { } decided && seen != decided)
         {
-            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for another contract of {step.Tool} ({Short(seen)}, the decision covers {Short(decided)}).");
+            return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for another contract of {step.Tool} ({AgenticJson.ShortDigest(seen)}, the decision covers {AgenticJson.ShortDigest(decided)}).");
         }
         if (step.Approvals.Any(a => string.Equals(a.Approver, approval.Approver, StringComparison.OrdinalIgnoreCase) && a.Decision == approval.Decision && a.ArgsDigest == approval.ArgsDigest))
         {
@@ -489,7 +489,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 $"Step {step.StepId} ({step.Tool}) rejected by {approval.Approver}{comment}");
         }
         var approvals = step.Approvals.Add(approval);
-        var quorum = Math.Max(1, step.Decision?.Approval?.Quorum ?? 1);
+        var quorum = step.Decision?.Quorum ?? 1;
         if (approvals.Length < quorum)
         {
             state = state with { UpdatedAt = e.At, Log = state.Log.Add(new(e.At, "approved", $"{step.Tool} approved by {approval.Approver} ({approvals.Length} of {quorum}){comment}", step.StepId)) };
@@ -581,7 +581,6 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         _ => "approval required",
     };
 
-    private static string Short(string digest) => digest.Length > 19 ? digest[..19] : digest;
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
