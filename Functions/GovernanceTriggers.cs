@@ -3,6 +3,7 @@ using Agentic.Core.Governance;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Tools;
 using Agentic.Runtime.Http;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -94,14 +95,12 @@ public sealed class PolicyTriggers(IPolicyStore store, IDecisionLog log)
         SharedHttp.RunAsync(req, r => PoliciesApi.SimulateAsync(r, log, cancellationToken));
 }
 
-// What every trigger above does around a shared handler, written once.
+// What every HTTP trigger does around its handler, written once.
 //
-// Identity: the shared handlers name the caller from X-Agentic-Principal (RunsApi.PrincipalHeader), which on the local
-// host is whatever the client sends. Here App Service authentication names the caller in X-MS-CLIENT-PRINCIPAL-NAME and
-// drops any copy a client sends, so a client's X-Agentic-Principal is removed and replaced by that name: without App
-// Service authentication every caller is anonymous (403 on controls, 401 on policies), as on RunTriggers. Roles likewise:
-// a client's X-Agentic-Roles is removed and replaced by the roles in App Service's X-MS-CLIENT-PRINCIPAL
-// (AppServicePrincipal), so holding the function key does not make anyone an admin.
+// Identity: the request passes RequestGuard first, as on the local host: the caller is whoever a bearer token or, while
+// App Service authentication is on, the platform's principal document names (by object id); nothing a client says
+// about itself in X-Agentic-* or X-MS-CLIENT-PRINCIPAL-NAME headers is read. Unauthenticated callers get 401, and the
+// handler never runs.
 //
 // Result: the handlers answer an IResult. The worker's ASP.NET Core integration executes a returned IActionResult in every
 // version (only later ones also execute an IResult), so the trigger returns an IActionResult that executes the IResult
@@ -111,19 +110,8 @@ internal static class SharedHttp
     public static async Task<IActionResult> RunAsync(HttpRequest request, Func<HttpRequest, Task<IResult>> handler)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var principal = request.Headers[AppServicePrincipal.NameHeader];
-        request.Headers.Remove(RunsApi.PrincipalHeader);
-        if (principal.Count > 0)
-        {
-            request.Headers[RunsApi.PrincipalHeader] = principal;
-        }
-        var roles = AppServicePrincipal.Roles(request.Headers[AppServicePrincipal.Header].FirstOrDefault());
-        request.Headers.Remove(RunsApi.RolesHeader);
-        if (roles.Count > 0)
-        {
-            request.Headers[RunsApi.RolesHeader] = string.Join(',', roles);
-        }
-        return new ExecutedResult(await handler(request));
+        ArgumentNullException.ThrowIfNull(handler);
+        return new ExecutedResult(await RequestGuard.CheckAsync(request.HttpContext) ?? await handler(request));
     }
 
     private sealed class ExecutedResult(IResult result) : IActionResult

@@ -1,6 +1,7 @@
 using Agentic.Azure;
 using Agentic.Core;
 using Agentic.Functions;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,9 @@ var builder = FunctionsApplication.CreateBuilder(args);
 // policies triggers HttpRequest (they call the local host's handlers). Problems are written as the local host writes them.
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddProblemDetails();
+// Who may call: bearer tokens, and App Service authentication's principal while that is on; without either the app
+// refuses to start, naming the settings.
+builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind.Functions);
 
 // The same registrations as the local host: the domain, then the storage-backed stores.
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Agentic.Core.Agents;
@@ -10,9 +7,11 @@ using Agentic.Core.Runs;
 using Agentic.Core.Tools;
 using Agentic.Core.Workflow;
 using Agentic.Runtime.Http;
+using Agentic.Runtime.Http.Identity;
 using Azure.Storage.Queues.Models;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -20,181 +19,179 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Functions;
 
 // The HTTP API, with the local host's contract (Agentic.Runtime.Http.RunsApi): submit, read, approve and
-// terminate runs, list agents and tools, errors as application/problem+json; and the agent-runs queue.
+// terminate runs, list agents and tools, health, errors as application/problem+json; and the agent-runs queue.
 //
 // POST /api/runs answers with the local host's 202 body and a Location of GET /api/runs/{id}, not with
 // Durable's CreateCheckStatusResponseAsync: that body carries the task hub's system key in every URI, and
 // with it a caller could raise approval events past the checks below.
 //
-// Identity: App Service authentication sets X-MS-CLIENT-PRINCIPAL-NAME and drops any copy a client sends,
-// so the principal is trustworthy only with it switched on. Roles come from X-Agentic-Roles (comma-separated)
-// until the claims in X-MS-CLIENT-PRINCIPAL are read. App Service authentication does NOT drop that header:
-// it must be set by a trusted front (API Management, Front Door) that removes a client's copy, or any caller
-// can claim any role. The workflow itself still refuses self-approval and approvals for other arguments.
+// Identity: every trigger runs inside SharedHttp.RunAsync, which authenticates the caller the way the local host
+// does (RequestGuard): bearer tokens, and App Service authentication's principal only while that is on. The function
+// key the platform checks says nothing about who calls. Roles and run ownership are checked as on the local host.
 public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger)
 {
     public const string RunQueue = "agent-runs";
     public const string QueuePrincipal = "queue:" + RunQueue;
 
+    [Function(nameof(Health))]
+    public static Task<IActionResult> Health(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest req) =>
+        SharedHttp.RunAsync(req, _ => Task.FromResult(RunsApi.Health()));
 
     [Function(nameof(SubmitRun))]
-    public async Task<HttpResponseData> SubmitRun(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequestData req,
+    public Task<IActionResult> SubmitRun(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequest req,
         [DurableClient] DurableTaskClient client,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        RunRequest request;
-        try
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, async r =>
         {
-            var body = await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge();
-            request = RunRequestParser.Parse(body, Principal(req), agents, Roles(req));
-        }
-        catch (InputException ex)
-        {
-            return await ProblemAsync(req, HttpStatusCode.BadRequest, ex.Title, ex.Message, ex.Errors, cancellationToken);
-        }
-        var (runId, created) = await StartAsync(client, request, cancellationToken);
-        logger.RunRequested(runId, "http", created);
-        var runUri = RunUri(req, runId);
-        var response = req.CreateResponse(HttpStatusCode.Accepted);
-        response.Headers.Add("Location", runUri);
-        response.Headers.Add("Retry-After", "1");
-        await WriteJsonAsync(response, new RunCreatedView(runId, runUri, runUri + "/terminate", runUri + "/approvals/{stepId}", created), cancellationToken);
-        return response;
-    }
+            if (HttpCaller.Refusal(r, "submitting runs", AgenticRoles.Requester) is { } refused)
+            {
+                return refused;
+            }
+            RunRequest request;
+            try
+            {
+                var body = await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw TooLarge();
+                request = RunRequestParser.Parse(body, HttpCaller.Principal(r), agents, HttpCaller.Roles(r));
+            }
+            catch (InputException ex)
+            {
+                return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
+            }
+            var (runId, created) = await StartAsync(client, request, cancellationToken);
+            logger.RunRequested(runId, "http", created);
+            var runUri = RunUri(r, runId);
+            r.HttpContext.Response.Headers.RetryAfter = "1";
+            return TypedResults.Accepted(runUri, new RunCreatedView(runId, runUri, runUri + "/terminate", runUri + "/approvals/{stepId}", created));
+        });
 
     [Function(nameof(GetRun))]
-    public static async Task<HttpResponseData> GetRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}")] HttpRequestData req,
+    public static Task<IActionResult> GetRun(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{id}")] HttpRequest req,
         [DurableClient] DurableTaskClient client,
         string id,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellation: cancellationToken);
-        if (instance is null)
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, async r =>
         {
-            return await NotFoundAsync(req, id, cancellationToken);
-        }
-        var view = Document(instance);
-        if (view["pendingApproval"] is JsonObject pending && pending["stepId"]?.GetValue<string>() is { } stepId)
-        {
-            pending["approvePostUri"] = RunUri(req, id) + "/approvals/" + Uri.EscapeDataString(stepId);
-        }
-        var response = req.CreateResponse(instance.IsCompleted ? HttpStatusCode.OK : HttpStatusCode.Accepted);
-        if (!instance.IsCompleted)
-        {
-            response.Headers.Add("Retry-After", "1");
-        }
-        await WriteJsonAsync(response, view, cancellationToken);
-        return response;
-    }
+            ArgumentNullException.ThrowIfNull(client);
+            if (HttpCaller.Refusal(r, "reading runs", [.. AgenticRoles.All]) is { } refused)
+            {
+                return refused;
+            }
+            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellation: cancellationToken);
+            var view = instance is null ? null : Document(instance);
+            if (instance is null || !Caller.Of(r.HttpContext).MayAccessRunOf(view?["principal"]?.GetValue<string>() ?? ""))
+            {
+                return NotFound(id);
+            }
+            if (view!["pendingApproval"] is JsonObject pending && pending["stepId"]?.GetValue<string>() is { } stepId)
+            {
+                pending["approvePostUri"] = RunUri(r, id) + "/approvals/" + Uri.EscapeDataString(stepId);
+            }
+            if (!instance.IsCompleted)
+            {
+                r.HttpContext.Response.Headers.RetryAfter = "1";
+            }
+            return TypedResults.Json(view, AgenticJson.Options, statusCode: instance.IsCompleted ? StatusCodes.Status200OK : StatusCodes.Status202Accepted);
+        });
 
     // Records the approval before raising the event, so the act activity always finds the approval it runs
     // under. The checks give callers clear answers; the workflow checks again when the event arrives.
     [Function(nameof(DecideApproval))]
-    public async Task<HttpResponseData> DecideApproval(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/approvals/{stepId}")] HttpRequestData req,
+    public Task<IActionResult> DecideApproval(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/approvals/{stepId}")] HttpRequest req,
         [DurableClient] DurableTaskClient client,
         string id,
         string stepId,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        ArgumentNullException.ThrowIfNull(client);
-        ApprovalRequest decision;
-        try
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, async r =>
         {
-            decision = ApprovalRequest.Parse(await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge());
-        }
-        catch (InputException ex)
-        {
-            return await ProblemAsync(req, HttpStatusCode.BadRequest, ex.Title, ex.Message, ex.Errors, cancellationToken);
-        }
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellation: cancellationToken);
-        if (instance is null)
-        {
-            return await NotFoundAsync(req, id, cancellationToken);
-        }
-        var run = instance.SerializedCustomStatus is { } status ? JsonSerializer.Deserialize<AwaitedApproval>(status, AgenticJson.Options) : null;
-        var pending = run?.PendingApproval;
-        if (ApprovalRules.NotAwaiting(id, stepId, run is not null && !instance.IsCompleted, pending, run?.Phase ?? "unknown") is { } notAwaiting)
-        {
-            return await ProblemAsync(req, HttpStatusCode.Conflict, "Not awaiting this approval", notAwaiting, null, cancellationToken);
-        }
-        var approver = Principal(req);
-        var roles = Roles(req);
-        if (ApprovalRules.Refusal(pending!, run!.Principal, approver, roles) is { } refusal)
-        {
-            return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", refusal, null, cancellationToken);
-        }
-        // The same answer again is a retry: deliver the recorded one again. Another answer by the same approver is refused.
-        var earlier = ApprovalRules.EarlierAnswer(await decisions.GetApprovalsAsync(id, stepId, cancellationToken), approver, pending!.ArgsDigest);
-        if (earlier is not null && ApprovalRules.ChangedAnswer(earlier, decision.Decision) is { } changed)
-        {
-            return await ProblemAsync(req, HttpStatusCode.Forbidden, "Approval not allowed", changed, null, cancellationToken);
-        }
-        var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
-        if (earlier is null)
-        {
-            await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
-        }
-        await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
-        logger.ApprovalRecorded(id, stepId, approval.Decision, approver);
-        var response = req.CreateResponse(HttpStatusCode.Accepted);
-        var detail = approval.Approved ? "Approval recorded." : "Rejection recorded.";
-        await WriteJsonAsync(response, new ApprovalAccepted(id, stepId, approval.Decision, approver, approval.ArgsDigest, detail), cancellationToken);
-        return response;
-    }
+            ArgumentNullException.ThrowIfNull(client);
+            // Approver roles are whatever the policy names, so the role is checked against the decision, below.
+            if (!Caller.Of(r.HttpContext).IsAuthenticated)
+            {
+                return HttpCaller.Refusal(r, "approving", [])!;
+            }
+            ApprovalRequest decision;
+            try
+            {
+                decision = ApprovalRequest.Parse(await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw TooLarge());
+            }
+            catch (InputException ex)
+            {
+                return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
+            }
+            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellation: cancellationToken);
+            if (instance is null)
+            {
+                return NotFound(id);
+            }
+            var run = instance.SerializedCustomStatus is { } status ? JsonSerializer.Deserialize<AwaitedApproval>(status, AgenticJson.Options) : null;
+            var pending = run?.PendingApproval;
+            if (ApprovalRules.NotAwaiting(id, stepId, run is not null && !instance.IsCompleted, pending, run?.Phase ?? "unknown") is { } notAwaiting)
+            {
+                return TypedResults.Problem(notAwaiting, title: "Not awaiting this approval", statusCode: StatusCodes.Status409Conflict);
+            }
+            var approver = HttpCaller.Principal(r);
+            var roles = HttpCaller.Roles(r);
+            if (ApprovalRules.Refusal(pending!, run!.Principal, approver, roles) is { } refusal)
+            {
+                return TypedResults.Problem(refusal, title: "Approval not allowed", statusCode: StatusCodes.Status403Forbidden);
+            }
+            // The same answer again is a retry: deliver the recorded one again. Another answer by the same approver is refused.
+            var earlier = ApprovalRules.EarlierAnswer(await decisions.GetApprovalsAsync(id, stepId, cancellationToken), approver, pending!.ArgsDigest);
+            if (earlier is not null && ApprovalRules.ChangedAnswer(earlier, decision.Decision) is { } changed)
+            {
+                return TypedResults.Problem(changed, title: "Approval not allowed", statusCode: StatusCodes.Status403Forbidden);
+            }
+            var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
+            if (earlier is null)
+            {
+                await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
+            }
+            await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
+            logger.ApprovalRecorded(id, stepId, approval.Decision, approver);
+            var detail = approval.Approved ? "Approval recorded." : "Rejection recorded.";
+            return TypedResults.Json(new ApprovalAccepted(id, stepId, approval.Decision, approver, approval.ArgsDigest, detail), AgenticJson.Options, statusCode: StatusCodes.Status202Accepted);
+        });
 
     // Asks the run to stop through the workflow, so the run records who stopped it and why. Durable's own
     // terminate (management API) stays available as the hard stop.
     [Function(nameof(TerminateRun))]
-    public async Task<HttpResponseData> TerminateRun(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/terminate")] HttpRequestData req,
+    public Task<IActionResult> TerminateRun(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs/{id}/terminate")] HttpRequest req,
         [DurableClient] DurableTaskClient client,
         string id,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        ArgumentNullException.ThrowIfNull(client);
-        if (await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellation: cancellationToken) is null)
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, async r =>
         {
-            return await NotFoundAsync(req, id, cancellationToken);
-        }
-        var reason = req.Query["reason"] is { Length: > 0 and <= 500 } r ? r : "Terminated through the API.";
-        var by = Principal(req);
-        await client.RaiseEventAsync(id, AgentRunOrchestrator.TerminateEvent, AgenticJson.ToElement(new TerminateRequest(reason, by)), cancellationToken);
-        logger.TerminationRequested(id, by);
-        var response = req.CreateResponse(HttpStatusCode.Accepted);
-        response.Headers.Add("Location", RunUri(req, id));
-        return response;
-    }
+            ArgumentNullException.ThrowIfNull(client);
+            if (HttpCaller.Refusal(r, "terminating runs", [.. AgenticRoles.All]) is { } refused)
+            {
+                return refused;
+            }
+            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellation: cancellationToken);
+            if (instance is null || !Caller.Of(r.HttpContext).MayAccessRunOf(Document(instance)["principal"]?.GetValue<string>() ?? ""))
+            {
+                return NotFound(id);
+            }
+            var reason = r.Query["reason"].FirstOrDefault() is { Length: > 0 and <= 500 } given ? given : "Terminated through the API.";
+            var by = HttpCaller.Principal(r);
+            await client.RaiseEventAsync(id, AgentRunOrchestrator.TerminateEvent, AgenticJson.ToElement(new TerminateRequest(reason, by)), cancellationToken);
+            logger.TerminationRequested(id, by);
+            return TypedResults.Accepted(RunUri(r, id));
+        });
 
     [Function(nameof(ListAgents))]
-    public async Task<HttpResponseData> ListAgents(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents")] HttpRequestData req,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        var response = req.CreateResponse(HttpStatusCode.OK);
-        await WriteJsonAsync(response, agents.Names.Select(n => new { name = n, description = agents.Get(n).Description }), cancellationToken);
-        return response;
-    }
+    public Task<IActionResult> ListAgents(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents")] HttpRequest req) =>
+        SharedHttp.RunAsync(req, r => Task.FromResult(RunsApi.ListAgents(r, agents)));
 
     [Function(nameof(ListTools))]
-    public async Task<HttpResponseData> ListTools(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "tools")] HttpRequestData req,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(req);
-        var response = req.CreateResponse(HttpStatusCode.OK);
-        var descriptors = tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson });
-        await WriteJsonAsync(response, descriptors, cancellationToken);
-        return response;
-    }
+    public Task<IActionResult> ListTools(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "tools")] HttpRequest req) =>
+        SharedHttp.RunAsync(req, r => Task.FromResult(RunsApi.ListTools(r, tools)));
 
     // A message that is not a valid request throws every time: after maxDequeueCount deliveries (host.json)
     // the Functions host moves it to agent-runs-poison.
@@ -225,9 +222,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     private static async Task<(string RunId, bool Created)> StartAsync(DurableTaskClient client, RunRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var runId = request.IdempotencyKey is { } key
-            ? "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{request.Principal}\n{request.Agent}\n{key}")))[..32]
-            : "run-" + Guid.NewGuid().ToString("N");
+        var runId = RunIds.For(request);
         if (await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellation: cancellationToken) is not null)
         {
             return (runId, false);
@@ -272,65 +267,15 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         return view;
     }
 
-    private static string RunUri(HttpRequestData req, string id) =>
-        req.Url.GetLeftPart(UriPartial.Authority) + "/api/runs/" + Uri.EscapeDataString(id);
-
-    private static string Principal(HttpRequestData req) =>
-        req.Headers.TryGetValues(AppServicePrincipal.NameHeader, out var values) && values.FirstOrDefault()?.Trim() is { Length: > 0 and <= 256 } name
-            ? name
-            : ApprovalRules.Anonymous;
-
-    // Roles come from App Service authentication's principal document, which the platform sets and clients can not.
-    private static string[] Roles(HttpRequestData req) =>
-        req.Headers.TryGetValues(AppServicePrincipal.Header, out var values) ? [.. AppServicePrincipal.Roles(values.FirstOrDefault())] : [];
-
-    // Reads at most the body limit; null if the body is larger.
-    private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > RunRequestParser.MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
+    private static string RunUri(HttpRequest req, string id) =>
+        $"{req.Scheme}://{req.Host}{req.PathBase}/api/runs/{Uri.EscapeDataString(id)}";
 
     private static InputException TooLarge() =>
         new("Request body too large", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
 
-    private static async Task WriteJsonAsync<T>(HttpResponseData response, T value, CancellationToken cancellationToken)
-    {
-        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
-        await JsonSerializer.SerializeAsync(response.Body, value, AgenticJson.Options, cancellationToken);
-    }
-
-    private static Task<HttpResponseData> NotFoundAsync(HttpRequestData req, string id, CancellationToken cancellationToken) =>
-        ProblemAsync(req, HttpStatusCode.NotFound, "Run not found", $"No run with id '{id}'.", null, cancellationToken);
-
-    private static async Task<HttpResponseData> ProblemAsync(
-        HttpRequestData req, HttpStatusCode status, string title, string detail, IReadOnlyList<InputError>? errors, CancellationToken cancellationToken)
-    {
-        var response = req.CreateResponse(status);
-        response.Headers.Add("Content-Type", "application/problem+json; charset=utf-8");
-        var section = status switch
-        {
-            HttpStatusCode.Forbidden => "15.5.4",
-            HttpStatusCode.NotFound => "15.5.5",
-            HttpStatusCode.Conflict => "15.5.10",
-            _ => "15.5.1",
-        };
-        var problem = new Problem("https://tools.ietf.org/html/rfc9110#section-" + section, title, (int)status, detail, errors);
-        await JsonSerializer.SerializeAsync(response.Body, problem, AgenticJson.Options, cancellationToken);
-        return response;
-    }
-
-    private sealed record Problem(string Type, string Title, int Status, string Detail, IReadOnlyList<InputError>? Errors);
+    // Another principal's run answers as an unknown one, as on the local host.
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound);
 
     private sealed record ApprovalAccepted(string RunId, string StepId, string Decision, string Approver, string ArgsDigest, string Detail);
 

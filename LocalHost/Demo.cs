@@ -4,7 +4,7 @@ using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
 using Agentic.Runtime;
-using Agentic.Runtime.Http;
+using Agentic.Runtime.Http.Identity;
 
 namespace Agentic.LocalHost;
 
@@ -15,21 +15,24 @@ namespace Agentic.LocalHost;
 /// </summary>
 internal static class Demo
 {
-    private const string Requester = "demo-requester";
-    private const string Operator = "oncall-operator";
-
     public static async Task<int> RunAsync(string[] args)
     {
         var options = Options.Parse(args);
         var target = new Uri(options.Get("--target") ?? "http://127.0.0.1:7072/services/checkout");
-        await using var app = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray());
+        var (app, keys) = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray());
+        await using var _ = app;
+        if (keys is null)
+        {
+            Console.Error.WriteLine("demo: the demo signs in with the demo principals' keys; '--keys none' leaves it none.");
+            return 2;
+        }
         await app.StartAsync();
         try
         {
             await app.Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready.WaitAsync(TimeSpan.FromSeconds(60));
             var api = new Uri(app.Urls.First());
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            return await DriveAsync(http, api, target);
+            return await DriveAsync(http, api, target, keys.For(AgenticRoles.Requester), keys.For(AgenticRoles.Operator));
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or JsonException)
         {
@@ -42,7 +45,7 @@ internal static class Demo
         }
     }
 
-    private static async Task<int> DriveAsync(HttpClient http, Uri api, Uri target)
+    private static async Task<int> DriveAsync(HttpClient http, Uri api, Uri target, LocalKey requester, LocalKey approver)
     {
         var fleet = target.GetLeftPart(UriPartial.Authority);
         Say($"Sample fleet at {fleet}; breaking {target.AbsolutePath} so the agent has something to fix.");
@@ -52,10 +55,10 @@ internal static class Demo
         {
             Content = JsonContent.Create(new { agent = "service-healer", target = target.ToString(), goal = "Keep checkout healthy", environment = "dev" }),
         };
-        submit.Headers.Add(RunsApi.PrincipalHeader, Requester);
+        submit.Headers.Add(ApiKeyHeader, requester.Key);
         using var accepted = await http.SendAsync(submit);
         var created = await accepted.Content.ReadFromJsonAsync<RunCreatedView>(AgenticJson.Options) ?? throw new JsonException("Empty answer to POST /api/runs.");
-        Say($"POST /api/runs -> {(int)accepted.StatusCode} {accepted.StatusCode}, run {created.Id} (as {Requester})");
+        Say($"POST /api/runs -> {(int)accepted.StatusCode} {accepted.StatusCode}, run {created.Id} (as {requester.Principal})");
         Say($"  status:    {created.StatusQueryGetUri}");
         Say($"  terminate: {created.TerminatePostUri}");
 
@@ -65,7 +68,9 @@ internal static class Demo
         RunView view;
         while (true)
         {
-            using var response = await http.GetAsync(new Uri(created.StatusQueryGetUri));
+            using var status = new HttpRequestMessage(HttpMethod.Get, new Uri(created.StatusQueryGetUri));
+            status.Headers.Add(ApiKeyHeader, requester.Key);
+            using var response = await http.SendAsync(status);
             view = await response.Content.ReadFromJsonAsync<RunView>(AgenticJson.Options) ?? throw new JsonException("Empty status.");
             foreach (var entry in view.Log.Skip(printed))
             {
@@ -81,13 +86,12 @@ internal static class Demo
             printed = view.Log.Count;
             if (view.PendingApproval is { } pending && approved.Add(pending.StepId))
             {
-                Say($"  -> approving {pending.StepId} ({pending.Tool}, args {pending.ArgsDigest[..19]}) as {Operator}, role {pending.ApproverRole}");
+                Say($"  -> approving {pending.StepId} ({pending.Tool}, args {pending.ArgsDigest[..19]}) as {approver.Principal}, role {pending.ApproverRole}");
                 using var approve = new HttpRequestMessage(HttpMethod.Post, new Uri(pending.ApprovePostUri ?? throw new JsonException("The pending approval has no approvePostUri.")))
                 {
                     Content = JsonContent.Create(new { decision = "approve", comment = "Runbook restart approved for the demo." }),
                 };
-                approve.Headers.Add(RunsApi.PrincipalHeader, Operator);
-                approve.Headers.Add(RunsApi.RolesHeader, pending.ApproverRole ?? "operator");
+                approve.Headers.Add(ApiKeyHeader, approver.Key);
                 (await http.SendAsync(approve)).EnsureSuccessStatusCode();
             }
             if (response.StatusCode == System.Net.HttpStatusCode.OK)
@@ -122,4 +126,6 @@ internal static class Demo
     }
 
     private static void Say(string line) => Console.WriteLine(line);
+
+    private const string ApiKeyHeader = "x-functions-key";
 }

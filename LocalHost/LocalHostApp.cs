@@ -4,6 +4,8 @@ using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
 using Agentic.Runtime;
 using Agentic.Runtime.Http;
+using Agentic.Runtime.Http.Identity;
+using Microsoft.AspNetCore.HostFiltering;
 
 namespace Agentic.LocalHost;
 
@@ -12,7 +14,10 @@ internal static class LocalHostApp
 {
     public const string DefaultUrls = "http://127.0.0.1:7071";
 
-    public static WebApplication Build(string[] args)
+    // Semicolon-separated, as ASP.NET Core's AllowedHosts; a port is not part of the match.
+    public const string DefaultAllowedHosts = "127.0.0.1;localhost;[::1]";
+
+    public static (WebApplication App, LocalKeys? Keys) Build(string[] args)
     {
         var options = Options.Parse(args);
         var (settingsPath, values) = LocalSettings.Load(options.Get("--settings"));
@@ -22,6 +27,7 @@ internal static class LocalHostApp
         builder.Configuration.AddInMemoryCollection(values);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = options.Get("--urls") ?? values.GetValueOrDefault("Agentic:Urls") ?? DefaultUrls });
+        var keys = DemoKeys(options.Get("--keys") ?? LocalKeys.DefaultPath, builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
@@ -35,29 +41,68 @@ internal static class LocalHostApp
             o.SerializerOptions.DefaultIgnoreCondition = AgenticJson.Options.DefaultIgnoreCondition;
         });
         builder.Services.AddProblemDetails();
+        // Who may call: keys and bearer tokens (Agentic:Auth); the host refuses to start with no way to identify anyone.
+        builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind.Local);
+        // Requests for a host name this host does not serve are refused (DNS rebinding): loopback names unless configured.
+        builder.Services.Configure<HostFilteringOptions>(o =>
+        {
+            o.AllowedHosts = (builder.Configuration["Agentic:AllowedHosts"] ?? DefaultAllowedHosts).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            o.AllowEmptyHosts = false;
+            o.IncludeFailureMessage = false;
+        });
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
         // The policy store decides what the gate enforces: the configured (or shipped) policy is stored and activated at start.
         builder.Services.AddAgenticPolicyStore(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var app = builder.Build();
+        app.UseHostFiltering();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapGet("/", () => Results.Redirect("/api/agents"));
+        app.UseAgenticRequestGuard();
+        app.MapGet("/", () => Results.Redirect("/api/health"));
         app.MapAgenticApi();
         if (settingsPath is not null)
         {
             app.Logger.LogSettings(settingsPath);
         }
-        return app;
+        if (keys is not null)
+        {
+            var where = Path.GetFullPath(options.Get("--keys") ?? LocalKeys.DefaultPath);
+            var who = string.Join(", ", keys.Keys.Select(k => $"{k.Principal} ({string.Join('+', k.Roles)})"));
+            app.Logger.LogDemoKeys(where, who);
+        }
+        return (app, keys);
+    }
+
+    // The demo principals' keys (made on first use), added after any configured key; `--keys none` leaves them out.
+    private static LocalKeys? DemoKeys(string path, ConfigurationManager configuration)
+    {
+        if (string.Equals(path, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        if (string.Equals(configuration["Agentic:Environment"], "prod", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("Demo keys are refused when Agentic:Environment is 'prod': pass '--keys none' and configure Agentic:Auth:ApiKeys or Agentic:Auth:Jwt.");
+        }
+        var keys = LocalKeys.LoadOrCreate(path);
+        var next = configuration.GetSection(AgenticAuthOptions.Section + ":ApiKeys").GetChildren()
+            .Select(c => int.TryParse(c.Key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i + 1 : 0)
+            .DefaultIfEmpty(0).Max();
+        configuration.AddInMemoryCollection(keys.Settings(next));
+        return keys;
     }
 
     public static async Task<int> RunAsync(string[] args)
     {
         try
         {
-            await using var app = Build(args);
-            await app.RunAsync();
+            var (app, _) = Build(args);
+            await using (app)
+            {
+                await app.RunAsync();
+            }
             return 0;
         }
         catch (PolicyLoadException ex)

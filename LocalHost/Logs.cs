@@ -4,4 +4,7 @@ internal static partial class Logs
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Settings from {Path}.")]
     public static partial void LogSettings(this ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Keys for the demo principals {Principals}: {Path} (send one as x-functions-key).")]
+    public static partial void LogDemoKeys(this ILogger logger, string path, string principals);
 }

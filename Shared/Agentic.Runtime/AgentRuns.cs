@@ -35,9 +35,7 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
     public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var runId = request.IdempotencyKey is { } key
-            ? "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{request.Principal}\n{request.Agent}\n{key}")))[..32]
-            : "run-" + Guid.NewGuid().ToString("N");
+        var runId = RunIds.For(request);
         var created = await runner.StartAsync(runId, request, cancellationToken);
         return (runId, created);
     }

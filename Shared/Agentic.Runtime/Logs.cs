@@ -45,4 +45,10 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 122, Level = LogLevel.Warning, Message = "Run request rejected to {Queue}: {Reason}")]
     public static partial void RunRequestRejected(this ILogger logger, string queue, string reason);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Unauthenticated {Method} {Path} refused: {Reason}")]
+    public static partial void AuthenticationFailed(this ILogger logger, string method, string path, string reason);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "{Method} {Path} refused to {Principal}: {Reason}")]
+    public static partial void AccessRefused(this ILogger logger, string method, string path, string principal, string reason);
 }

@@ -1,6 +1,7 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Governance;
 using Agentic.Core.Json;
+using Agentic.Core.Runs;
 using Agentic.Core.Tools;
 
 namespace Agentic.Core.Activities;
@@ -96,7 +97,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
                     throw new NonRetryableException($"Step {input.StepId} was rejected by {rejection.Approver}: refusing to act.");
                 }
                 var quorum = decision.Quorum;
-                var approvers = forThese.Select(a => a.Approver.ToUpperInvariant()).Distinct(StringComparer.Ordinal).Count();
+                var approvers = forThese.Select(a => a.Approver).Distinct(PrincipalIds.Comparer).Count();
                 if (approvers < quorum)
                 {
                     throw new NonRetryableException($"Step {input.StepId} requires {quorum} approval(s) for {input.ArgsDigest}; {approvers} recorded: refusing to act.");

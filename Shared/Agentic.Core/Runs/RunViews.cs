@@ -230,7 +230,7 @@ public static class ApprovalRules
     public static ApprovalDecision? EarlierAnswer(IReadOnlyList<ApprovalDecision> earlier, string approver, string argsDigest)
     {
         ArgumentNullException.ThrowIfNull(earlier);
-        return earlier.FirstOrDefault(a => string.Equals(a.Approver, approver, StringComparison.OrdinalIgnoreCase) && a.ArgsDigest == argsDigest);
+        return earlier.FirstOrDefault(a => PrincipalIds.Same(a.Approver, approver) && a.ArgsDigest == argsDigest);
     }
 
     /// <summary>Why an approver who already answered <paramref name="earlier"/> may not now answer <paramref name="decision"/>, or <c>null</c> for the same answer.</summary>
@@ -247,11 +247,11 @@ public static class ApprovalRules
     {
         ArgumentNullException.ThrowIfNull(pending);
         ArgumentNullException.ThrowIfNull(roles);
-        if (string.IsNullOrWhiteSpace(approver) || string.Equals(approver, Anonymous, StringComparison.OrdinalIgnoreCase))
+        if (string.IsNullOrWhiteSpace(approver) || PrincipalIds.Same(approver, Anonymous))
         {
             return "Approvals need an identified approver.";
         }
-        if (string.Equals(approver, requester, StringComparison.OrdinalIgnoreCase))
+        if (PrincipalIds.Same(approver, requester))
         {
             return $"{approver} requested this run and can not approve its actions.";
         }

@@ -457,7 +457,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it arrived after the approval deadline {step.ApprovalDeadline:u}.");
         }
-        if (string.Equals(approval.Approver, state.Request.Principal, StringComparison.OrdinalIgnoreCase))
+        if (PrincipalIds.Same(approval.Approver, state.Request.Principal))
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: the requester can not approve their own action.");
         }
@@ -473,11 +473,11 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             return Note(state, e.At, step, $"Ignored an approval by {approval.Approver}: it was given for another contract of {step.Tool} ({AgenticJson.ShortDigest(seen)}, the decision covers {AgenticJson.ShortDigest(decided)}).");
         }
-        if (step.Approvals.Any(a => string.Equals(a.Approver, approval.Approver, StringComparison.OrdinalIgnoreCase) && a.Decision == approval.Decision && a.ArgsDigest == approval.ArgsDigest))
+        if (step.Approvals.Any(a => PrincipalIds.Same(a.Approver, approval.Approver) && a.Decision == approval.Decision && a.ArgsDigest == approval.ArgsDigest))
         {
             return state; // the same answer delivered again (a retried request): already counted
         }
-        if (step.Approvals.Any(a => string.Equals(a.Approver, approval.Approver, StringComparison.OrdinalIgnoreCase)))
+        if (step.Approvals.Any(a => PrincipalIds.Same(a.Approver, approval.Approver)))
         {
             return Note(state, e.At, step, $"Ignored a second answer by {approval.Approver}: a quorum counts distinct approvers.");
         }

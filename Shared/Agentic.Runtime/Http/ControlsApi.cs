@@ -4,6 +4,7 @@ using Agentic.Core.Governance;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,8 +13,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Agentic.Runtime.Http;
 
 /// <summary>
-/// Kill switches and quarantines, admin role only (an identified caller whose <c>X-Agentic-Roles</c> holds
-/// <c>admin</c>; anyone else gets 403 problem+json):
+/// Kill switches and quarantines, admin role only (an authenticated caller who holds <c>admin</c>; anyone else gets
+/// 401 or 403 problem+json):
 /// <list type="bullet">
 /// <item><c>GET /api/controls</c>: the engaged controls; <c>GET /api/controls/history</c>: every engage and release, newest first.</item>
 /// <item><c>POST /api/controls/kill-switch</c> <c>{ "scope": "global" | "agent" | "tool", "target": "name", "reason": "..." }</c>
@@ -27,7 +28,7 @@ namespace Agentic.Runtime.Http;
 public static class ControlsApi
 {
     /// <summary>The role every controls route requires.</summary>
-    public const string AdminRole = "admin";
+    public const string AdminRole = AgenticRoles.Admin;
 
     private const int MaxBodyBytes = 16 * 1024;
 
@@ -181,19 +182,8 @@ public static class ControlsApi
     private static object View(ControlState c) =>
         new { scope = Controls.Name(c.Scope), c.Target, kind = Controls.Name(c.Kind), rule = c.Rule, c.Reason, c.EngagedBy, c.EngagedAt };
 
-    /// <summary>403 problem+json unless the caller is identified and holds the admin role.</summary>
-    private static ProblemHttpResult? Refusal(HttpRequest request)
-    {
-        var principal = HttpCaller.Principal(request);
-        if (string.Equals(principal, ApprovalRules.Anonymous, StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem($"Controls need an identified caller ({RunsApi.PrincipalHeader}) with the role '{AdminRole}'.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
-        }
-        var roles = HttpCaller.Roles(request);
-        return roles.Contains(AdminRole, StringComparer.OrdinalIgnoreCase)
-            ? null
-            : TypedResults.Problem($"{principal} does not hold the role '{AdminRole}' that controls need.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
-    }
+    /// <summary>401 for an unauthenticated caller, 403 for one without the admin role.</summary>
+    private static ProblemHttpResult? Refusal(HttpRequest request) => HttpCaller.Refusal(request, "kill switches and quarantines", AgenticRoles.Admin);
 
     private sealed record KillSwitchBody(string? Scope = null, string? Target = null, string? Reason = null);
 

@@ -1,19 +1,50 @@
 using Agentic.Core.Runs;
 using Microsoft.AspNetCore.Http;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Agentic.Runtime.Http;
 
 /// <summary>What every route reads from a request the same way: the caller's identity, a bounded body, and 400 problems.</summary>
-internal static class HttpCaller
+public static class HttpCaller
 {
-    /// <summary>The caller named by <see cref="RunsApi.PrincipalHeader"/>, or <c>anonymous</c>.</summary>
-    public static string Principal(HttpRequest request) =>
-        request.Headers[RunsApi.PrincipalHeader].FirstOrDefault() is { Length: > 0 and <= 256 } p && !string.IsNullOrWhiteSpace(p) ? p.Trim() : ApprovalRules.Anonymous;
+    /// <summary>The verified caller's principal id (<c>anonymous</c> for a request no scheme authenticated).</summary>
+    public static string Principal(HttpRequest request) => Caller.Of(request.HttpContext).Id;
 
-    /// <summary>The caller's roles from <see cref="RunsApi.RolesHeader"/> (comma-separated).</summary>
-    public static string[] Roles(HttpRequest request) =>
-        (request.Headers[RunsApi.RolesHeader].FirstOrDefault() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    /// <summary>The verified caller's roles.</summary>
+    public static string[] Roles(HttpRequest request) => [.. Caller.Of(request.HttpContext).Roles];
+
+    /// <summary>
+    /// <c>null</c> when the verified caller holds one of <paramref name="roles"/>; else 401 for an unauthenticated request
+    /// (a handler reached without <see cref="RequestGuard"/>) or 403 naming the roles <paramref name="action"/> needs.
+    /// </summary>
+    public static ProblemHttpResult? Refusal(HttpRequest request, string action, params string[] roles)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var caller = Caller.Of(request.HttpContext);
+        string? reason = null;
+        ProblemHttpResult? problem = null;
+        if (!caller.IsAuthenticated)
+        {
+            reason = "not authenticated";
+            problem = TypedResults.Problem($"{Capitalize(action)} needs an authenticated caller.", title: "Authentication required", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        else if (!caller.HasAny(roles))
+        {
+            var needed = roles.Length == 1 ? $"the role '{roles[0]}'" : "one of the roles " + string.Join(", ", roles.Select(r => $"'{r}'"));
+            reason = $"{action} needs {needed}";
+            problem = TypedResults.Problem($"{Capitalize(action)} needs {needed}; {caller.Id} holds {(caller.Roles.Count == 0 ? "no role" : string.Join(", ", caller.Roles))}.",
+                title: "Role required", statusCode: StatusCodes.Status403Forbidden);
+        }
+        if (problem is not null)
+        {
+            request.HttpContext.RequestServices?.GetService<ILoggerFactory>()?.CreateLogger(typeof(HttpCaller).FullName!)
+                .AccessRefused(request.Method, request.Path.Value ?? "", caller.Id, reason!);
+        }
+        return problem;
+    }
 
     /// <summary>Reads at most <paramref name="maxBytes"/>; <c>null</c> if the body is larger.</summary>
     public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
@@ -40,4 +71,6 @@ internal static class HttpCaller
     public static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
         TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
             extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
+
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

@@ -5,6 +5,7 @@ using Agentic.Core.Json;
 using Agentic.Core.Policy.Language;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Runs;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,13 +15,13 @@ using Microsoft.AspNetCore.Routing;
 namespace Agentic.Runtime.Http;
 
 /// <summary>
-/// The policy lifecycle. Reading needs an identified caller (<c>X-Agentic-Principal</c>; anonymous gets 401); every
+/// The policy lifecycle. Reading needs an authenticated caller with one of the API's roles; every
 /// change and the simulation need the role <c>admin</c> (403 otherwise), the same rule as <see cref="ControlsApi"/>:
 /// <list type="bullet">
 /// <item><c>GET /api/policies</c>: the active set (enforced, shadow, the versions a rollback returns to), with an ETag of its sequence;
 /// <c>GET /api/policies/versions</c> (<c>?id=</c> filters); <c>GET /api/policies/{id}/{version}</c>: the YAML and its rules;
 /// <c>GET /api/policies/history</c> (<c>?max=</c>): every activation, shadow clear and rollback, newest first.</item>
-/// <item><c>POST /api/policies</c> with a YAML body (<c>application/yaml</c> or <c>text/plain</c>): stores a version.
+/// <item><c>POST /api/policies</c> with a YAML body (<c>application/yaml</c>, <c>text/yaml</c>): stores a version.
 /// 201 with <c>Location</c> when new, 200 when stored before with the same text, 409 when stored with other text,
 /// 400 with every load diagnostic (line, column, code) when the policy does not load.</item>
 /// <item><c>POST /api/policies/{id}/{version}/activate</c> <c>{ "mode": "enforce" | "shadow", "reason": "..." }</c>
@@ -51,7 +52,7 @@ public static class PoliciesApi
     // The name load diagnostics give the uploaded text.
     private const string BodyFile = "policy";
 
-    private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"];
+    private static readonly IReadOnlyList<string> YamlTypes = RequestGuard.YamlTypes;
 
     /// <summary>Maps <c>/api/policies</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticPolicies(this IEndpointRouteBuilder app)
@@ -381,7 +382,7 @@ public static class PoliciesApi
         var mediaType = (request.ContentType ?? "").Split(';')[0].Trim();
         if (!YamlTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
         {
-            return (null, null, TypedResults.Problem($"Send the policy's YAML text as {string.Join(" or ", YamlTypes.Take(1).Append("text/plain"))}; '{(mediaType.Length == 0 ? "no content type" : mediaType)}' is not accepted.",
+            return (null, null, TypedResults.Problem($"Send the policy's YAML text as {YamlTypes[0]}; '{(mediaType.Length == 0 ? "no content type" : mediaType)}' is not accepted.",
                 title: "Unsupported media type", statusCode: StatusCodes.Status415UnsupportedMediaType));
         }
         var body = await HttpCaller.ReadBodyAsync(request, MaxPolicyBytes, cancellationToken);
@@ -460,18 +461,10 @@ public static class PoliciesApi
         }
     }
 
-    /// <summary>401 problem+json for an anonymous caller; 403 for a change by a caller without the admin role.</summary>
-    private static ProblemHttpResult? Refusal(HttpRequest request, bool admin)
-    {
-        var principal = HttpCaller.Principal(request);
-        if (string.Equals(principal, ApprovalRules.Anonymous, StringComparison.OrdinalIgnoreCase))
-        {
-            return TypedResults.Problem($"Policies need an identified caller ({RunsApi.PrincipalHeader}).", title: "Identified caller required", statusCode: StatusCodes.Status401Unauthorized);
-        }
-        return !admin || HttpCaller.Roles(request).Contains(AdminRole, StringComparer.OrdinalIgnoreCase)
-            ? null
-            : TypedResults.Problem($"{principal} does not hold the role '{AdminRole}' that policy changes need.", title: "Admin role required", statusCode: StatusCodes.Status403Forbidden);
-    }
+    /// <summary>401 for an unauthenticated caller; 403 for a reader without a role, or a change by a caller without the admin role.</summary>
+    private static ProblemHttpResult? Refusal(HttpRequest request, bool admin) => admin
+        ? HttpCaller.Refusal(request, "policy changes", AgenticRoles.Admin)
+        : HttpCaller.Refusal(request, "reading policies", [.. AgenticRoles.All]);
 
     private static ProblemHttpResult NotFound(string id, string version) =>
         TypedResults.Problem($"No policy version {PolicyLifecycle.Name(id, version)} is stored.", title: "Policy version not found", statusCode: StatusCodes.Status404NotFound);

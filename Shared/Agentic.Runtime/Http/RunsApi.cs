@@ -2,6 +2,7 @@ using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
+using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -11,38 +12,51 @@ namespace Agentic.Runtime.Http;
 
 /// <summary>
 /// The HTTP API of the local host, the same contract as the Functions app: submit, read, approve and
-/// terminate runs; list agents and tools. Errors are <c>application/problem+json</c>.
-/// Identity on the local host comes from the <c>X-Agentic-Principal</c> and <c>X-Agentic-Roles</c>
-/// headers (comma-separated roles); in Azure, App Service authentication supplies it.
+/// terminate runs; list agents and tools; health. Errors are <c>application/problem+json</c>. Callers are who
+/// <see cref="Identity.RequestGuard"/> verified; what they may do is their roles': <c>requester</c> submits runs and
+/// reads and terminates its own, <c>operator</c> and <c>admin</c> read and terminate every run, approvals need the role
+/// the decision names.
 /// </summary>
 public static class RunsApi
 {
-    /// <summary>Header naming the caller on the local host.</summary>
-    public const string PrincipalHeader = "X-Agentic-Principal";
-
-    /// <summary>Header listing the caller's roles on the local host.</summary>
-    public const string RolesHeader = "X-Agentic-Roles";
-
     /// <summary>Maps <c>/api/runs</c>, <c>/api/agents</c> and <c>/api/tools</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet(AgenticAuthentication.HealthPath, Health);
         var runs = app.MapGroup("/api/runs");
         runs.MapPost("/", SubmitAsync);
         runs.MapGet("/{id}", GetAsync);
         runs.MapPost("/{id}/approvals/{stepId}", DecideAsync);
         runs.MapPost("/{id}/terminate", TerminateAsync);
-        app.MapGet("/api/agents", (AgentCatalog agents) => TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description })));
-        app.MapGet("/api/tools", (ToolRegistry tools) => TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson,
-            // Limits, costs and labels; secrets by name only, never a value.
-            rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
-            d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] })));
+        app.MapGet("/api/agents", ListAgents);
+        app.MapGet("/api/tools", ListTools);
         app.MapAgenticControls();
         app.MapAgenticPolicies();
         return app;
     }
 
+    /// <summary><c>GET /api/health</c>: the only route open to anonymous callers; it says nothing but that the host answers.</summary>
+    public static IResult Health() => TypedResults.Ok(new { status = "ok" });
+
+    /// <summary><c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles.</summary>
+    public static IResult ListAgents(HttpRequest request, AgentCatalog agents) =>
+        (IResult?)HttpCaller.Refusal(request, "reading the agent catalog", [.. AgenticRoles.All])
+        ?? TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description }));
+
+    /// <summary><c>GET /api/tools</c>: the tool catalog with contracts, limits and secret names (never values).</summary>
+    public static IResult ListTools(HttpRequest request, ToolRegistry tools) =>
+        (IResult?)HttpCaller.Refusal(request, "reading the tool catalog", [.. AgenticRoles.All])
+        ?? TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson,
+            // Limits, costs and labels; secrets by name only, never a value.
+            rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
+            d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] }));
+
     internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, AgentCatalog agents, CancellationToken cancellationToken)
     {
+        if (HttpCaller.Refusal(request, "submitting runs", AgenticRoles.Requester) is { } refused)
+        {
+            return refused;
+        }
         var body = await HttpCaller.ReadBodyAsync(request, RunRequestParser.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
@@ -65,8 +79,12 @@ public static class RunsApi
 
     internal static async Task<IResult> GetAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
     {
+        if (HttpCaller.Refusal(request, "reading runs", [.. AgenticRoles.All]) is { } refused)
+        {
+            return refused;
+        }
         var run = await runs.GetAsync(id, cancellationToken);
-        if (run is null)
+        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.State.Request.Principal))
         {
             return NotFound(id);
         }
@@ -82,6 +100,11 @@ public static class RunsApi
 
     internal static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
     {
+        // Approver roles are whatever the policy names, so the role is checked against the decision (ApprovalRules), not here.
+        if (!Caller.Of(request.HttpContext).IsAuthenticated)
+        {
+            return HttpCaller.Refusal(request, "approving", [])!;
+        }
         var body = await HttpCaller.ReadBodyAsync(request, RunRequestParser.MaxBodyBytes, cancellationToken);
         ApprovalRequest decision;
         try
@@ -106,8 +129,12 @@ public static class RunsApi
 
     internal static async Task<IResult> TerminateAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
     {
+        if (HttpCaller.Refusal(request, "terminating runs", [.. AgenticRoles.All]) is { } refused)
+        {
+            return refused;
+        }
         var run = await runs.GetAsync(id, cancellationToken);
-        if (run is null)
+        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.State.Request.Principal))
         {
             return NotFound(id);
         }
@@ -124,6 +151,7 @@ public static class RunsApi
 
     private static string Base(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}";
 
+    // Another principal's run answers as an unknown one: a requester learns nothing of runs that are not theirs.
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound);
 }
