@@ -15,19 +15,21 @@ public sealed class DemoCommandTests(AzuriteFixture storage, ITestOutputHelper o
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var fleet = await SampleFleet.StartAsync();
         var settings = Path.Combine(Path.GetTempPath(), $"agentic-demo-{Guid.NewGuid():N}.settings.json");
+        var keys = Path.Combine(Path.GetTempPath(), $"agentic-demo-{Guid.NewGuid():N}", "keys.json");
         await File.WriteAllTextAsync(settings, JsonSerializer.Serialize(new
         {
             Values = new Dictionary<string, string>
             {
                 ["AgenticStorage"] = storage.Azurite.ConnectionString,
                 ["Agentic__HubName"] = Hubs.New("demo"),
+                ["Agentic__Environment"] = "dev",
             },
         }), cancellationToken);
         try
         {
             var port = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
             await using var demo = ChildProcess.Start("agentic-demo", "dotnet",
-                [Repo.Output("Agentic.LocalHost", "agentic.dll"), "demo", "--target", fleet.Target("checkout"), "--urls", "http://127.0.0.1:" + port, "--settings", settings]);
+                [Repo.Output("Agentic.LocalHost", "agentic.dll"), "demo", "--target", fleet.Target("checkout"), "--urls", "http://127.0.0.1:" + port, "--settings", settings, "--keys", keys]);
             var clock = Stopwatch.StartNew();
             while (!demo.HasExited && clock.Elapsed < Limit)
             {
@@ -46,10 +48,21 @@ public sealed class DemoCommandTests(AzuriteFixture storage, ITestOutputHelper o
             Assert.True(demo.ExitCode == 0, $"agentic demo exited with {demo.ExitCode}:\n{demo.Tail()}");
             Assert.All(new[] { "perceived", "planned", "decided", "approved", "acted", "completed", "Demo passed" },
                 stage => Assert.True(text.Contains(stage, StringComparison.Ordinal), $"The demo output lacks '{stage}':\n{text}"));
+            // The demo made its own keys, readable by their owner only, told where they are, and approved as a second person.
+            Assert.Contains(keys, text, StringComparison.Ordinal);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keys));
+            }
+            var principals = JsonDocument.Parse(await File.ReadAllTextAsync(keys, cancellationToken)).RootElement.GetProperty("keys").EnumerateArray()
+                .Select(k => k.GetProperty("principal").GetString()).ToList();
+            Assert.Equal(["demo-requester", "oncall-operator", "second-operator", "demo-admin"], principals);
+            Assert.Contains("approved by oncall-operator", text, StringComparison.Ordinal);
         }
         finally
         {
             File.Delete(settings);
+            Directory.Delete(Path.GetDirectoryName(keys)!, recursive: true);
         }
     }
 }

@@ -34,7 +34,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
     public async Task GetRun_Answers202WhileRunning_And200WithTheOutcomeOnceTerminal()
     {
         var (run, waiting) = await host.StartRunAwaitingApprovalAsync(Token);
-        using (var running = await host.Api.Http.GetAsync(new Uri(run.StatusQueryGetUri), Token))
+        using (var running = await host.Api.SendAsync(HttpMethod.Get, new Uri(run.StatusQueryGetUri), null, Caller.Requester, Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, running.StatusCode);
             Assert.NotNull(running.Headers.RetryAfter);
@@ -59,7 +59,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
     [Fact]
     public async Task GetRun_UnknownId_Answers404Problem()
     {
-        using var response = await host.Api.Http.GetAsync(new Uri("/api/runs/run-does-not-exist", UriKind.Relative), Token);
+        using var response = await host.Api.SendAsync(HttpMethod.Get, new Uri("/api/runs/run-does-not-exist", UriKind.Relative), null, Caller.Operator, Token);
 
         await Problems.AssertAsync(response, HttpStatusCode.NotFound, field: null, Token);
     }
@@ -71,7 +71,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
 
         var first = await host.Api.SubmitAsync(body, Caller.Requester, Token);
         var again = await host.Api.SubmitAsync(body, Caller.Requester, Token);
-        var otherCaller = await host.Api.SubmitAsync(body, new Caller("someone-else"), Token);
+        var otherCaller = await host.Api.SubmitAsync(body, new Caller("someone-else", "requester"), Token);
 
         Assert.True(first.Created);
         Assert.False(again.Created);
@@ -171,7 +171,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
     {
         var (run, _) = await host.StartRunAwaitingApprovalAsync(Token);
 
-        using (var response = await host.Api.Http.PostAsync(new Uri(run.TerminatePostUri), null, Token))
+        using (var response = await host.Api.SendAsync(HttpMethod.Post, new Uri(run.TerminatePostUri), null, Caller.Requester, Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
@@ -192,7 +192,7 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
     private async Task AssertStillServingAsync()
     {
         Assert.False(host.Host.Process!.HasExited, HostOutput.Tail(host.Host));
-        using var agents = await host.Api.Http.GetAsync(new Uri("/api/agents", UriKind.Relative), Token);
+        using var agents = await host.Api.SendAsync(HttpMethod.Get, new Uri("/api/agents", UriKind.Relative), null, Caller.Requester, Token);
         Assert.Equal(HttpStatusCode.OK, agents.StatusCode);
     }
 }

@@ -5,7 +5,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Agentic.EndToEnd.Tests.Support;
-using Agentic.Runtime.Http;
 using Agentic.Testing;
 
 namespace Agentic.EndToEnd.Tests;
@@ -132,7 +131,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
     [Fact]
     public async Task Active_AfterHostStart_IsTheShippedBaselineActivatedByHostStartup()
     {
-        using var response = await SendAsync(HttpMethod.Get, "/api/policies", null, "viewer-1", null);
+        using var response = await SendAsync(HttpMethod.Get, "/api/policies", null, "viewer-1", "requester");
         var body = await response.Content.ReadAsStringAsync(Token);
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
@@ -140,7 +139,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
         var history = await HistoryAsync();
         var startup = history.Last();
         Assert.Equal(("activate", "baseline", "enforce", "host:startup"), (startup.GetProperty("action").GetString(), startup.GetProperty("id").GetString(), startup.GetProperty("mode").GetString(), startup.GetProperty("by").GetString()));
-        using var stored = await SendAsync(HttpMethod.Get, $"/api/policies/baseline/{startup.GetProperty("version").GetString()}", null, "viewer-1", null);
+        using var stored = await SendAsync(HttpMethod.Get, $"/api/policies/baseline/{startup.GetProperty("version").GetString()}", null, "viewer-1", "requester");
         var policy = JsonDocument.Parse(await stored.Content.ReadAsStringAsync(Token)).RootElement;
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.StartsWith("sha256:", policy.GetProperty("contentHash").GetString(), StringComparison.Ordinal);
@@ -238,7 +237,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
         {
             await Problems.AssertAsync(other, HttpStatusCode.Conflict, field: null, Token);
         }
-        using var stored = await SendAsync(HttpMethod.Get, "/api/policies/e2e-upload/1", null, "viewer-1", null);
+        using var stored = await SendAsync(HttpMethod.Get, "/api/policies/e2e-upload/1", null, "viewer-1", "requester");
         Assert.Equal(text, JsonDocument.Parse(await stored.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("yaml").GetString());
     }
 
@@ -289,7 +288,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
             }
             Assert.True(i < 25, "Rollback never ran out of previous versions.");
         }
-        using var active = await SendAsync(HttpMethod.Get, "/api/policies", null, "viewer-1", null);
+        using var active = await SendAsync(HttpMethod.Get, "/api/policies", null, "viewer-1", "requester");
         Assert.Equal("baseline", JsonDocument.Parse(await active.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("enforced").GetProperty("id").GetString());
     }
 
@@ -441,7 +440,7 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
 
     private async Task<List<JsonElement>> HistoryAsync()
     {
-        using var response = await SendAsync(HttpMethod.Get, "/api/policies/history", null, "viewer-1", null);
+        using var response = await SendAsync(HttpMethod.Get, "/api/policies/history", null, "viewer-1", "requester");
         var body = await response.Content.ReadAsStringAsync(Token);
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
         return [.. JsonDocument.Parse(body).RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone())];
@@ -462,17 +461,6 @@ public sealed class PoliciesApiTests(PoliciesHost host, ITestOutputHelper output
         return $"id: {id}\nversion: \"{version}\"\nrules:\n{forbid}  - id: permit-read-only\n    effect: permit\n    when: tool.sideEffect == 'read-only'\n";
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? body, string? principal, string? roles)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = body };
-        if (principal is not null)
-        {
-            request.Headers.Add(RunsApi.PrincipalHeader, principal);
-        }
-        if (roles is not null)
-        {
-            request.Headers.Add(RunsApi.RolesHeader, roles);
-        }
-        return await host.Api.Http.SendAsync(request, Token);
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? body, string? principal, string? roles) =>
+        host.Api.SendAsync(method, new Uri(path, UriKind.Relative), body, new Caller(principal, roles), Token);
 }

@@ -85,7 +85,12 @@ public sealed class AgenticHost : IAsyncDisposable
             ["Agentic__Runner__WorkLeaseSeconds"] = "6",
             ["Agentic__Runner__ControlLeaseSeconds"] = "6",
             ["Logging__LogLevel__Default"] = "Information",
+            ["Agentic__Environment"] = "dev",
         };
+        foreach (var (key, value) in TestIdentities.HostSettings())
+        {
+            _environment[key] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _environment[key] = value;
@@ -119,7 +124,7 @@ public sealed class AgenticHost : IAsyncDisposable
         var settings = Path.Combine(Path.GetTempPath(), $"agentic-empty-{Environment.ProcessId}-{Port}.settings.json");
         await File.WriteAllTextAsync(settings, "{\"Values\":{}}");
         _process = ChildProcess.Start($"agentic#{++Starts}", "dotnet",
-            [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", BaseUri.ToString().TrimEnd('/'), "--settings", settings], _environment);
+            [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", BaseUri.ToString().TrimEnd('/'), "--settings", settings, "--keys", "none"], _environment);
         await _process.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
     }
 

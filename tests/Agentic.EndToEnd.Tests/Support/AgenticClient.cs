@@ -5,18 +5,37 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Agentic.Core.Json;
-using Agentic.Runtime.Http;
+using Agentic.Testing;
 
 namespace Agentic.EndToEnd.Tests.Support;
 
-/// <summary>Who calls the API: the principal and roles the local host reads from its identity headers.</summary>
-public sealed record Caller(string Principal, string? Roles = null)
+/// <summary>
+/// Who calls the API: a principal holding exactly <paramref name="Roles"/> (comma-separated), signed in with its test key
+/// (<see cref="TestIdentities"/>). A <c>null</c> principal is an unauthenticated caller.
+/// </summary>
+public sealed record Caller(string? Principal, string? Roles = null)
 {
     /// <summary>The principal every test run is requested by.</summary>
-    public static Caller Requester { get; } = new("requester");
+    public static Caller Requester { get; } = new("requester", "requester");
 
     /// <summary>An operator who may approve the requester's risky steps.</summary>
     public static Caller Operator { get; } = new("operator-1", "operator");
+
+    /// <summary>Signs <paramref name="request"/> in as this caller; an anonymous caller only claims an identity in headers, which the host must ignore.</summary>
+    public void SignIn(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Principal is null)
+        {
+            request.Headers.Add("X-Agentic-Principal", "mallory");
+            if (Roles is not null)
+            {
+                request.Headers.Add("X-Agentic-Roles", Roles);
+            }
+            return;
+        }
+        request.Headers.Add(TestIdentities.KeyHeader, TestIdentities.Key(Principal, Roles));
+    }
 }
 
 /// <summary>The HTTP API of one running host, as a client on loopback sees it.</summary>
@@ -78,10 +97,10 @@ public sealed class AgenticClient(Uri baseUri) : IDisposable
         }
     }
 
-    /// <summary><c>GET /api/runs/{id}</c>: the status code and, for 200 and 202, the run.</summary>
-    public async Task<(HttpStatusCode Status, RunView? Run)> GetRunAsync(string id, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/runs/{id}</c> as an operator (or <paramref name="caller"/>): the status code and, for 200 and 202, the run.</summary>
+    public async Task<(HttpStatusCode Status, RunView? Run)> GetRunAsync(string id, CancellationToken cancellationToken, Caller? caller = null)
     {
-        using var response = await Http.GetAsync(new Uri("/api/runs/" + id, UriKind.Relative), cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, new Uri("/api/runs/" + id, UriKind.Relative), null, caller ?? Caller.Operator, cancellationToken);
         var run = response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted
             ? JsonSerializer.Deserialize<RunView>(await response.Content.ReadAsStringAsync(cancellationToken), AgenticJson.Options)
             : null;
@@ -102,14 +121,12 @@ public sealed class AgenticClient(Uri baseUri) : IDisposable
     /// <inheritdoc />
     public void Dispose() => Http.Dispose();
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, HttpContent? body, Caller caller, CancellationToken cancellationToken)
+    /// <summary>Sends a request as <paramref name="caller"/>.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, HttpContent? body, Caller caller, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         using var request = new HttpRequestMessage(method, uri) { Content = body };
-        request.Headers.Add(RunsApi.PrincipalHeader, caller.Principal);
-        if (caller.Roles is not null)
-        {
-            request.Headers.Add(RunsApi.RolesHeader, caller.Roles);
-        }
+        caller.SignIn(request);
         return await Http.SendAsync(request, cancellationToken);
     }
 }

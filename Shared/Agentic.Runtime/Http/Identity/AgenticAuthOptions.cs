@@ -47,6 +47,10 @@ public sealed partial class AgenticAuthOptions
             {
                 problems.Add($"{path}:Principal: a stable principal id (1 to 256 characters) is required.");
             }
+            else if (Core.Runs.PrincipalIds.Same(key.Principal, Core.Runs.ApprovalRules.Anonymous))
+            {
+                problems.Add($"{path}:Principal: '{key.Principal}' names unauthenticated callers and can not be a key's principal.");
+            }
             foreach (var role in key.Roles)
             {
                 if (string.IsNullOrWhiteSpace(role))
