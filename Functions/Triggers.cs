@@ -36,7 +36,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
     [Function(nameof(Health))]
     public static Task<IActionResult> Health(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest req) =>
-        SharedHttp.RunAsync(req, _ => Task.FromResult(RunsApi.Health()));
+        SharedHttp.RunAsync(req, r => Task.FromResult(RunsApi.Health(r.HttpContext)));
 
     [Function(nameof(SubmitRun))]
     public Task<IActionResult> SubmitRun(

@@ -37,9 +37,12 @@ public sealed class TimerTests(AzuriteFixture azurite, FleetFixture fleet) : Run
         var runtime = await StartRuntimeAsync();
         var target = await Fleet.DegradedTargetAsync();
 
-        var runId = await SubmitAsync(runtime, Requests.Parse(new { agent = "service-healer", target, deadlineSeconds = 3 }));
+        // Long enough to reach the approval on a busy machine; the test then waits for the deadline, not for a guess.
+        var runId = await SubmitAsync(runtime, Requests.Parse(new { agent = "service-healer", target, deadlineSeconds = 15 }));
+        var waiting = await runtime.WaitForAsync(runId, r => r.Status != RunStatus.Running || r.State.Phase == RunPhase.AwaitingApproval, "awaiting approval", TimeSpan.FromSeconds(15));
+        Assert.True(waiting.Status == RunStatus.Running, $"The run ended before it asked for approval: {waiting.State.FailureReason}");
 
-        var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(30));
+        var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(45));
         AssertFailed(run, "Deadline exceeded");
         Assert.Equal(StepStatus.AwaitingApproval, run.State.Steps[1].Status);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));

@@ -125,7 +125,38 @@ public sealed class AgenticHost : IAsyncDisposable
         await File.WriteAllTextAsync(settings, "{\"Values\":{}}");
         _process = ChildProcess.Start($"agentic#{++Starts}", "dotnet",
             [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", BaseUri.ToString().TrimEnd('/'), "--settings", settings, "--keys", "none"], _environment);
-        await _process.WaitForPortAsync(Port, TimeSpan.FromSeconds(60));
+        await _process.WaitForPortAsync(Port, TimeSpan.FromSeconds(120));
+        await WaitReadyAsync(TimeSpan.FromSeconds(120));
+    }
+
+    // Listening is not ready: the host answers /api/health 200 once its runner has reached storage and takes work.
+    private async Task WaitReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(10) };
+        var until = DateTime.UtcNow + timeout;
+        var last = "no answer";
+        while (DateTime.UtcNow < until)
+        {
+            if (_process is not { HasExited: false })
+            {
+                throw new InvalidOperationException($"The host exited before it was ready:\n{_process?.Tail()}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/api/health", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                last = ex.Message;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"The host was not ready within {timeout.TotalSeconds} s (last: {last}):\n{_process?.Tail()}");
     }
 
     /// <summary>Kills the host at once (SIGKILL).</summary>

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentic.Runtime.Http;
 
@@ -35,8 +36,18 @@ public static class RunsApi
         return app;
     }
 
-    /// <summary><c>GET /api/health</c>: the only route open to anonymous callers; it says nothing but that the host answers.</summary>
-    public static IResult Health() => TypedResults.Ok(new { status = "ok" });
+    /// <summary>
+    /// <c>GET /api/health</c>: the only route open to anonymous callers, so it says nothing but whether the host is
+    /// ready: 503 <c>starting</c> until the local runner is ready to take work (storage reached, listeners started), 200 <c>ok</c> after.
+    /// </summary>
+    public static IResult Health(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var runner = context.RequestServices.GetService<RunnerService<RunRequest, Core.Workflow.AgentRunState>>();
+        return runner is null || runner.Ready.IsCompletedSuccessfully
+            ? TypedResults.Ok(new { status = "ok" })
+            : TypedResults.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
 
     /// <summary><c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles.</summary>
     public static IResult ListAgents(HttpRequest request, AgentCatalog agents) =>
