@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # azd preprovision hook: the Entra ID app registration that callers get tokens for, with the app roles the code checks
 # (infra/app-roles.json), made here because Bicep can not make one without the Microsoft Graph extension. Creates the
 # registration on the first `azd provision`, updates its roles on every later one, and hands its client id to
@@ -6,9 +6,11 @@
 #
 # Needs the Azure CLI signed in (`az login`) as someone who may create app registrations in the tenant. To use an
 # existing registration instead, `azd env set AGENTIC_AUTH_CLIENT_ID <appId>` first: its roles are then updated.
-set -euo pipefail
+#
+# POSIX sh, not bash: azure.yaml runs it with `shell: sh`.
+set -eu
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$(cd "$(dirname "$0")" && pwd)"
 roles="$here/../app-roles.json"
 
 fail() { printf 'preprovision: %s\n' "$*" >&2; exit 1; }

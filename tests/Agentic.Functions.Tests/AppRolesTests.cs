@@ -101,7 +101,8 @@ public sealed partial class AppRolesTests(PublishedFunctionsApp functions)
                 esac
                 """);
             await StubAsync(folder.FullName, "azd", "");
-            var result = await Tool.RunAsync("bash", [HookScript()], Repo.Root, TimeSpan.FromMinutes(1), new Dictionary<string, string?>
+            var (shell, script) = Hook();
+            var result = await Tool.RunAsync(shell, [script], Repo.Root, TimeSpan.FromMinutes(1), new Dictionary<string, string?>
             {
                 ["PATH"] = folder.FullName + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH"),
                 ["STUB_LOG"] = log,
@@ -124,15 +125,15 @@ public sealed partial class AppRolesTests(PublishedFunctionsApp functions)
     private static async Task StubAsync(string folder, string name, string answers)
     {
         var path = Path.Combine(folder, name);
-        await File.WriteAllTextAsync(path, "#!/usr/bin/env bash\necho \"" + name + " $*\" >> \"$STUB_LOG\"\n" + answers + "\nexit 0\n");
+        await File.WriteAllTextAsync(path, "#!/bin/sh\necho \"" + name + " $*\" >> \"$STUB_LOG\"\n" + answers + "\nexit 0\n");
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 
-    // The preprovision hook's script as azure.yaml names it.
-    private static string HookScript()
+    // The preprovision hook's shell and script as azure.yaml names them.
+    private static (string Shell, string Script) Hook()
     {
         var yaml = new YamlStream();
         using (var reader = new StreamReader(Path.Combine(Repo.Root, "azure.yaml")))
@@ -140,10 +141,12 @@ public sealed partial class AppRolesTests(PublishedFunctionsApp functions)
             yaml.Load(reader);
         }
         var root = (YamlMappingNode)yaml.Documents[0].RootNode;
-        var run = (YamlScalarNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)root["hooks"])["preprovision"])["posix"])["run"];
-        var script = Path.GetFullPath(Path.Combine(Repo.Root, run.Value!));
-        Assert.True(File.Exists(script), $"azure.yaml's preprovision hook {run.Value} does not exist.");
-        return script;
+        var posix = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)root["hooks"])["preprovision"])["posix"];
+        var run = ((YamlScalarNode)posix["run"]).Value!;
+        var shell = ((YamlScalarNode)posix["shell"]).Value!;
+        var script = Path.GetFullPath(Path.Combine(Repo.Root, run));
+        Assert.True(File.Exists(script), $"azure.yaml's preprovision hook {run} does not exist.");
+        return (shell, script);
     }
 
     // The azd environment variable main.parameters.json gives main.bicep's authClientId.
