@@ -1,6 +1,7 @@
 // Every data-plane permission of the deployment, in one place. Shared keys are off and the vault uses RBAC
 // authorization, so nothing reaches storage, Key Vault or App Insights without an assignment here.
-// Modelled on the quickstart family's app/rbac.bicep, plus Key Vault.
+// Modelled on the quickstart family's app/rbac.bicep, plus Key Vault. The app's own assignments are unconditional:
+// Durable Functions needs blobs, queues and tables, and tests/Agentic.Functions.Tests checks each one by role id.
 
 param storageAccountName string
 param appInsightsName string
@@ -15,9 +16,6 @@ param userIdentityPrincipalId string = ''
 ])
 param userIdentityPrincipalType string = 'User'
 param allowUserIdentityPrincipal bool = false
-param enableBlob bool = true
-param enableQueue bool = true
-param enableTable bool = true
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
@@ -43,7 +41,7 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 
 // Blob Data Owner, not Contributor: the Functions host manages blob leases and the Flex deployment
 // package through AzureWebJobsStorage with this identity.
-resource storageRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableBlob) {
+resource storageRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, managedIdentityPrincipalId, storageBlobDataOwnerRoleId)
   scope: storageAccount
   properties: {
@@ -53,7 +51,7 @@ resource storageRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-
   }
 }
 
-resource storageRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableBlob && grantUser) {
+resource storageRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
   name: guid(storageAccount.id, userIdentityPrincipalId, storageBlobDataOwnerRoleId)
   scope: storageAccount
   properties: {
@@ -64,7 +62,7 @@ resource storageRoleAssignment_User 'Microsoft.Authorization/roleAssignments@202
 }
 
 // Durable Functions' control and work-item queues, and the agent-runs trigger with its poison queue.
-resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableQueue) {
+resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, managedIdentityPrincipalId, storageQueueDataContributorRoleId)
   scope: storageAccount
   properties: {
@@ -74,7 +72,7 @@ resource queueRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource queueRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableQueue && grantUser) {
+resource queueRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
   name: guid(storageAccount.id, userIdentityPrincipalId, storageQueueDataContributorRoleId)
   scope: storageAccount
   properties: {
@@ -85,7 +83,7 @@ resource queueRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-
 }
 
 // Durable Functions' history and instance tables, and the decision/approval/idempotency ledger.
-resource tableRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableTable) {
+resource tableRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, managedIdentityPrincipalId, storageTableDataContributorRoleId)
   scope: storageAccount
   properties: {
@@ -95,7 +93,7 @@ resource tableRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource tableRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableTable && grantUser) {
+resource tableRoleAssignment_User 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
   name: guid(storageAccount.id, userIdentityPrincipalId, storageTableDataContributorRoleId)
   scope: storageAccount
   properties: {

@@ -1,0 +1,289 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Agentic.Functions.Tests.Support;
+using Agentic.Testing;
+
+namespace Agentic.Functions.Tests;
+
+// infra/ as azd provisions it, held against the code that will run there. The settings the code needs are read from the
+// published assemblies (options types' Section constants and their [Required] members, setting-name constants) and from
+// the published functions.metadata and host.json (connection names), so a new required option or trigger connection
+// fails here until infra/ provides it.
+public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsApp functions)
+{
+    // Settings infra/ sets ahead of the code that reads them (the trust-boundary work in progress). Each entry must still be
+    // unread by the code: once the code reads it, the test fails until the entry is removed, so the list can only shrink.
+    private static readonly string[] AheadOfCode =
+    [
+        "Agentic__Environment",
+        "Agentic__Auth__Jwt__Authority",
+        "Agentic__Auth__Jwt__Audience",
+    ];
+
+    // The Functions host's own storage connection: the platform needs it, no code of ours names it.
+    private const string HostStorage = "AzureWebJobsStorage";
+
+    // Azure's built-in role definition ids (the same in every tenant) that let an identity use each service.
+    private static readonly Dictionary<string, (string Id, string Name)[]> DataRoles = new(StringComparer.Ordinal)
+    {
+        ["blob"] = [("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner"), ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor")],
+        ["queue"] = [("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor")],
+        ["table"] = [("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor")],
+        ["secrets"] = [("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")],
+    };
+
+    [Fact]
+    public void Infra_CompilesWithTheBicepCli_WithoutWarnings()
+    {
+        Assert.True(infra.Compile.ExitCode == 0, $"bicep build infra/main.bicep failed:\n{infra.Compile}");
+        // Bicep prints every diagnostic (errors, warnings, linter findings) on stderr; the template alone goes to stdout.
+        Assert.True(infra.Compile.Errors.Trim().Length == 0, $"bicep build infra/main.bicep printed diagnostics:\n{infra.Compile.Errors}");
+        Assert.NotEmpty(infra.Modules);
+    }
+
+    [Fact]
+    public void FunctionApp_HasEverySettingTheCodeRequires()
+    {
+        var settings = AppSettings();
+        var required = functions.Code.Options
+            .SelectMany(o => o.Properties.Where(p => p.Required).Select(p => (Setting: Setting(o.Section + ":" + p.Name), o.Type)))
+            .ToList();
+        Assert.NotEmpty(required);
+
+        var missing = required.Where(r => !settings.ContainsKey(r.Setting)).Select(r => $"{r.Setting} ([Required] in {r.Type})").ToList();
+
+        Assert.True(missing.Count == 0, "The Function App's settings (infra/app/api.bicep) lack what the code requires:\n  " + string.Join("\n  ", missing));
+        // Key Vault is where the app's tool secrets come from in Azure: the vault infra/ deploys, read as the app's identity.
+        Assert.Contains(Setting(Agentic.Azure.KeyVaultSecretProvider.UriSetting), settings.Keys);
+        Assert.Contains(Setting(Agentic.Azure.KeyVaultSecretProvider.ClientIdSetting), settings.Keys);
+    }
+
+    [Fact]
+    public void FunctionApp_ConnectsToStorageWithItsIdentity_OnEveryConnectionTheCodeNames()
+    {
+        var settings = AppSettings();
+        var identity = AppIdentityDeployment();
+        var connections = Connections(settings);
+        Assert.Contains("AgenticStorage", connections.Keys);
+
+        foreach (var (name, (services, users)) in connections)
+        {
+            var why = $"connection '{name}' ({string.Join(", ", users)})";
+            // A connection string would carry an account key, and the account has shared keys off.
+            Assert.False(settings.ContainsKey(name), $"{why} is a connection string; the storage account takes identities only.");
+            Assert.True(settings.TryGetValue(name + "__credential", out var credential) && credential == "managedidentity",
+                $"{why} needs {name}__credential = managedidentity.");
+            Assert.True(settings.TryGetValue(name + "__clientId", out var clientId) && CompiledInfra.DeploymentReferenced(Api.Resolve(clientId)) == identity,
+                $"{why} needs {name}__clientId = the client id of the identity the app runs as ({identity}).");
+            foreach (var service in services)
+            {
+                Assert.True(settings.ContainsKey($"{name}__{service}ServiceUri") || settings.ContainsKey(name + "__accountName"),
+                    $"{why} uses {service}s and needs {name}__{service}ServiceUri (or {name}__accountName).");
+            }
+        }
+    }
+
+    [Fact]
+    public void FunctionApp_SetsNoAgenticSettingTheCodeDoesNotRead()
+    {
+        var settings = AppSettings();
+        var code = functions.Code;
+
+        var unread = settings.Keys
+            .Where(k => k.StartsWith("Agentic__", StringComparison.Ordinal) && !AheadOfCode.Contains(k) && !code.Reads(k.Replace("__", ":", StringComparison.Ordinal)))
+            .ToList();
+
+        // A misspelt name (Agentic__KeyVaultUri for Agentic:KeyVault:Uri) is a setting nothing reads, and a default silently in force.
+        Assert.True(unread.Count == 0, "App settings no code reads (a misspelling?):\n  " + string.Join("\n  ", unread));
+        Assert.All(AheadOfCode, k => Assert.True(settings.ContainsKey(k), $"{k} is listed as set ahead of the code but infra/ does not set it."));
+        Assert.All(AheadOfCode, k => Assert.False(code.Reads(k.Replace("__", ":", StringComparison.Ordinal)),
+            $"The code reads {k} now: remove it from InfraTests.AheadOfCode so that a misspelling of it is caught."));
+    }
+
+    [Fact]
+    public void FunctionApp_RunsAsProduction()
+    {
+        var settings = AppSettings();
+        Assert.True(settings.TryGetValue("Agentic__Environment", out var environment), "Agentic__Environment is not set.");
+        // A literal, not a parameter: nobody provisioning can turn the Azure host into a dev environment by accident.
+        Assert.Equal("prod", environment);
+    }
+
+    [Fact]
+    public void FunctionAppIdentity_HoldsEveryDataRoleTheAppNeeds_OnTheResourcesItUses()
+    {
+        var settings = AppSettings();
+        var identity = AppIdentityDeployment();
+        var storage = CompiledInfra.DeploymentReferenced(Api.Argument("storageAccountName")!);
+        var vault = CompiledInfra.DeploymentReferenced(Api.Resolve(settings[Setting(Agentic.Azure.KeyVaultSecretProvider.UriSetting)]));
+        Assert.NotNull(storage);
+        Assert.NotNull(vault);
+
+        var granted = Assignments().Where(a => a.Principal == identity).ToList();
+        var needed = Connections(settings).Values.SelectMany(c => c.Services).Distinct()
+            .Select(service => (Service: service, Scope: ("Microsoft.Storage/storageAccounts", storage)))
+            .Append(("secrets", ("Microsoft.KeyVault/vaults", vault)))
+            .ToList();
+
+        var rbacSource = File.ReadAllLines(Path.Combine(Repo.Root, "infra", "app", "rbac.bicep"));
+        foreach (var (service, (scopeType, scope)) in needed)
+        {
+            var roles = DataRoles[service];
+            var grant = granted.FirstOrDefault(a => a.ScopeType == scopeType && a.Scope == scope && roles.Any(r => r.Id == a.Role));
+            Assert.True(grant is not null,
+                $"The app's identity ({identity}) has no {string.Join(" or ", roles.Select(r => r.Name))} on {scopeType} '{scope}', needed for {service}s. It has:\n  "
+                + string.Join("\n  ", granted.Select(a => $"{a.Role} on {a.ScopeType} '{a.Scope}'")));
+            Assert.True(grant.Unconditional, $"The {service} role assignment of the app's identity is conditional: the app always needs it.");
+            // rbac.bicep names each role beside its id, so a reader can check the id against Azure's list.
+            var role = roles.First(r => r.Id == grant.Role);
+            Assert.Contains(rbacSource, line => line.Contains(role.Id, StringComparison.OrdinalIgnoreCase) && line.TrimEnd().EndsWith("// " + role.Name, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void AppServiceAuthentication_AnswersUnauthenticatedCalls401_WithEntraIdForTheAppsRegistration()
+    {
+        var (module, auth) = infra.One("Microsoft.Web/sites/config", "authsettingsV2");
+        var properties = auth["properties"]!;
+        var settings = AppSettings();
+
+        Assert.True(properties["platform"]?["enabled"]?.GetValue<bool>(), "App Service authentication is off.");
+        Assert.True(properties["globalValidation"]?["requireAuthentication"]?.GetValue<bool>(), "App Service authentication lets unauthenticated calls through.");
+        Assert.Equal("Return401", properties["globalValidation"]?["unauthenticatedClientAction"]?.GetValue<string>());
+        var entra = properties["identityProviders"]?["azureActiveDirectory"];
+        Assert.NotNull(entra);
+        Assert.True(entra["enabled"]?.GetValue<bool>(), "The Entra ID provider is off.");
+        Assert.Single(properties["identityProviders"]!.AsObject());
+
+        // The platform and the code check tokens for one app registration, from one issuer: the main.bicep parameter the
+        // preprovision hook fills in.
+        var clientId = module.Resolve(entra["registration"]!["clientId"]!.GetValue<string>());
+        Assert.Equal("[parameters('authClientId')]", clientId);
+        Assert.Equal(clientId, module.Resolve(settings["Agentic__Auth__Jwt__Audience"]));
+        Assert.Equal(settings["Agentic__Auth__Jwt__Authority"], entra["registration"]!["openIdIssuer"]!.GetValue<string>());
+        Assert.Contains(entra["validation"]!["allowedAudiences"]!.AsArray(), a => module.Resolve(a!.GetValue<string>()) == clientId);
+        // Entra ID's v2.0 issuer of the tenant, from the cloud's own login endpoint.
+        var authority = module.Template["variables"]!["authority"]!.GetValue<string>();
+        Assert.Contains("environment().authentication.loginEndpoint", authority, StringComparison.Ordinal);
+        Assert.Contains("/v2.0", authority, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Infra_KeepsTheAzdConventions_AndIdentityOnlyStorage()
+    {
+        var outputs = infra.Template["outputs"]!.AsObject().Select(o => o.Key).ToList();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, o => Assert.Matches(UpperSnake(), o));
+        Assert.NotNull(infra.Template["variables"]?["tags"]?["azd-env-name"]);
+
+        var (_, account) = infra.One("Microsoft.Storage/storageAccounts");
+        Assert.False(account["properties"]!["allowSharedKeyAccess"]!.GetValue<bool>(), "Storage must take identities only (allowSharedKeyAccess: false).");
+        var (_, site) = infra.One("Microsoft.Web/sites");
+        Assert.Contains("azd-service-name", site["tags"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    // The compiled module that holds the Function App (infra/app/api.bicep).
+    private BicepModule Api => infra.One("Microsoft.Web/sites").Module;
+
+    // The Function App's settings: name -> value (a literal, or an ARM expression).
+    private Dictionary<string, string> AppSettings()
+    {
+        var (_, config) = infra.One("Microsoft.Web/sites/config", "appsettings");
+        Assert.IsType<JsonObject>(config["properties"]);
+        return config["properties"]!.AsObject().ToDictionary(p => p.Key, p => p.Value is JsonValue v && v.TryGetValue<string>(out var s) ? s : p.Value!.ToJsonString(), StringComparer.Ordinal);
+    }
+
+    // The module deployment of the identity the Function App runs as (its only user-assigned identity).
+    private string AppIdentityDeployment()
+    {
+        var (module, site) = infra.One("Microsoft.Web/sites");
+        Assert.Equal("UserAssigned", site["identity"]!["type"]!.GetValue<string>());
+        var identities = site["identity"]!["userAssignedIdentities"]!.AsObject().Select(p => p.Key).ToList();
+        Assert.Single(identities);
+        return CompiledInfra.DeploymentReferenced(module.Resolve(identities[0]))
+            ?? throw new InvalidOperationException($"The app's identity {identities[0]} does not come from a module of main.bicep.");
+    }
+
+    // Each storage connection the code names, the services it uses there and who uses it: the queue trigger's connection
+    // (functions.metadata), Durable Functions' (host.json), the options naming one (a [Required] *Connection member, by its
+    // value in the settings) and the Functions host's own.
+    private Dictionary<string, (HashSet<string> Services, List<string> Users)> Connections(Dictionary<string, string> settings)
+    {
+        var connections = new Dictionary<string, (HashSet<string> Services, List<string> Users)>(StringComparer.Ordinal);
+        void Use(string name, string user, params string[] services)
+        {
+            if (!connections.TryGetValue(name, out var c))
+            {
+                connections[name] = c = ([], []);
+            }
+            c.Services.UnionWith(services);
+            c.Users.Add(user);
+        }
+        foreach (var f in functions.Functions)
+        {
+            foreach (var binding in f.Bindings.Where(b => b["connection"] is not null))
+            {
+                var type = binding["type"]!.GetValue<string>();
+                var service = type.StartsWith("queue", StringComparison.OrdinalIgnoreCase) ? "queue"
+                    : type.StartsWith("blob", StringComparison.OrdinalIgnoreCase) ? "blob"
+                    : type.StartsWith("table", StringComparison.OrdinalIgnoreCase) ? "table"
+                    : throw new InvalidOperationException($"{f.Name}: a {type} binding's connection; teach this test which storage service it uses.");
+                Use(binding["connection"]!.GetValue<string>(), $"{f.Name} {type}", service);
+            }
+        }
+        if (functions.HostJson["extensions"]?["durableTask"]?["storageProvider"]?["connectionName"]?.GetValue<string>() is { } durable)
+        {
+            // The Azure Storage provider keeps work items and control messages in queues, history in tables, leases in blobs.
+            Use(durable, "host.json durableTask", "blob", "queue", "table");
+        }
+        foreach (var o in functions.Code.Options)
+        {
+            foreach (var p in o.Properties.Where(p => p.Required && p.Name.EndsWith("Connection", StringComparison.Ordinal)))
+            {
+                Assert.True(settings.TryGetValue(Setting(o.Section + ":" + p.Name), out var name), $"{Setting(o.Section + ":" + p.Name)} is not set.");
+                // StorageClients builds a queue, a table and a blob client on it.
+                Use(name, $"{o.Type}.{p.Name}", "blob", "queue", "table");
+            }
+        }
+        Use(HostStorage, "the Functions host", "blob");
+        return connections;
+    }
+
+    // Every role assignment in infra/, with its principal, role id and scope resolved to the modules they come from.
+    private IEnumerable<Assignment> Assignments()
+    {
+        foreach (var module in infra.Modules)
+        {
+            foreach (var r in CompiledInfra.Resources(module.Template).Where(r => CompiledInfra.Type(r) == "Microsoft.Authorization/roleAssignments"))
+            {
+                var properties = r["properties"]!;
+                var principal = CompiledInfra.DeploymentReferenced(module.Resolve(properties["principalId"]!.GetValue<string>()));
+                var definition = properties["roleDefinitionId"]!.GetValue<string>();
+                var role = VariableReference().Match(definition) is { Success: true } v ? module.Variable(v.Groups[1].Value)?.GetValue<string>() : GuidText().Match(definition).Value;
+                var scope = ScopeReference().Match(r["scope"]?.GetValue<string>() ?? "");
+                yield return new Assignment(
+                    principal,
+                    role,
+                    scope.Success ? scope.Groups[1].Value : null,
+                    scope.Success && module.Argument(scope.Groups[2].Value) is { } name ? CompiledInfra.DeploymentReferenced(name) : null,
+                    r["condition"] is null);
+            }
+        }
+    }
+
+    private static string Setting(string configurationKey) => configurationKey.Replace(":", "__", StringComparison.Ordinal);
+
+    private sealed record Assignment(string? Principal, string? Role, string? ScopeType, string? Scope, bool Unconditional);
+
+    [GeneratedRegex(@"variables\('([^']+)'\)")]
+    private static partial Regex VariableReference();
+
+    [GeneratedRegex(@"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
+    private static partial Regex GuidText();
+
+    [GeneratedRegex(@"^\[resourceId\('([^']+)',\s*parameters\('([^']+)'\)\)\]$")]
+    private static partial Regex ScopeReference();
+
+    [GeneratedRegex("^[A-Z][A-Z0-9_]*$")]
+    private static partial Regex UpperSnake();
+}

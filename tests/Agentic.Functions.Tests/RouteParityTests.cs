@@ -1,0 +1,113 @@
+using Agentic.Functions.Tests.Support;
+using Agentic.LocalHost;
+using Agentic.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+
+namespace Agentic.Functions.Tests;
+
+// The two hosts serve one HTTP contract. The local host's routes come from its real endpoint data source (LocalHostApp.Build,
+// the same call `agentic up` makes, so a route mapped there or in MapAgenticApi is seen without this file changing); the
+// Functions app's from the functions.metadata that `dotnet publish` writes and the Functions host indexes.
+//
+// Compared: the method and the whole route template, parameter names and constraints included (both hosts' documents
+// name the parameters, and a constraint changes which URLs reach a handler). Deliberate differences are listed in
+// LocalOnly with the reason, and each must still exist locally, so an exception can not outlive its route.
+public sealed class RouteParityTests(PublishedFunctionsApp functions)
+{
+    private static readonly Dictionary<string, string> LocalOnly = new(StringComparer.Ordinal)
+    {
+        // A convenience for someone opening the local host in a browser. In Azure the site root is the platform's own page,
+        // and App Service authentication answers 401 there before any function would run.
+        ["GET /"] = "redirect to /api/agents",
+    };
+
+    [Fact]
+    public async Task EveryLocalRoute_IsAFunction_WithTheSameMethodAndRoute()
+    {
+        var local = await LocalRoutesAsync();
+        var azure = FunctionRoutes();
+
+        var missing = local.Where(r => !azure.ContainsKey(r) && !LocalOnly.ContainsKey(r)).Order(StringComparer.Ordinal).ToList();
+
+        Assert.True(missing.Count == 0,
+            "Routes the local host serves and the Functions app does not (add a trigger over the same shared handler, AuthorizationLevel.Function, "
+            + "as Functions/GovernanceTriggers.cs does):\n  " + string.Join("\n  ", missing)
+            + "\nFunctions app routes:\n  " + string.Join("\n  ", azure.Keys.Order(StringComparer.Ordinal)));
+        Assert.All(LocalOnly.Keys, r => Assert.True(local.Contains(r), $"{r} is listed as local-only but the local host no longer serves it: remove it from LocalOnly."));
+    }
+
+    [Fact]
+    public async Task EveryHttpFunction_IsALocalRoute_WithTheSameMethodAndRoute()
+    {
+        var local = await LocalRoutesAsync();
+        var azure = FunctionRoutes();
+
+        var extra = azure.Where(r => !local.Contains(r.Key)).Select(r => $"{r.Key} ({r.Value})").Order(StringComparer.Ordinal).ToList();
+
+        Assert.True(extra.Count == 0,
+            "HTTP functions with no route of the same method and template on the local host:\n  " + string.Join("\n  ", extra)
+            + "\nLocal host routes:\n  " + string.Join("\n  ", local.Order(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void NoFunction_IsAnonymous()
+    {
+        var http = functions.Functions.Where(f => f.IsHttp).ToList();
+        Assert.NotEmpty(http);
+
+        // Anywhere in the metadata: a binding of any kind, a route, a property.
+        Assert.DoesNotContain("anonymous", functions.MetadataText, StringComparison.OrdinalIgnoreCase);
+        Assert.All(http, f =>
+        {
+            var level = f.Trigger!["authLevel"]?.GetValue<string>();
+            Assert.True(level is not null && (level.Equals("Function", StringComparison.OrdinalIgnoreCase) || level.Equals("Admin", StringComparison.OrdinalIgnoreCase)),
+                $"{f.Name} has authLevel '{level}': every function needs a key (Function), App Service authentication in front of it or not.");
+        });
+    }
+
+    // "METHOD /template" for every route endpoint of the local host as `agentic up` builds it (nothing is started).
+    private static async Task<HashSet<string>> LocalRoutesAsync()
+    {
+        await using var app = LocalHostApp.Build(["--urls", "http://127.0.0.1:0", "--settings", Path.Combine(Repo.Root, "local.settings.sample.json")]);
+        var routes = ((IEndpointRouteBuilder)app).DataSources
+            .SelectMany(s => s.Endpoints)
+            .OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["ANY"]).Select(m => $"{m.ToUpperInvariant()} {Template(e.RoutePattern)}"))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(routes);
+        return routes;
+    }
+
+    // "METHOD /template" -> function name, for every HTTP-triggered function; the route prefix comes from host.json.
+    private Dictionary<string, string> FunctionRoutes()
+    {
+        var routes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var function in functions.Functions.Where(f => f.IsHttp))
+        {
+            var trigger = function.Trigger!;
+            // Without a route the Functions host serves the function under its name; without methods, under every method.
+            var route = trigger["route"]?.GetValue<string>() ?? function.Name;
+            var methods = trigger["methods"]?.AsArray().Select(m => m!.GetValue<string>().ToUpperInvariant()).ToList() ?? ["ANY"];
+            var template = Template(RoutePatternFactory.Parse($"/{functions.RoutePrefix}/{route}"));
+            foreach (var method in methods)
+            {
+                Assert.True(routes.TryAdd($"{method} {template}", function.Name), $"{method} {template} is served by two functions.");
+            }
+        }
+        Assert.NotEmpty(routes);
+        return routes;
+    }
+
+    // One spelling for both hosts: segments joined by '/', no trailing slash (MapGroup("/api/runs").MapPost("/") is /api/runs/),
+    // parameters with their optional, catch-all and constraint markers.
+    private static string Template(RoutePattern pattern) =>
+        "/" + string.Join('/', pattern.PathSegments.Select(s => string.Concat(s.Parts.Select(part => part switch
+        {
+            RoutePatternLiteralPart literal => literal.Content,
+            RoutePatternSeparatorPart separator => separator.Content,
+            RoutePatternParameterPart p => "{" + (p.IsCatchAll ? "*" : "") + p.Name
+                + string.Concat(p.ParameterPolicies.Select(c => ":" + c.Content)) + (p.IsOptional ? "?" : "") + "}",
+            _ => throw new InvalidOperationException($"Unexpected route part {part.GetType().Name} in {pattern.RawText}"),
+        }))));
+}
