@@ -16,8 +16,6 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
     private static readonly string[] AheadOfCode =
     [
         "Agentic__Environment",
-        "Agentic__Auth__Jwt__Authority",
-        "Agentic__Auth__Jwt__Audience",
     ];
 
     // The Functions host's own storage connection: the platform needs it, no code of ours names it.

@@ -69,7 +69,8 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
     // "METHOD /template" for every route endpoint of the local host as `agentic up` builds it (nothing is started).
     private static async Task<HashSet<string>> LocalRoutesAsync()
     {
-        await using var app = LocalHostApp.Build(["--urls", "http://127.0.0.1:0", "--settings", Path.Combine(Repo.Root, "local.settings.sample.json")]);
+        var (app, _) = LocalHostApp.Build(["--urls", "http://127.0.0.1:0", "--settings", Path.Combine(Repo.Root, "local.settings.sample.json"), "--keys", "none"]);
+        await using var _ = app;
         var routes = ((IEndpointRouteBuilder)app).DataSources
             .SelectMany(s => s.Endpoints)
             .OfType<RouteEndpoint>()

@@ -24,19 +24,19 @@ public static class AgenticRoles
 public static class AgenticClaims
 {
     /// <summary>The stable principal id (a key's configured principal, a token's <c>oid</c> or <c>sub</c>).</summary>
-    public const string PrincipalId = "agentic/principal";
+    public const string PrincipalIdType = "agentic/principal";
 
     /// <summary>One role.</summary>
-    public const string Role = "agentic/role";
+    public const string RoleType = "agentic/role";
 
     /// <summary>An authenticated principal with <paramref name="id"/> and <paramref name="roles"/>.</summary>
     public static ClaimsPrincipal Principal(string scheme, string id, IEnumerable<string> roles)
     {
-        var identity = new ClaimsIdentity(scheme, PrincipalId, Role);
-        identity.AddClaim(new Claim(PrincipalId, id));
+        var identity = new ClaimsIdentity(scheme, PrincipalIdType, RoleType);
+        identity.AddClaim(new Claim(PrincipalIdType, id));
         foreach (var role in roles.Select(r => r.Trim()).Where(r => r.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            identity.AddClaim(new Claim(Role, role));
+            identity.AddClaim(new Claim(RoleType, role));
         }
         return new ClaimsPrincipal(identity);
     }
@@ -61,12 +61,12 @@ public sealed record Caller(string Id, IReadOnlyList<string> Roles, bool IsAuthe
     /// <summary>The caller <paramref name="user"/> describes, when an Agentic scheme authenticated it.</summary>
     public static Caller From(ClaimsPrincipal? user)
     {
-        var identity = user?.Identities.FirstOrDefault(i => i.IsAuthenticated && i.HasClaim(c => c.Type == AgenticClaims.PrincipalId));
-        if (identity?.FindFirst(AgenticClaims.PrincipalId)?.Value is not { Length: > 0 } id)
+        var identity = user?.Identities.FirstOrDefault(i => i.IsAuthenticated && i.HasClaim(c => c.Type == AgenticClaims.PrincipalIdType));
+        if (identity?.FindFirst(AgenticClaims.PrincipalIdType)?.Value is not { Length: > 0 } id)
         {
             return Anonymous;
         }
-        return new(id, [.. identity.FindAll(AgenticClaims.Role).Select(c => c.Value)], true);
+        return new(id, [.. identity.FindAll(AgenticClaims.RoleType).Select(c => c.Value)], true);
     }
 
     /// <summary>Whether the caller holds <paramref name="role"/>.</summary>
