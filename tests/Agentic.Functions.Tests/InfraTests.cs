@@ -148,6 +148,9 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
         Assert.True(properties["platform"]?["enabled"]?.GetValue<bool>(), "App Service authentication is off.");
         Assert.True(properties["globalValidation"]?["requireAuthentication"]?.GetValue<bool>(), "App Service authentication lets unauthenticated calls through.");
         Assert.Equal("Return401", properties["globalValidation"]?["unauthenticatedClientAction"]?.GetValue<string>());
+        // Only the route the code serves anonymously skips the platform's check; every other route needs a token.
+        Assert.Equal([Runtime.Http.Identity.AgenticAuthentication.HealthPath],
+            (properties["globalValidation"]?["excludedPaths"]?.AsArray() ?? []).Select(p => p!.GetValue<string>()));
         var entra = properties["identityProviders"]?["azureActiveDirectory"];
         Assert.NotNull(entra);
         Assert.True(entra["enabled"]?.GetValue<bool>(), "The Entra ID provider is off.");
