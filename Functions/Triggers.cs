@@ -148,7 +148,12 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             var approval = earlier ?? new ApprovalDecision(decision.Decision, approver, roles, pending.ArgsDigest, decision.Comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
             if (earlier is null)
             {
-                await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
+                // Insert-only: a concurrent request by the same approver may have stored an answer first, and that one stands.
+                approval = await decisions.RecordApprovalAsync(id, stepId, approval, cancellationToken);
+                if (ApprovalRules.ChangedAnswer(approval, decision.Decision, pending.ArgsDigest) is { } raced)
+                {
+                    return TypedResults.Problem(raced, title: "Approval not allowed", statusCode: StatusCodes.Status403Forbidden);
+                }
             }
             await client.RaiseEventAsync(id, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
             logger.ApprovalRecorded(id, stepId, approval.Decision, approver);

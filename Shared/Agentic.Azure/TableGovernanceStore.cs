@@ -11,6 +11,7 @@ namespace Agentic.Azure;
 /// <summary>
 /// Decisions, approvals and the idempotency ledger in one table, one partition per run:
 /// row keys <c>decision|{step}</c>, <c>approval|{step}|{approver digest}</c> and <c>action|{step}</c>.
+/// Decision and approval rows are inserted, never replaced (see <see cref="IDecisionStore"/>).
 /// </summary>
 public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger
 {
@@ -20,23 +21,23 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
     public TableClient Table => _table;
 
     /// <inheritdoc />
-    public Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
+    public async Task<GateDecision> RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        return _table.UpsertEntityAsync(Json(decision.RunId, "decision|" + decision.StepId, decision), TableUpdateMode.Replace, cancellationToken);
+        return await InsertOnceAsync(decision.RunId, DecisionRow(decision.StepId), decision, cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken) =>
-        ReadAsync<GateDecision>(runId, "decision|" + stepId, cancellationToken);
+        ReadAsync<GateDecision>(runId, DecisionRow(stepId), cancellationToken);
 
     /// <inheritdoc />
-    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
+    public async Task<ApprovalDecision> RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(approval);
         // Identities may hold characters row keys refuse: key each approver's record by a digest of the identity.
         var who = AgenticJson.Digest(approval.Approver.ToUpperInvariant())["sha256:".Length..][..16];
-        return _table.UpsertEntityAsync(Json(runId, $"approval|{stepId}|{who}", approval), TableUpdateMode.Replace, cancellationToken);
+        return await InsertOnceAsync(runId, $"approval|{stepId}|{who}", approval, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -116,8 +117,23 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
     public Task ReleaseAsync(string runId, string stepId, CancellationToken cancellationToken) =>
         _table.UpdateEntityAsync(new TableEntity(runId, "action|" + stepId) { ["LeaseUntil"] = clock.GetUtcNow() }, ETag.All, TableUpdateMode.Merge, cancellationToken);
 
-    private static TableEntity Json<T>(string partition, string row, T value) =>
-        new(partition, row) { ["Json"] = JsonSerializer.Serialize(value, AgenticJson.Options) };
+    private static string DecisionRow(string stepId) => "decision|" + stepId;
+
+    // Insert, never upsert: a record that exists is the record. A 409 means another attempt stored first; its record
+    // is read back and returned, so every caller goes on with the same one.
+    private async Task<T> InsertOnceAsync<T>(string partition, string row, T value, CancellationToken cancellationToken) where T : class
+    {
+        try
+        {
+            await _table.AddEntityAsync(new TableEntity(partition, row) { ["Json"] = JsonSerializer.Serialize(value, AgenticJson.Options) }, cancellationToken);
+            return value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return await ReadAsync<T>(partition, row, cancellationToken)
+                ?? throw new InvalidDataException($"The ledger row {partition}/{row} exists but holds no record.");
+        }
+    }
 
     private async Task<T?> ReadAsync<T>(string partition, string row, CancellationToken cancellationToken) where T : class
     {

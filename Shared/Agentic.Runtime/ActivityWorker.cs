@@ -35,8 +35,7 @@ public sealed class ActivityWorker<TInput, TState>(
                 ? "it needs a run id, a command id, an activity name, a retry policy and an input" : null, out var problem);
         if (item is null)
         {
-            await Poison.MoveAsync(storage.Queue("work-poison"), message, "Not a work item: " + problem, clock, logger, cancellationToken);
-            return MessageOutcome.Complete;
+            return await Poison.UnreadableAsync(storage.Queue("work-poison"), message, "Not a work item: " + problem, options.Value.MaxDequeueCount, runner.FailAsync, clock, logger, cancellationToken);
         }
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
@@ -106,7 +105,10 @@ public sealed class ActivityWorker<TInput, TState>(
         runner.SendControlAsync(new ControlMessage(item.RunId, "done:" + item.CommandId, change, null, null), TimeSpan.Zero, cancellationToken);
 }
 
-/// <summary>Reads the runner's queue messages: a message that does not parse, or misses what it must carry, is reported, not thrown.</summary>
+/// <summary>
+/// Reads the runner's queue messages: a message that does not parse, does not deserialize (a missing or unknown
+/// <c>$type</c>, members of the wrong type) or misses what it must carry is reported, never thrown.
+/// </summary>
 internal static class Wire
 {
     public static T? Read<T>(QueueMessage message, Func<T, string?> missing, out string? problem) where T : class
@@ -117,9 +119,36 @@ internal static class Wire
             problem = value is null ? "the message is JSON null" : missing(value);
             return problem is null ? value : null;
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException or FormatException or OverflowException or InvalidCastException)
         {
-            problem = ex.Message;
+            // Deserialization is pure: whatever it throws, the message can not be read by this version.
+            problem = ex is JsonException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+            return null;
+        }
+    }
+
+    /// <summary>The run id an unreadable message names (a string member <c>runId</c> of a JSON object), if it names one.</summary>
+    public static string? RunIdOf(QueueMessage message)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(message.Body.ToMemory(), new JsonDocumentOptions { MaxDepth = 64 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+            foreach (var member in document.RootElement.EnumerateObject())
+            {
+                // Case-insensitive, as the runner's own reader (AgenticJson's web defaults) is.
+                if (string.Equals(member.Name, "runId", StringComparison.OrdinalIgnoreCase))
+                {
+                    return member.Value.ValueKind == JsonValueKind.String && member.Value.GetString() is { Length: > 0 and <= 256 } id ? id : null;
+                }
+            }
+            return null;
+        }
+        catch (JsonException)
+        {
             return null;
         }
     }
@@ -133,5 +162,36 @@ internal static class Poison
         var record = new PoisonMessage(poisonQueue.Name.Replace("-poison", "", StringComparison.Ordinal), reason, message.DequeueCount, message.Body.ToString(), clock.GetUtcNow());
         await poisonQueue.SendMessageAsync(JsonSerializer.Serialize(record, AgenticJson.Options), cancellationToken: cancellationToken);
         logger.Poisoned(poisonQueue.Name, reason);
+    }
+
+    /// <summary>
+    /// A message this host can not read. It is left for another delivery until it has been delivered
+    /// <paramref name="maxDequeueCount"/> times (a host of a newer version sharing the hub may read what this one can
+    /// not, during a rolling upgrade); then it moves to <paramref name="poisonQueue"/> with the reason, and the run it
+    /// names, if it names one, is failed with that reason, since an event or an activity it waits for is lost.
+    /// </summary>
+    public static async Task<MessageOutcome> UnreadableAsync(
+        global::Azure.Storage.Queues.QueueClient poisonQueue,
+        QueueMessage message,
+        string problem,
+        int maxDequeueCount,
+        Func<string, string, CancellationToken, Task> failRun,
+        TimeProvider clock,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var queue = poisonQueue.Name.Replace("-poison", "", StringComparison.Ordinal);
+        if (message.DequeueCount < maxDequeueCount)
+        {
+            logger.Unreadable(queue, message.MessageId, message.DequeueCount, maxDequeueCount, problem);
+            return MessageOutcome.Retry;
+        }
+        var reason = $"{problem} (message {message.MessageId}, delivered {message.DequeueCount} times; moved to {poisonQueue.Name}).";
+        await MoveAsync(poisonQueue, message, reason, clock, logger, cancellationToken);
+        if (Wire.RunIdOf(message) is { } runId)
+        {
+            await failRun(runId, "Unreadable message: " + reason, cancellationToken);
+        }
+        return MessageOutcome.Complete;
     }
 }

@@ -82,7 +82,12 @@ public sealed class AgentRuns(DurableRunner<RunRequest, AgentRunState> runner, I
             return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", earlier);
         }
         var approval = new ApprovalDecision(verdict, approver, roles, pending.ArgsDigest, comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash };
-        await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
+        // Insert-only: a concurrent request by the same approver may have stored an answer first, and that one stands.
+        approval = await decisions.RecordApprovalAsync(runId, stepId, approval, cancellationToken);
+        if (ApprovalRules.ChangedAnswer(approval, verdict, pending.ArgsDigest) is { } raced)
+        {
+            return new(ApprovalRefusal.Forbidden, raced, null);
+        }
         await runner.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);
     }

@@ -28,6 +28,9 @@ internal static partial class Logs
     [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Message moved to {Queue}: {Reason}")]
     public static partial void Poisoned(this ILogger logger, string queue, string reason);
 
+    [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Message {MessageId} on {Queue} can not be read (delivery {DequeueCount} of {MaxDequeueCount}; it is poisoned at the last): {Problem}")]
+    public static partial void Unreadable(this ILogger logger, string queue, string messageId, long dequeueCount, int maxDequeueCount, string problem);
+
     [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Queue {Queue} unavailable, backing off {DelayMs} ms: {Error}")]
     public static partial void QueueUnavailable(this ILogger logger, string queue, int delayMs, string error);
 

@@ -126,8 +126,7 @@ public sealed class RunnerService<TInput, TState> : BackgroundService
                 ? "it needs a run id, an event id and an event, an event reference or a timer" : null, out var problem);
         if (control is null)
         {
-            await Poison.MoveAsync(_storage.Queue("control-poison"), message, "Not a control message: " + problem, _clock, _logger, cancellationToken);
-            return MessageOutcome.Complete;
+            return await Poison.UnreadableAsync(_storage.Queue("control-poison"), message, "Not a control message: " + problem, _options.MaxDequeueCount, _runner.FailAsync, _clock, _logger, cancellationToken);
         }
         // Deliveries cut short by a crash count too, so an event is judged by applying it: only one that still fails
         // after the configured number of deliveries is poison. Duplicates and stale events apply as no-ops.

@@ -12,12 +12,19 @@ public sealed class PoisonTests(AzuriteFixture azurite, FleetFixture fleet) : Ru
 {
     private static readonly Dictionary<string, string?> DeliverOnce = new() { ["Agentic:Runner:MaxDequeueCount"] = "1" };
 
+    private static readonly Dictionary<string, string?> DeliverThrice = new()
+    {
+        ["Agentic:Runner:MaxDequeueCount"] = "3",
+        ["Agentic:Runner:ControlLeaseSeconds"] = "2",
+        ["Agentic:Runner:WorkLeaseSeconds"] = "2",
+    };
+
     [Theory]
     [InlineData("control", "this is not json", "Not a control message")]
     [InlineData("work", "{\"runId\": \"run-1\", \"commandId\": ", "Not a work item")]
     public async Task Runner_MalformedMessage_GoesToPoisonQueueWithReasonAndHostKeepsWorking(string queue, string body, string reason)
     {
-        var runtime = await StartRuntimeAsync();
+        var runtime = await StartRuntimeAsync(DeliverThrice);
 
         await runtime.Storage.Queue(queue).SendMessageAsync(body, Ct);
 
@@ -27,6 +34,54 @@ public sealed class PoisonTests(AzuriteFixture azurite, FleetFixture fleet) : Ru
         await AssertDrainedAsync(runtime.Storage.Queue(queue));
         var runId = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), probes: 1));
         AssertCompleted(await runtime.WaitTerminalAsync(runId), "done");
+    }
+
+    public static TheoryData<string, string, string, bool> Unreadable() => new()
+    {
+        // A control message whose event lacks its $type: no event type can be chosen for it.
+        { "control", """{"runId":"{run}","eventId":"done:s2/gate","event":{"commandId":"s2/gate","result":{},"at":"2030-01-01T00:00:00Z"}}""", "WorkflowEvent", true },
+        // A control message whose event is of an unknown type (a newer version's, say).
+        { "control", """{"runId":"{run}","eventId":"ext:1","event":{"$type":"escalatedTwice","at":"2030-01-01T00:00:00Z"}}""", "escalatedTwice", true },
+        // The wrong shape: members of the wrong JSON type.
+        { "control", """{"runId":"{run}","eventId":42,"timer":"soon"}""", "Not a control message: ", true },
+        { "work", """{"runId":"{run}","commandId":"s2/act","name":"Act","input":{},"attempt":"first","retry":{"maxAttempts":1},"timeout":"00:00:30"}""", "Not a work item: ", true },
+        // Garbage: nothing names a run, so no run is failed.
+        { "control", "<<garbage>> {{{ not json", "Not a control message: ", false },
+        { "work", "[1,2,3]", "Not a work item: ", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unreadable))]
+    public async Task UnreadableMessage_IsPoisonedAfterTheConfiguredDequeueCount_WithTheReason_AndFailsItsRun_AndOtherWorkGoesOn(string queue, string template, string problem, bool namesRun)
+    {
+        var runtime = await StartRuntimeAsync(DeliverThrice);
+        var waiting = await SubmitHealerAwaitingApprovalAsync(runtime);
+        var body = template.Replace("{run}", waiting, StringComparison.Ordinal);
+
+        await runtime.Storage.Queue(queue).SendMessageAsync(body, Ct);
+        var other = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), probes: 1));
+
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queue(queue + "-poison"), p => p.Message == body, "the unreadable message");
+        Assert.Equal(3, poisoned.DequeueCount);
+        Assert.Contains(problem, poisoned.Reason, StringComparison.Ordinal);
+        Assert.Contains("delivered 3 times", poisoned.Reason, StringComparison.Ordinal);
+        if (queue == "work")
+        {
+            // (The control queue keeps the waiting run's timers, hidden until due.)
+            await AssertDrainedAsync(runtime.Storage.Queue(queue));
+        }
+        AssertCompleted(await runtime.WaitTerminalAsync(other), "done");
+        if (namesRun)
+        {
+            AssertFailed(await runtime.WaitTerminalAsync(waiting), "Unreadable message: ", problem, poisoned.Reason);
+        }
+        else
+        {
+            // Its run is not known; the run waiting meanwhile still waits, and finishes when approved.
+            Assert.Equal(RunStatus.Running, (await runtime.Runs.GetAsync(waiting, Ct))!.Status);
+            await DecideAsync(runtime, waiting);
+            AssertCompleted(await runtime.WaitTerminalAsync(waiting), "remediated");
+        }
     }
 
     [Theory]

@@ -7,7 +7,7 @@ namespace Agentic.Core.Activities;
 
 /// <summary>
 /// Decides one step and stores the decision before answering, so the act activity can prove a decision exists for
-/// the exact arguments. In order: kill switches and quarantines, the tool registry (unknown tools, arguments that
+/// the exact arguments. A step is decided once: executed again, the activity answers the decision stored first. In order: kill switches and quarantines, the tool registry (unknown tools, arguments that
 /// violate the input schema), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
 /// Anything that can not answer (control store, policy provider, decision store) makes the activity fail, and the
 /// workflow fails the step closed.
@@ -20,12 +20,18 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
     /// <inheritdoc />
     protected override async Task<GateDecision> RunAsync(GateInput input, ActivityContext context, CancellationToken cancellationToken)
     {
+        // A step is decided once. Executed again (a redelivery, a retry after the record was written, a host that
+        // died before answering), the gate answers the stored decision: it never re-evaluates under whatever policy
+        // is active now, and never replaces what the step may already have acted under.
+        if (await decisions.GetDecisionAsync(input.RunId, input.StepId, cancellationToken) is { } stored)
+        {
+            return stored;
+        }
         var known = tools.TryResolve(input.Tool, out var tool);
         var active = await controls.GetActiveAsync(input.Agent, input.Tool, cancellationToken);
         if (Controls.Decide(active, input, known ? tool.Descriptor.Version : "unknown", clock.GetUtcNow()) is { } stopped)
         {
-            await decisions.RecordDecisionAsync(stopped, cancellationToken);
-            return stopped;
+            return await decisions.RecordDecisionAsync(stopped, cancellationToken);
         }
         var current = await policies.GetAsync(cancellationToken);
         var policy = current.Enforced;
@@ -48,8 +54,8 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
         {
             decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
         }
-        await decisions.RecordDecisionAsync(decision, cancellationToken);
-        return decision;
+        // Another attempt may have stored its decision meanwhile: the first stored is the step's decision.
+        return await decisions.RecordDecisionAsync(decision, cancellationToken);
 
         GateDecision Refuse(GateInput step, string toolVersion, string rule, string reason) =>
             new(step.RunId, step.StepId, step.Tool, toolVersion, step.ArgsDigest, GateEffect.Forbid, policy.Id, policy.Version, rule, reason, null, now, policy.ContentHash)

@@ -6,17 +6,26 @@ namespace Agentic.Core.Governance;
 /// <summary>
 /// Persisted gate decisions and approvals, keyed by (run, step). The act activity reads them back
 /// before any side effect, so no tool runs without a stored decision for its exact arguments.
+/// Both are insert-only: the first record stored for a key is the record, and nothing replaces it, so a gate
+/// executed again (a redelivered or retried activity, perhaps under a newer policy) can not change the decision
+/// a step already acted under, and an approver's answer can not be rewritten.
 /// </summary>
 public interface IDecisionStore
 {
-    /// <summary>Stores the decision for its step, replacing an earlier one for the same step.</summary>
-    Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the decision for its step unless one is stored already, and returns the step's decision: the one stored
+    /// first (<paramref name="decision"/> itself when it was the first).
+    /// </summary>
+    Task<GateDecision> RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken);
 
     /// <summary>The stored decision for a step, if any.</summary>
     Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken);
 
-    /// <summary>Stores a human's approval or rejection for a step, one record per approver (a quorum needs several).</summary>
-    Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a human's approval or rejection for a step, one record per approver (a quorum needs several), unless that
+    /// approver's answer is stored already; returns the approver's answer as stored (the first one).
+    /// </summary>
+    Task<ApprovalDecision> RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken);
 
     /// <summary>Every stored answer for a step, one per approver, in no particular order.</summary>
     Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken);

@@ -225,7 +225,7 @@ public static class ApprovalRules
     /// The answer <paramref name="approver"/> already gave for these arguments, if any, among the answers stored for the
     /// step. One answer per approver and step: a quorum counts distinct people and a recorded answer is never
     /// overwritten. The same answer again is a retry (deliver the recorded one again); another answer is refused
-    /// (<see cref="ChangedAnswer"/>).
+    /// (<see cref="ChangedAnswer(ApprovalDecision, string)"/>).
     /// </summary>
     public static ApprovalDecision? EarlierAnswer(IReadOnlyList<ApprovalDecision> earlier, string approver, string argsDigest)
     {
@@ -240,6 +240,19 @@ public static class ApprovalRules
         return earlier.Decision == decision
             ? null
             : $"{earlier.Approver} already answered '{earlier.Decision}' for this step; a recorded answer is not changed.";
+    }
+
+    /// <summary>
+    /// Why the answer stored for an approver (<paramref name="stored"/>, the first one: the store is insert-only) is not
+    /// <paramref name="decision"/> for <paramref name="argsDigest"/>, or <c>null</c> when it is that answer. Two requests
+    /// by the same approver can race past <see cref="EarlierAnswer"/>; the one stored first stands and the other is refused.
+    /// </summary>
+    public static string? ChangedAnswer(ApprovalDecision stored, string decision, string argsDigest)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        return stored.ArgsDigest != argsDigest
+            ? $"{stored.Approver} already answered '{stored.Decision}' for this step's arguments {AgenticJson.ShortDigest(stored.ArgsDigest ?? "none")}; a recorded answer is not changed."
+            : ChangedAnswer(stored, decision);
     }
 
     /// <summary>Why <paramref name="approver"/> may not answer <paramref name="pending"/>, or <c>null</c> if they may.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Agentic.Core.Secrets;
+using Agentic.Core.Tools.Builtin;
 
 namespace Agentic.Core.Tools;
 
@@ -13,7 +14,9 @@ namespace Agentic.Core.Tools;
 /// <item>admission (secrets, slot and permit) may take at most <see cref="ToolDescriptor.Timeout"/>, then the call itself at most
 /// <see cref="ToolDescriptor.Timeout"/>; a call that ignores its cancellation is abandoned when its time is up;</item>
 /// <item>the output may be at most <see cref="ToolDescriptor.MaxOutputBytes"/> of UTF-8 JSON;</item>
-/// <item>exactly the secrets the tool declared are resolved and handed to the call; whatever secrets the incoming call carried are dropped.</item>
+/// <item>exactly the secrets the tool declared are resolved and handed to the call; whatever secrets the incoming call carried are dropped;</item>
+/// <item>every form of those secrets' values (<see cref="Builtin.Redactor"/>) is taken out of the outcome (summary, output,
+/// compensating arguments) and out of any error, whichever tool it is, before either leaves the executor.</item>
 /// </list>
 /// Failures are <see cref="ToolException"/>s saying whether a retry can help; cancellation by the caller surfaces as
 /// <see cref="OperationCanceledException"/>.
@@ -55,7 +58,46 @@ public sealed class ToolExecutor
         var descriptor = tool.Descriptor;
         var limits = LimitsOf(descriptor);
         var (secrets, slot) = await AdmitAsync(descriptor, limits, cancellationToken);
-        return await RunAsync(tool, call with { Secrets = secrets }, slot, cancellationToken);
+        // Whatever the tool does with its secrets, no form of their values leaves the call: not in the outcome (which is
+        // stored in the ledger and the run), not in an error (which reaches logs and the run's failure reason).
+        var redactor = secrets.Count == 0 ? null : new Redactor(secrets.Values);
+        try
+        {
+            return await RunAsync(tool, call with { Secrets = secrets }, slot, redactor, cancellationToken);
+        }
+        catch (ToolException ex) when (redactor is not null && (redactor.Finds(ex.Message) || Leaks(ex.InnerException, redactor)))
+        {
+            // A fresh exception: the inner ones (an HTTP client's, a service's) may quote the value too.
+            throw new ToolException(redactor.Redact(ex.Message), ex.Retryable);
+        }
+        catch (Exception ex) when (redactor is not null && ex is not ToolException and not OperationCanceledException && Leaks(ex, redactor))
+        {
+            throw new ToolException(redactor.Redact($"{descriptor.Name} failed ({ex.GetType().Name}): {ex.Message}"), retryable: true);
+        }
+    }
+
+    private static bool Leaks(Exception? exception, Redactor redactor)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (redactor.Finds(ex.Message))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ToolOutcome Redact(ToolOutcome outcome, Redactor redactor)
+    {
+        var output = redactor.Redact(outcome.Output);
+        var summary = redactor.Redact(outcome.Summary);
+        var compensation = outcome.Compensation is { } undo && redactor.Redact(undo.Arguments) is var arguments && !arguments.Equals(undo.Arguments)
+            ? undo with { Arguments = arguments }
+            : outcome.Compensation;
+        return ReferenceEquals(summary, outcome.Summary) && output.Equals(outcome.Output) && ReferenceEquals(compensation, outcome.Compensation)
+            ? outcome
+            : outcome with { Output = output, Summary = summary, Compensation = compensation };
     }
 
     /// <summary>How many calls of <paramref name="tool"/> hold a slot right now (abandoned calls until they really end).</summary>
@@ -98,7 +140,7 @@ public sealed class ToolExecutor
         }
     }
 
-    private async Task<ToolOutcome> RunAsync(ITool tool, ToolCall call, Slot slot, CancellationToken cancellationToken)
+    private async Task<ToolOutcome> RunAsync(ITool tool, ToolCall call, Slot slot, Redactor? redactor, CancellationToken cancellationToken)
     {
         var descriptor = tool.Descriptor;
         var callCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -132,6 +174,10 @@ public sealed class ToolExecutor
         }
         Finish(callCancellation, slot);
 
+        if (redactor is not null)
+        {
+            outcome = Redact(outcome, redactor);
+        }
         var size = outcome.Output.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : Encoding.UTF8.GetByteCount(outcome.Output.GetRawText());
         if (size > descriptor.MaxOutputBytes)
         {

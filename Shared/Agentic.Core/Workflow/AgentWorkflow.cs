@@ -82,7 +82,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         /// <summary>The post-condition probe after plan <paramref name="round"/>.</summary>
         public static string VerifyFor(int round) => round <= 1 ? Verify : Verify + "." + round.ToString(CultureInfo.InvariantCulture);
         /// <summary>The id of the step that undoes <paramref name="stepId"/>.</summary>
-        public static string Undo(string stepId) => "undo." + stepId;
+        public static string Undo(string stepId) => UndoPrefix + stepId;
     }
 
     /// <summary>Planner step ids: 1 to 64 letters, digits, '.', '_' or '-' (they become parts of keys and URIs).</summary>
@@ -285,6 +285,12 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             {
                 return FailPlan(state, now, $"Invalid plan: step id '{step.StepId}' is empty, repeated or not 1 to {MaxStepIdLength} letters, digits, '.', '_' or '-'.");
             }
+            if (ReservedStepIdPrefix(step.StepId) is { } reserved)
+            {
+                // Never renamed: the id is the planner's, and a silently different id would no longer match its rationale.
+                return FailPlan(state, now, $"Invalid plan: step id '{step.StepId}' starts with '{reserved}', which is reserved for ids the workflow generates "
+                    + "(later plans' steps 'p<n>.{id}', compensation steps 'undo.{id}'); a planner's step id may not start with 'p' and digits followed by '.', nor with 'undo.'.");
+            }
             if (string.IsNullOrWhiteSpace(step.Tool))
             {
                 return FailPlan(state, now, $"Invalid plan: step '{step.StepId}' names no tool.");
@@ -310,6 +316,31 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         }
         return EnterGate(state, first, now);
     }
+
+    /// <summary>
+    /// The reserved prefix <paramref name="stepId"/> starts with, or <c>null</c>. The workflow generates step ids of its own
+    /// (<c>p{round}.{id}</c> for the steps of later plans, <see cref="Ids.Undo"/> for compensation steps), so a planner's id
+    /// that looked like one could collide with a generated id and share its decision, approvals and ledger row. Matched
+    /// without regard to case, so a reader of the run's log is not misled either.
+    /// </summary>
+    public static string? ReservedStepIdPrefix(string stepId)
+    {
+        ArgumentNullException.ThrowIfNull(stepId);
+        if (stepId.StartsWith(UndoPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return stepId[..UndoPrefix.Length];
+        }
+        var digits = 1;
+        while (digits < stepId.Length && char.IsAsciiDigit(stepId[digits]))
+        {
+            digits++;
+        }
+        return stepId.Length > 0 && stepId[0] is 'p' or 'P' && digits > 1 && digits < stepId.Length && stepId[digits] == '.'
+            ? stepId[..(digits + 1)]
+            : null;
+    }
+
+    private const string UndoPrefix = "undo.";
 
     private static bool IsValidStepId(string? id) =>
         !string.IsNullOrEmpty(id) && id.Length <= MaxStepIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');

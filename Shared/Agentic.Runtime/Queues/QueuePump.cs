@@ -12,6 +12,8 @@ public enum MessageOutcome
     Complete,
     /// <summary>Not handled here (shutdown): make it visible again at once.</summary>
     Release,
+    /// <summary>Not handled this time: leave it to reappear when its lease ends, one delivery more on its dequeue count.</summary>
+    Retry,
 }
 
 /// <summary>
@@ -155,7 +157,7 @@ internal sealed class QueuePump(
             {
                 await queue.DeleteMessageAsync(message.MessageId, receipt, CancellationToken.None);
             }
-            else
+            else if (outcome == MessageOutcome.Release)
             {
                 await queue.UpdateMessageAsync(message.MessageId, receipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None);
             }

@@ -23,11 +23,11 @@ public sealed class ActGovernanceTests
         new(new ToolRegistry([tool]), new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, _controls,
             new ControlWatch(_controls, TimeProvider.System, watchInterval ?? TimeSpan.FromMilliseconds(50)));
 
-    private async Task<ActInput> DecidedAsync(ToolDescriptor tool, string arguments, GateEffect effect, ApprovalTerms? terms = null)
+    private async Task<ActInput> DecidedAsync(ToolDescriptor tool, string arguments, GateEffect effect, ApprovalTerms? terms = null, string? toolHash = null)
     {
         var args = TestJson.Parse(arguments);
         var digest = AgenticJson.Digest(args);
-        var decision = new GateDecision("run-1", "s1", tool.Name, tool.Version, digest, effect, "p", "1", "rule", "test", terms?.Role, DateTimeOffset.UnixEpoch) { Approval = terms };
+        var decision = new GateDecision("run-1", "s1", tool.Name, tool.Version, digest, effect, "p", "1", "rule", "test", terms?.Role, DateTimeOffset.UnixEpoch) { Approval = terms, ToolHash = toolHash };
         await _decisions.RecordDecisionAsync(decision, Ct);
         return new ActInput("run-1", "s1", "http://fleet/services/a", tool.Name, args, digest, decision, null, "scaler");
     }
@@ -35,7 +35,7 @@ public sealed class ActGovernanceTests
     private static async Task<ActResult> RunAsync(ActActivity act, ActInput input) =>
         AgenticJson.FromElement<ActResult>(await act.RunAsync(AgenticJson.ToElement(input), new ActivityContext("run-1", "c1", 1), Ct));
 
-    private Task ApproveAsync(string approver, string digest, string role = "operator", string decision = "approve") =>
+    private Task<ApprovalDecision> ApproveAsync(string approver, string digest, string role = "operator", string decision = "approve") =>
         _decisions.RecordApprovalAsync("run-1", "s1", new ApprovalDecision(decision, approver, [role], digest, null, DateTimeOffset.UnixEpoch), Ct);
 
     [Fact]
@@ -83,8 +83,7 @@ public sealed class ActGovernanceTests
     [Fact]
     public async Task ADescriptorChangedSinceTheDecision_IsNotCoveredByIt()
     {
-        var input = await DecidedAsync(Scale, """{"replicas":3}""", GateEffect.Permit);
-        await _decisions.RecordDecisionAsync(input.Decision with { ToolHash = Scale.Hash }, Ct);
+        var input = await DecidedAsync(Scale, """{"replicas":3}""", GateEffect.Permit, toolHash: Scale.Hash);
         var changed = Scale with { Version = "9.9.9", Risk = RiskLevel.Critical };
         var tool = new FakeTool(changed, TestJson.Parse("""{"replicas":3}"""));
 
@@ -98,8 +97,7 @@ public sealed class ActGovernanceTests
     public async Task AnApprovalGivenForAnotherContract_DoesNotCount()
     {
         var tool = new FakeTool(Scale, TestJson.Parse("""{"replicas":0}"""));
-        var input = await DecidedAsync(Scale, """{"replicas":0}""", GateEffect.RequireApproval, new ApprovalTerms("operator", 1));
-        await _decisions.RecordDecisionAsync(input.Decision with { ToolHash = Scale.Hash }, Ct);
+        var input = await DecidedAsync(Scale, """{"replicas":0}""", GateEffect.RequireApproval, new ApprovalTerms("operator", 1), Scale.Hash);
         await _decisions.RecordApprovalAsync("run-1", "s1", new ApprovalDecision("approve", "bob", ["operator"], input.ArgsDigest, null, DateTimeOffset.UnixEpoch) { ToolHash = "sha256:old" }, Ct);
 
         await Assert.ThrowsAsync<NonRetryableException>(() => RunAsync(Act(tool), input));

@@ -7,7 +7,7 @@ using Agentic.Core.Tools;
 
 namespace Agentic.Core.Tests.Tools;
 
-/// <summary>An <see cref="IDecisionStore"/> that records in memory, in order.</summary>
+/// <summary>An <see cref="IDecisionStore"/> in memory, insert-only like the real one; <see cref="Recorded"/> lists every attempt to record, in order.</summary>
 internal sealed class MemoryDecisionStore : IDecisionStore
 {
     private readonly ConcurrentDictionary<(string, string), GateDecision> _decisions = new();
@@ -15,24 +15,20 @@ internal sealed class MemoryDecisionStore : IDecisionStore
 
     public List<GateDecision> Recorded { get; } = [];
 
-    public Task RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
+    public Task<GateDecision> RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
     {
         lock (Recorded)
         {
             Recorded.Add(decision);
         }
-        _decisions[(decision.RunId, decision.StepId)] = decision;
-        return Task.CompletedTask;
+        return Task.FromResult(_decisions.GetOrAdd((decision.RunId, decision.StepId), decision));
     }
 
     public Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken) =>
         Task.FromResult(_decisions.TryGetValue((runId, stepId), out var d) ? d : null);
 
-    public Task RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
-    {
-        _approvals[(runId, stepId, approval.Approver.ToUpperInvariant())] = approval;
-        return Task.CompletedTask;
-    }
+    public Task<ApprovalDecision> RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken) =>
+        Task.FromResult(_approvals.GetOrAdd((runId, stepId, approval.Approver.ToUpperInvariant()), approval));
 
     public Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ApprovalDecision>>([.. _approvals.Where(a => a.Key.Item1 == runId && a.Key.Item2 == stepId).Select(a => a.Value)]);

@@ -108,6 +108,59 @@ public sealed class AgentWorkflowGovernanceTests
         Assert.StartsWith($"Invalid plan: step id '{id}' is empty, repeated or not 1 to 64 letters", run.State.FailureReason);
     }
 
+    [Theory]
+    [InlineData("undo.s1", "undo.")]
+    [InlineData("UNDO.s1", "UNDO.")]
+    [InlineData("p2.s1", "p2.")]
+    [InlineData("P10.restart", "P10.")]
+    [InlineData("p1.x", "p1.")]
+    public void StepIds_WithAPrefixTheWorkflowGenerates_FailThePlanNamingThePrefix_AndAreNotRenamed(string id, string prefix)
+    {
+        var run = Diagnosing().Plan(new Plan("p", [Fixtures.Step("s1", "sample.diagnostics", new { }), Fixtures.Step(id, "sample.diagnostics", new { probe = 2 })], false, "collides"));
+
+        Assert.Equal(RunPhase.Failed, run.State.Phase);
+        Assert.StartsWith($"Invalid plan: step id '{id}' starts with '{prefix}', which is reserved for ids the workflow generates", run.State.FailureReason);
+        Assert.Empty(run.Commands.OfType<CallActivity>());
+        // Refused as a whole, never renamed: no step of the plan was taken on, under its id or another.
+        Assert.Empty(run.State.Steps);
+        Assert.Contains(run.State.Log, e => e.Kind == "failed" && e.Message.Contains(id, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("p2")]
+    [InlineData("p.2")]
+    [InlineData("px.1")]
+    [InlineData("probe.1")]
+    [InlineData("undo")]
+    [InlineData("undone.1")]
+    [InlineData("s1.undo.x")]
+    public void StepIds_ThatOnlyResembleTheGeneratedPrefixes_AreAccepted(string id)
+    {
+        var run = Diagnosing().Plan(new Plan("p", [Fixtures.Step(id, "sample.diagnostics", new { })], false, "fine"));
+
+        Assert.Equal(RunPhase.Gating, run.State.Phase);
+        Assert.Equal(id, run.Step.StepId);
+    }
+
+    [Fact]
+    public void GeneratedStepIds_OfLaterPlansAndCompensations_NeverEqualAnAcceptedPlannerId()
+    {
+        // Every id a planner may use, in every round, with every compensation: all distinct by construction.
+        var planner = new[] { "s1", "p2", "px.1", "undone", "a.p2.b" };
+        var generated = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var round in Enumerable.Range(1, 12))
+        {
+            foreach (var id in planner)
+            {
+                Assert.Null(AgentWorkflow.ReservedStepIdPrefix(id));
+                var step = (round == 1 ? "" : $"p{round}.") + id;
+                Assert.True(generated.Add(step), step);
+                Assert.True(generated.Add(Ids.Undo(step)), Ids.Undo(step));
+            }
+        }
+        Assert.All(generated.Where(g => g.Contains('.', StringComparison.Ordinal) && !planner.Contains(g)), g => Assert.NotNull(AgentWorkflow.ReservedStepIdPrefix(g)));
+    }
+
     // ---- replanning ----
 
     [Fact]

@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>
+/// A canary secret, injected by the egress rule into <c>http.request</c>'s header, echoed back by a service on 127.0.0.1
+/// in every encoding it might use: no form of it reaches the tool's output, the error text, the runtime's log, the ledger
+/// or the run document (real runtime, real Azurite, the real tool).
+/// </summary>
+public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    private const string Canary = "Canary/7+Secret&Value=42\"q~Zx";
+
+    private static readonly AgentCatalog Echo = new(
+    [
+        new("echo", "Reads the URL in parameters.url.", input => new Plan("scripted:echo",
+            [new("s1", "http.request", AgenticJson.ToElement(new { method = "GET", url = input.Parameters!.Value.GetProperty("url").GetString() }), "Read it.")],
+            ExpectHealthy: false, "One read.")) { Autonomy = Autonomy.Autonomous },
+    ]);
+
+    /// <summary>Every form the service echoes, by name: what must not appear anywhere.</summary>
+    private static Dictionary<string, string> Forms(string secret)
+    {
+        var forms = new Dictionary<string, string>
+        {
+            ["exact"] = secret,
+            ["upper"] = secret.ToUpperInvariant(),
+            ["lower"] = secret.ToLowerInvariant(),
+            ["base64"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
+            ["base64url"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+            ["url"] = Uri.EscapeDataString(secret),
+            ["form"] = WebUtility.UrlEncode(secret),
+            ["json"] = JsonEncodedText.Encode(secret).ToString(),
+        };
+        for (var shift = 0; shift < 3; shift++)
+        {
+            // A token inside a larger base64 document, at each of the three alignments.
+            var blob = Convert.ToBase64String(Encoding.UTF8.GetBytes(new string('x', shift) + "{\"user\":\"bob\",\"token\":\"" + secret + "\",\"scope\":\"all\"}"));
+            forms[$"blob{shift}"] = blob;
+        }
+        return forms;
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(400)]
+    public async Task CanarySecret_EchoedInEveryEncoding_AppearsNowhere_InOutputErrorsLogsLedgerOrRunDocument(int status)
+    {
+        await using var server = EchoServer.Start(status);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Agentic:Egress:Allow:0:Host"] = "127.0.0.1",
+            ["Agentic:Egress:Allow:0:Methods:0"] = "GET",
+            ["Agentic:Egress:Allow:0:Paths:0"] = "/api/**",
+            ["Agentic:Egress:Allow:0:AllowPrivate"] = "true",
+            ["Agentic:Egress:Allow:0:SecretHeaders:X-Canary"] = "canary",
+            ["Agentic:Secrets:canary"] = Canary,
+        };
+        var runtime = await StartRuntimeAsync(settings, services => services.AddSingleton(Echo));
+        var request = RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent = "echo", target = Fleet.HealthyTarget(), parameters = new { url = server.Url + "/api/echo" } }, AgenticJson.Options), Requests.Requester, Echo);
+
+        var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
+
+        // The service really got the secret, and really echoed it: the redaction had something to do.
+        Assert.Equal(Canary, server.Received.Single());
+        var document = JsonSerializer.Serialize(RunView.From(run.State), AgenticJson.Options);
+        Assert.Contains("[redacted]", document, StringComparison.Ordinal);
+        string errors;
+        if (status == 200)
+        {
+            Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+            var output = run.State.Steps.Single().Result!.Output.GetRawText();
+            Assert.Contains("[redacted]", output, StringComparison.Ordinal);
+            Assert.Equal(Forms(Canary).Count, output.Split("[redacted]").Length - 1);
+            errors = "";
+        }
+        else
+        {
+            AssertFailed(run, "http.request: GET", "answered 400", "[redacted]");
+            errors = run.State.FailureReason + "\n" + run.State.Steps.Single().Error;
+        }
+        var places = new Dictionary<string, string>
+        {
+            ["run document"] = document,
+            ["run state"] = JsonSerializer.Serialize(run.State, AgenticJson.Options),
+            ["error text"] = errors,
+            ["log"] = runtime.LogTail(2000),
+            ["ledger"] = await TableTextAsync("ledger"),
+            ["runs table"] = await TableTextAsync("runs"),
+        };
+        foreach (var (place, text) in places)
+        {
+            foreach (var (form, value) in Forms(Canary))
+            {
+                Assert.False(text.Contains(value, StringComparison.OrdinalIgnoreCase), $"The {form} form of the canary is in the {place}:\n{text}");
+            }
+            // Whatever else a form was cut into, the secret's distinctive middle is gone.
+            Assert.DoesNotContain("Secret&Value", text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    private async Task<string> TableTextAsync(string suffix)
+    {
+        var text = new StringBuilder();
+        await foreach (var row in new TableClient(Azurite.ConnectionString, Hub + suffix).QueryAsync<TableEntity>(cancellationToken: Ct))
+        {
+            foreach (var (name, value) in row)
+            {
+                text.Append(name).Append('=').Append(value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : value?.ToString()).Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A service on 127.0.0.1 that answers every request with its X-Canary header in every encoding, one per line.</summary>
+    private sealed class EchoServer : IAsyncDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Task _loop;
+        private readonly int _status;
+
+        private EchoServer(int port, int status)
+        {
+            _status = status;
+            Url = $"http://127.0.0.1:{port}";
+            _listener.Prefixes.Add(Url + "/");
+            _listener.Start();
+            _loop = Task.Run(LoopAsync);
+        }
+
+        public string Url { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Received { get; } = new();
+
+        public static EchoServer Start(int status)
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            return new EchoServer(port, status);
+        }
+
+        private async Task LoopAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+                var secret = context.Request.Headers["X-Canary"] ?? "";
+                Received.Enqueue(secret);
+                var body = Encoding.UTF8.GetBytes(string.Join('\n', Forms(secret).Select(f => $"{f.Key}: {f.Value}")));
+                context.Response.StatusCode = _status;
+                context.Response.ContentType = "text/plain";
+                context.Response.ContentLength64 = body.Length;
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            _listener.Close();
+            await _loop;
+        }
+    }
+}
