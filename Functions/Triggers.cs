@@ -31,7 +31,7 @@ namespace Agentic.Functions;
 // until the claims in X-MS-CLIENT-PRINCIPAL are read. App Service authentication does NOT drop that header:
 // it must be set by a trusted front (API Management, Front Door) that removes a client's copy, or any caller
 // can claim any role. The workflow itself still refuses self-approval and approvals for other arguments.
-public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger)
+public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger, RunAdmission admission)
 {
     public const string RunQueue = "agent-runs";
     public const string QueuePrincipal = "queue:" + RunQueue;
@@ -48,7 +48,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         try
         {
             var body = await ReadBodyAsync(req.Body, cancellationToken) ?? throw TooLarge();
-            request = RunRequestParser.Parse(body, Principal(req), agents, Roles(req));
+            request = RunRequestParser.Parse(body, Principal(req), admission, Roles(req));
         }
         catch (InputException ex)
         {
@@ -208,7 +208,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         RunRequest request;
         try
         {
-            request = RunRequestParser.Parse(message.Body.ToMemory().Span, QueuePrincipal, agents);
+            request = RunRequestParser.Parse(message.Body.ToMemory().Span, QueuePrincipal, admission);
         }
         catch (InputException ex)
         {

@@ -12,7 +12,8 @@ internal static class LocalHostApp
 {
     public const string DefaultUrls = "http://127.0.0.1:7071";
 
-    public static WebApplication Build(string[] args)
+    /// <summary>Builds the host; <paramref name="adjust"/> may add settings once the configured ones are known (the demo does).</summary>
+    public static WebApplication Build(string[] args, Action<ConfigurationManager>? adjust = null)
     {
         var options = Options.Parse(args);
         var (settingsPath, values) = LocalSettings.Load(options.Get("--settings"));
@@ -22,6 +23,7 @@ internal static class LocalHostApp
         builder.Configuration.AddInMemoryCollection(values);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = options.Get("--urls") ?? values.GetValueOrDefault("Agentic:Urls") ?? DefaultUrls });
+        adjust?.Invoke(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);

@@ -28,8 +28,9 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
     private async Task<LocalRuntime> StartScriptedAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
         await StartRuntimeAsync(settings, services => services.AddSingleton(Scripted));
 
+    // The request names no environment: the deployment's applies.
     private static RunRequest Request(string agent, string target, string environment = "dev", object? parameters = null) =>
-        RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent, target, environment, parameters = parameters ?? new { } }, AgenticJson.Options), Requests.Requester, Scripted);
+        Requests.Parse(new { agent, target, parameters = parameters ?? new { } }, Scripted, environment);
 
     [Fact]
     public async Task InsistingOnAForbiddenTool_IsDeniedAtTheFirstAttempt_AndTheDenialIsRecorded()

@@ -41,7 +41,7 @@ public static class RunsApi
         return app;
     }
 
-    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, AgentCatalog agents, CancellationToken cancellationToken)
+    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, RunAdmission admission, CancellationToken cancellationToken)
     {
         var body = await HttpCaller.ReadBodyAsync(request, RunRequestParser.MaxBodyBytes, cancellationToken);
         if (body is null)
@@ -51,7 +51,7 @@ public static class RunsApi
         RunRequest parsed;
         try
         {
-            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), agents, HttpCaller.Roles(request));
+            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), admission, HttpCaller.Roles(request));
         }
         catch (InputException ex)
         {
