@@ -153,5 +153,7 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
             await runtime.DisposeAsync();
         }
         GC.SuppressFinalize(this);
+        // Perception and the tools never tried to reach anything but loopback.
+        Assert.Empty(_runtimes.SelectMany(r => r.Network.Violations));
     }
 }
