@@ -115,7 +115,16 @@ internal sealed class LocalRuntime : IAsyncDisposable
     public async Task StartAsync()
     {
         _started = true;
-        await _host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await _host.StartAsync(TestContext.Current.CancellationToken);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            // Settings are validated before anything starts: there is nothing to stop.
+            _started = false;
+            throw;
+        }
         var ready = Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready;
         await ready.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
     }
