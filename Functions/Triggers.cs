@@ -28,7 +28,7 @@ namespace Agentic.Functions;
 // Identity: every trigger runs inside SharedHttp.RunAsync, which authenticates the caller the way the local host
 // does (RequestGuard): bearer tokens, and App Service authentication's principal only while that is on. The function
 // key the platform checks says nothing about who calls. Roles and run ownership are checked as on the local host.
-public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger)
+public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILogger<RunTriggers> logger, RunAdmission admission)
 {
     public const string RunQueue = "agent-runs";
     public const string QueuePrincipal = "queue:" + RunQueue;
@@ -53,7 +53,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             try
             {
                 var body = await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw TooLarge();
-                request = RunRequestParser.Parse(body, HttpCaller.Principal(r), agents, HttpCaller.Roles(r));
+                request = RunRequestParser.Parse(body, HttpCaller.Principal(r), admission, HttpCaller.Roles(r));
             }
             catch (InputException ex)
             {
@@ -210,7 +210,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         RunRequest request;
         try
         {
-            request = RunRequestParser.Parse(message.Body.ToMemory().Span, QueuePrincipal, agents);
+            request = RunRequestParser.Parse(message.Body.ToMemory().Span, QueuePrincipal, admission);
         }
         catch (InputException ex)
         {

@@ -19,7 +19,7 @@ internal static class Demo
     {
         var options = Options.Parse(args);
         var target = new Uri(options.Get("--target") ?? "http://127.0.0.1:7072/services/checkout");
-        var (app, keys) = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray());
+        var (app, keys) = LocalHostApp.Build(args.Where((a, i) => a != "--target" && (i == 0 || args[i - 1] != "--target")).ToArray(), c => AllowDemoTarget(c, target));
         await using var _ = app;
         if (keys is null)
         {
@@ -45,6 +45,24 @@ internal static class Demo
         }
     }
 
+    // The demo runs against the sample fleet on this machine: a dev deployment unless the settings say otherwise, and the
+    // fleet's service (a loopback address) added to the run targets next to whatever the settings allow.
+    private static void AllowDemoTarget(ConfigurationManager configuration, Uri target)
+    {
+        var added = new Dictionary<string, string?>();
+        if (string.IsNullOrEmpty(configuration["Agentic:Environment"]))
+        {
+            added["Agentic:Environment"] = "dev";
+        }
+        var rule = $"Agentic:Targets:Allow:{configuration.GetSection("Agentic:Targets:Allow").GetChildren().Count()}";
+        added[rule + ":Scheme"] = target.Scheme;
+        added[rule + ":Host"] = target.Host;
+        added[rule + ":Port"] = target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        added[rule + ":Paths:0"] = target.AbsolutePath;
+        added[rule + ":AllowPrivate"] = "true";
+        configuration.AddInMemoryCollection(added);
+    }
+
     private static async Task<int> DriveAsync(HttpClient http, Uri api, Uri target, LocalKey requester, LocalKey approver)
     {
         var fleet = target.GetLeftPart(UriPartial.Authority);
@@ -53,7 +71,7 @@ internal static class Demo
 
         using var submit = new HttpRequestMessage(HttpMethod.Post, new Uri(api, "/api/runs"))
         {
-            Content = JsonContent.Create(new { agent = "service-healer", target = target.ToString(), goal = "Keep checkout healthy", environment = "dev" }),
+            Content = JsonContent.Create(new { agent = "service-healer", target = target.ToString(), goal = "Keep checkout healthy" }),
         };
         submit.Headers.Add(ApiKeyHeader, requester.Key);
         using var accepted = await http.SendAsync(submit);

@@ -17,7 +17,8 @@ internal static class LocalHostApp
     // Semicolon-separated, as ASP.NET Core's AllowedHosts; a port is not part of the match.
     public const string DefaultAllowedHosts = "127.0.0.1;localhost;[::1]";
 
-    public static (WebApplication App, LocalKeys? Keys) Build(string[] args)
+    /// <summary>Builds the host; <paramref name="adjust"/> may add settings once the configured ones are known (the demo does).</summary>
+    public static (WebApplication App, LocalKeys? Keys) Build(string[] args, Action<ConfigurationManager>? adjust = null)
     {
         var options = Options.Parse(args);
         var (settingsPath, values) = LocalSettings.Load(options.Get("--settings"));
@@ -27,6 +28,7 @@ internal static class LocalHostApp
         builder.Configuration.AddInMemoryCollection(values);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = options.Get("--urls") ?? values.GetValueOrDefault("Agentic:Urls") ?? DefaultUrls });
+        adjust?.Invoke(builder.Configuration);
         var keys = DemoKeys(options.Get("--keys") ?? LocalKeys.DefaultPath, builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

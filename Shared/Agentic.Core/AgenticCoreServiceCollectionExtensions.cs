@@ -1,6 +1,7 @@
 using Agentic.Core.Activities;
 using Agentic.Core.Agents;
 using Agentic.Core.Policy;
+using Agentic.Core.Runs;
 using Agentic.Core.Secrets;
 using Agentic.Core.Tools;
 using Agentic.Core.Tools.Builtin;
@@ -24,8 +25,6 @@ public static class AgenticCoreServiceCollectionExtensions
     /// <param name="policyPath">A YAML policy file (<c>Agentic:Policy:Path</c>); the shipped baseline when absent.</param>
     public static IServiceCollection AddAgenticCore(this IServiceCollection services, string? policyPath = null)
     {
-        services.AddHttpClient(HttpServiceTool.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
@@ -42,7 +41,7 @@ public static class AgenticCoreServiceCollectionExtensions
         AddToolExecution(services);
         // Each layer adds a tool source; the default registry holds them all. A host that registers its own
         // ToolRegistry before this call replaces the lot.
-        services.AddAgenticTools("sample", sp => SampleServiceTools.Create(sp.GetRequiredService<IHttpClientFactory>()));
+        services.AddAgenticTools("sample", sp => SampleServiceTools.Create(sp.GetRequiredService<RunTargets>(), sp.GetRequiredService<EgressClient>()));
         services.AddAgenticTools("builtin", sp => BuiltinTools.Create(
             sp.GetRequiredService<EgressPolicy>(), sp.GetRequiredService<IOptions<NotifyOptions>>().Value, sp.GetRequiredService<EgressClient>()));
         services.TryAddSingleton(sp => new ToolRegistry(AgenticToolServiceCollectionExtensions.AllTools(sp)));
@@ -70,6 +69,24 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotifyOptions>, NotifyOptionsValidator>());
         services.TryAddSingleton(sp => new EgressPolicy(sp.GetRequiredService<IOptions<EgressOptions>>().Value));
         services.TryAddSingleton<EgressClient>();
+        AddAdmission(services);
+    }
+
+    // The deployment's environment (required) and run targets: what a request may ask for, checked at submission by both
+    // hosts, and again by perception and every target-bound tool.
+    private static void AddAdmission(IServiceCollection services)
+    {
+        services.AddOptions<DeploymentOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(DeploymentOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeploymentOptions>, DeploymentOptionsValidator>());
+        services.AddOptions<TargetOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(TargetOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TargetOptions>, TargetOptionsValidator>());
+        services.TryAddSingleton(sp => new RunTargets(sp.GetRequiredService<IOptions<TargetOptions>>().Value, sp.GetRequiredService<AgentCatalog>()));
+        services.TryAddSingleton(sp => new RunAdmission(
+            sp.GetRequiredService<AgentCatalog>(), sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.Environment!, sp.GetRequiredService<RunTargets>()));
     }
 
     private static IConfiguration ConfigurationOf(IServiceProvider services) =>

@@ -1,5 +1,4 @@
 using Agentic.Azure;
-using Agentic.Core.Agents;
 using Agentic.Core.Runs;
 using Agentic.Runtime.Queues;
 using Azure.Storage.Queues;
@@ -26,21 +25,21 @@ public sealed class RunRequestListener : IDisposable
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
     private readonly AgentRuns _runs;
-    private readonly AgentCatalog _agents;
+    private readonly RunAdmission _admission;
     private readonly TimeProvider _clock;
     private readonly RunnerOptions _options;
     private readonly ILogger _logger;
     private readonly QueuePump _pump;
 
     /// <summary>Creates the listener.</summary>
-    public RunRequestListener(StorageClients storage, AgentRuns runs, AgentCatalog agents, TimeProvider clock, IOptions<RunnerOptions> options, ILogger<RunRequestListener> logger)
+    public RunRequestListener(StorageClients storage, AgentRuns runs, RunAdmission admission, TimeProvider clock, IOptions<RunnerOptions> options, ILogger<RunRequestListener> logger)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);
         _queue = storage.Queues.GetQueueClient(QueueName);
         _poison = storage.Queues.GetQueueClient(QueueName + "-poison");
         _runs = runs;
-        _agents = agents;
+        _admission = admission;
         _clock = clock;
         _options = options.Value;
         _logger = logger;
@@ -68,7 +67,7 @@ public sealed class RunRequestListener : IDisposable
         RunRequest request;
         try
         {
-            request = RunRequestParser.Parse(message.Body.ToMemory().Span, Principal, _agents);
+            request = RunRequestParser.Parse(message.Body.ToMemory().Span, Principal, _admission);
         }
         catch (InputException ex)
         {

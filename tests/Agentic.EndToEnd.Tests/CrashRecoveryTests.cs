@@ -29,7 +29,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture storage, ITestOutputHelper
         {
             // Event-level detail (ignored redeliveries, contention) for the runs a failure message shows.
             ["Logging__LogLevel__Agentic.Runtime"] = "Debug",
-        });
+        }, fleet);
         await host.StartAsync();
         using var client = new AgenticClient(host.BaseUri);
         var history = new HostHistory(host);

@@ -113,6 +113,30 @@ public sealed class HttpContractTests(ContractHost host) : IClassFixture<Contrac
     }
 
     [Fact]
+    public async Task PostRun_NamingAnotherEnvironment_Answers400NamingBoth()
+    {
+        var body = $$"""{"agent": "diagnostics", "target": "{{host.Fleet.Target("env-check")}}", "environment": "prod"}""";
+
+        using var response = await host.Api.PostRunAsync(AgenticClient.Raw(body), Caller.Requester, Token);
+
+        var problem = await Problems.AssertAsync(response, HttpStatusCode.BadRequest, "environment", Token);
+        var message = problem.GetProperty("errors").EnumerateArray().Single(e => e.GetProperty("field").GetString() == "environment").GetProperty("message").GetString();
+        Assert.StartsWith("This deployment's environment is 'dev'; the request names 'prod'.", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostRun_TargetOnAnotherLoopbackPort_Answers400NamingTheRuleSet()
+    {
+        var elsewhere = new UriBuilder(host.Fleet.Target("port-check")) { Port = host.Host.Port }.Uri.ToString();
+
+        using var response = await host.Api.PostRunAsync(AgenticClient.Raw($$"""{"agent": "diagnostics", "target": "{{elsewhere}}"}"""), Caller.Requester, Token);
+
+        var problem = await Problems.AssertAsync(response, HttpStatusCode.BadRequest, "target", Token);
+        Assert.Contains($"no rule of Agentic:Targets:Allow allows http://127.0.0.1:{host.Host.Port}.", problem.GetRawText(), StringComparison.Ordinal);
+        await AssertStillServingAsync();
+    }
+
+    [Fact]
     public async Task Approve_ByTheRequester_Answers403AndTheRunKeepsWaiting()
     {
         var (run, _) = await host.StartRunAwaitingApprovalAsync(Token);

@@ -34,7 +34,7 @@ public sealed class PoliciesHost(AzuriteFixture storage) : IAsyncLifetime
     {
         _fleet = await SampleFleet.StartAsync();
         // Refresh 0: an activation reaches the very next gate call, so the tests need not wait for the interval.
-        Host = new AgenticHost(ConnectionString, Hub, new Dictionary<string, string?> { ["Agentic__Policy__RefreshSeconds"] = "0" });
+        Host = new AgenticHost(ConnectionString, Hub, new Dictionary<string, string?> { ["Agentic__Policy__RefreshSeconds"] = "0" }, _fleet);
         await Host.StartAsync();
         Api = new AgenticClient(Host.BaseUri);
     }

@@ -22,7 +22,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var fleet = await SampleFleet.StartAsync();
-        await using var host = new AgenticHost(_azurite.ConnectionString, Hubs.New("outage"));
+        await using var host = new AgenticHost(_azurite.ConnectionString, Hubs.New("outage"), fleet: fleet);
         await host.StartAsync();
         using var client = new AgenticClient(host.BaseUri);
         var planned = await Workload.PrepareAsync(fleet, healers: 5, diagnostics: 5, probes: 5, new Random(7));

@@ -13,8 +13,8 @@ public sealed class TwoRunnerTests(AzuriteFixture storage, ITestOutputHelper out
         var cancellationToken = TestContext.Current.CancellationToken;
         var hub = Hubs.New("two");
         await using var fleet = await SampleFleet.StartAsync();
-        await using var first = new AgenticHost(storage.Azurite.ConnectionString, hub);
-        await using var second = new AgenticHost(storage.Azurite.ConnectionString, hub);
+        await using var first = new AgenticHost(storage.Azurite.ConnectionString, hub, fleet: fleet);
+        await using var second = new AgenticHost(storage.Azurite.ConnectionString, hub, fleet: fleet);
         await first.StartAsync();
         await second.StartAsync();
         using var firstApi = new AgenticClient(first.BaseUri);

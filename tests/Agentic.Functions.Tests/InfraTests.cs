@@ -11,13 +11,6 @@ namespace Agentic.Functions.Tests;
 // fails here until infra/ provides it.
 public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsApp functions)
 {
-    // Settings infra/ sets ahead of the code that reads them (the trust-boundary work in progress). Each entry must still be
-    // unread by the code: once the code reads it, the test fails until the entry is removed, so the list can only shrink.
-    private static readonly string[] AheadOfCode =
-    [
-        "Agentic__Environment",
-    ];
-
     // The Functions host's own storage connection: the platform needs it, no code of ours names it.
     private const string HostStorage = "AzureWebJobsStorage";
 
@@ -88,14 +81,11 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
         var code = functions.Code;
 
         var unread = settings.Keys
-            .Where(k => k.StartsWith("Agentic__", StringComparison.Ordinal) && !AheadOfCode.Contains(k) && !code.Reads(k.Replace("__", ":", StringComparison.Ordinal)))
+            .Where(k => k.StartsWith("Agentic__", StringComparison.Ordinal) && !code.Reads(k.Replace("__", ":", StringComparison.Ordinal)))
             .ToList();
 
         // A misspelt name (Agentic__KeyVaultUri for Agentic:KeyVault:Uri) is a setting nothing reads, and a default silently in force.
         Assert.True(unread.Count == 0, "App settings no code reads (a misspelling?):\n  " + string.Join("\n  ", unread));
-        Assert.All(AheadOfCode, k => Assert.True(settings.ContainsKey(k), $"{k} is listed as set ahead of the code but infra/ does not set it."));
-        Assert.All(AheadOfCode, k => Assert.False(code.Reads(k.Replace("__", ":", StringComparison.Ordinal)),
-            $"The code reads {k} now: remove it from InfraTests.AheadOfCode so that a misspelling of it is caught."));
     }
 
     [Fact]

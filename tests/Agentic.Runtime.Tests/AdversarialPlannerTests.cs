@@ -28,13 +28,14 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
     private async Task<LocalRuntime> StartScriptedAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
         await StartRuntimeAsync(settings, services => services.AddSingleton(Scripted));
 
+    // The request names no environment: the deployment's applies.
     private static RunRequest Request(string agent, string target, string environment = "dev", object? parameters = null) =>
-        RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent, target, environment, parameters = parameters ?? new { } }, AgenticJson.Options), Requests.Requester, Scripted);
+        Requests.Parse(new { agent, target, parameters = parameters ?? new { } }, Scripted, environment);
 
     [Fact]
     public async Task InsistingOnAForbiddenTool_IsDeniedAtTheFirstAttempt_AndTheDenialIsRecorded()
     {
-        var runtime = await StartScriptedAsync();
+        var runtime = await StartScriptedAsync(new Dictionary<string, string?> { ["Agentic:Environment"] = "prod" });
         var runId = await SubmitAsync(runtime, Request("insistent", await Fleet.DegradedTargetAsync(), environment: "prod"));
 
         var run = await runtime.WaitTerminalAsync(runId);
@@ -45,6 +46,34 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         Assert.Equal((GateEffect.Forbid, "forbid-irreversible-in-prod"), (decision!.Effect, decision.Rule));
         Assert.Equal(0, run.State.ToolCalls);
         Assert.False((await runtime.Storage.Queues.GetQueueClient("orders").ExistsAsync(Ct)).Value, "Nothing may have been sent.");
+    }
+
+    [Fact]
+    public async Task RequestWithoutAnEnvironment_InAProdDeployment_RunsInProd_SoForbidIrreversibleInProdFires()
+    {
+        var runtime = await StartScriptedAsync(new Dictionary<string, string?> { ["Agentic:Environment"] = "prod" });
+        // Parsed the way the HTTP API and the queue listener parse it: with the deployment's own admission.
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { agent = "insistent", target = await Fleet.DegradedTargetAsync() });
+        var request = RunRequestParser.Parse(body, Requests.Requester, runtime.Services.GetRequiredService<RunAdmission>());
+
+        var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
+
+        Assert.Equal("prod", run.State.Request.Environment);
+        AssertFailed(run, "Step s1 (queue.send) forbidden by baseline rule 'forbid-irreversible-in-prod'");
+        Assert.Equal(0, run.State.ToolCalls);
+    }
+
+    [Fact]
+    public async Task RequestNamingAnotherEnvironment_IsRefusedNamingBoth()
+    {
+        var runtime = await StartScriptedAsync(new Dictionary<string, string?> { ["Agentic:Environment"] = "prod" });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { agent = "insistent", target = Fleet.HealthyTarget(), environment = "dev" });
+
+        var ex = Assert.Throws<InputException>(() => RunRequestParser.Parse(body, Requests.Requester, runtime.Services.GetRequiredService<RunAdmission>()));
+
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("environment", error.Field);
+        Assert.StartsWith("This deployment's environment is 'prod'; the request names 'dev'.", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

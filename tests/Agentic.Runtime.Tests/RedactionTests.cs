@@ -60,7 +60,11 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         await using var server = EchoServer.Start(status);
         var settings = new Dictionary<string, string?>
         {
+            ["Agentic:Egress:Allow:0:Scheme"] = "http",
             ["Agentic:Egress:Allow:0:Host"] = "127.0.0.1",
+            ["Agentic:Egress:Allow:0:Port"] = new Uri(server.Url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The echo service is plain http on loopback; the rule says so explicitly, as a deployment would have to.
+            ["Agentic:Egress:Allow:0:AllowSecretsOverHttp"] = "true",
             ["Agentic:Egress:Allow:0:Methods:0"] = "GET",
             ["Agentic:Egress:Allow:0:Paths:0"] = "/api/**",
             ["Agentic:Egress:Allow:0:AllowPrivate"] = "true",
@@ -68,7 +72,7 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
             ["Agentic:Secrets:canary"] = Canary,
         };
         var runtime = await StartRuntimeAsync(settings, services => services.AddSingleton(Echo));
-        var request = RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent = "echo", target = Fleet.HealthyTarget(), parameters = new { url = server.Url + "/api/echo" } }, AgenticJson.Options), Requests.Requester, Echo);
+        var request = RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent = "echo", target = Fleet.HealthyTarget(), parameters = new { url = server.Url + "/api/echo" } }, AgenticJson.Options), Requests.Requester, Requests.Admission(new Uri(Fleet.HealthyTarget()), Echo));
 
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
 

@@ -35,11 +35,15 @@ public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fl
     [InlineData("malformed JSON", "{\"agent\": \"diagnostics\", \"target\": \"{target}\"", "Malformed JSON")]
     [InlineData("an unknown field", "{\"agent\": \"diagnostics\", \"target\": \"{target}\", \"colour\": \"red\"}", "'colour'")]
     [InlineData("an unknown agent", "{\"agent\": \"no-such-agent\", \"target\": \"{target}\"}", "Unknown agent 'no-such-agent'")]
+    [InlineData("another environment", "{\"agent\": \"diagnostics\", \"target\": \"{target}\", \"environment\": \"prod\"}", "This deployment's environment is 'dev'; the request names 'prod'.")]
+    [InlineData("a target on another port", "{\"agent\": \"diagnostics\", \"target\": \"http://127.0.0.1:1/services/{id}\"}", "no rule of Agentic:Targets:Allow allows http://127.0.0.1:1.")]
+    [InlineData("a private address", "{\"agent\": \"diagnostics\", \"target\": \"http://10.0.0.5/services/{id}\"}", "no rule of Agentic:Targets:Allow allows http://10.0.0.5:80.")]
+    [InlineData("the metadata address", "{\"agent\": \"diagnostics\", \"target\": \"http://169.254.169.254/latest/{id}\"}", "no rule of Agentic:Targets:Allow allows http://169.254.169.254:80.")]
     public async Task Queue_InvalidRequest_GoesToPoisonQueueWithTheReasonAndTheHostKeepsWorking(string problem, string body, string reason)
     {
         var runtime = await StartRuntimeAsync();
         // A fresh target tells this test's message apart from earlier ones on the shared poison queue.
-        body = body.Replace("{target}", Fleet.HealthyTarget(), StringComparison.Ordinal);
+        body = body.Replace("{target}", Fleet.HealthyTarget(), StringComparison.Ordinal).Replace("{id}", Guid.NewGuid().ToString("N"), StringComparison.Ordinal);
 
         await RequestsQueue(runtime).SendMessageAsync(body, Ct);
 

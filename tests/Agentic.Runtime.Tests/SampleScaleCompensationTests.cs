@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Agentic.Core.Agents;
 using Agentic.Core.Tools;
+using Agentic.Core.Tools.Builtin;
+using Agentic.Testing;
 using Agentic.Runtime.Tests.Infrastructure;
 
 namespace Agentic.Runtime.Tests;
@@ -9,15 +12,13 @@ public sealed class SampleScaleCompensationTests(FleetFixture fleet) : IClassFix
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private sealed class Clients : IHttpClientFactory
-    {
-        public HttpClient CreateClient(string name) => new() { Timeout = Timeout.InfiniteTimeSpan };
-    }
-
     [Fact]
     public async Task Scale_ReportsThePreviousReplicas_AndItsCompensationScalesBack()
     {
-        var scale = SampleServiceTools.Create(new Clients()).Single(t => t.Descriptor.Name == "sample.scale");
+        var network = new LoopbackOnlyNetwork();
+        using var client = new EgressClient(network.ResolveAsync, network.ConnectAsync);
+        var targets = Requests.Admission(fleet.Fleet.BaseUri, AgentCatalog.Default).Targets;
+        var scale = SampleServiceTools.Create(targets, client).Single(t => t.Descriptor.Name == "sample.scale");
         var target = fleet.HealthyTarget();
 
         var outcome = await scale.InvokeAsync(new ToolCall("run-c", "s1", target, JsonSerializer.SerializeToElement(new { replicas = 5 }), "run-c/" + Guid.NewGuid().ToString("N")), Ct);

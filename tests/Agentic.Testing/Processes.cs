@@ -24,6 +24,24 @@ public sealed class SampleFleet : IAsyncDisposable
     /// <summary>The target URI of one service of the fleet.</summary>
     public string Target(string service) => $"{BaseUri}services/{service}";
 
+    /// <summary>
+    /// The run target rule that allows the fleet's services (its loopback address and port, paths under
+    /// <c>/services/</c>, private addresses allowed), as settings with <paramref name="separator"/> between sections
+    /// (<c>":"</c> for configuration, <c>"__"</c> for environment variables), at rule <paramref name="index"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> TargetSettings(string separator = ":", int index = 0)
+    {
+        var rule = string.Join(separator, "Agentic", "Targets", "Allow", index.ToString(CultureInfo.InvariantCulture));
+        return new Dictionary<string, string?>
+        {
+            [rule + separator + "Scheme"] = "http",
+            [rule + separator + "Host"] = BaseUri.Host,
+            [rule + separator + "Port"] = BaseUri.Port.ToString(CultureInfo.InvariantCulture),
+            [rule + separator + "Paths" + separator + "0"] = "/services/**",
+            [rule + separator + "AllowPrivate"] = "true",
+        };
+    }
+
     /// <summary>Starts the fleet.</summary>
     public static async Task<SampleFleet> StartAsync()
     {
@@ -70,8 +88,11 @@ public sealed class AgenticHost : IAsyncDisposable
     private readonly Dictionary<string, string?> _environment;
     private ChildProcess? _process;
 
-    /// <summary>A host definition; call <see cref="StartAsync"/> to run it.</summary>
-    public AgenticHost(string connectionString, string hub, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>
+    /// A host definition; call <see cref="StartAsync"/> to run it. A dev deployment; runs may target <paramref name="fleet"/>'s
+    /// services when it is given.
+    /// </summary>
+    public AgenticHost(string connectionString, string hub, IReadOnlyDictionary<string, string?>? settings = null, SampleFleet? fleet = null)
     {
         Port = Ports.Free();
         BaseUri = new Uri($"http://127.0.0.1:{Port}");
@@ -79,19 +100,19 @@ public sealed class AgenticHost : IAsyncDisposable
         {
             ["AgenticStorage"] = connectionString,
             ["Agentic__HubName"] = hub,
+            ["Agentic__Environment"] = "dev",
             ["Agentic__Runner__MaxPollMilliseconds"] = "200",
             ["Agentic__Runner__SweepSeconds"] = "2",
             ["Agentic__Runner__OutboxStaleSeconds"] = "5",
             ["Agentic__Runner__WorkLeaseSeconds"] = "6",
             ["Agentic__Runner__ControlLeaseSeconds"] = "6",
             ["Logging__LogLevel__Default"] = "Information",
-            ["Agentic__Environment"] = "dev",
         };
         foreach (var (key, value) in TestIdentities.HostSettings())
         {
             _environment[key] = value;
         }
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in (fleet?.TargetSettings("__") ?? new Dictionary<string, string?>()).Concat(settings ?? new Dictionary<string, string?>()))
         {
             _environment[key] = value;
         }

@@ -32,7 +32,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         }
 
         var descriptor = tool.Descriptor;
-        var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}");
+        var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}") { Agent = input.Agent };
         if (descriptor.SideEffect == SideEffect.ReadOnly)
         {
             return ToResult(descriptor, await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), replayed: false);

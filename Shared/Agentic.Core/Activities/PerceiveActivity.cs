@@ -1,51 +1,72 @@
 using System.Text.Json;
 using Agentic.Core.Agents;
 using Agentic.Core.Json;
+using Agentic.Core.Runs;
 using Agentic.Core.Tools;
+using Agentic.Core.Tools.Builtin;
 
 namespace Agentic.Core.Activities;
 
 /// <summary>
-/// Observes the target with an HTTP health probe. A probe that can not reach the target is itself an
-/// observation (status <c>unreachable</c>); only a malformed answer is an error.
+/// Observes the target with an HTTP health probe. The target must be one the run target rules (and the run's agent)
+/// allow; the probe goes through the <see cref="EgressClient"/>, which checks every address the host resolves to, and
+/// reads at most <see cref="MaxBodyBytes"/> of the answer. A probe that can not reach the target is itself an
+/// observation (status <c>unreachable</c>); a refused target or an oversized answer is an error. Only a successful JSON
+/// answer is kept as evidence; anything else is recorded as its status, size and digest, never its body.
 /// </summary>
-public sealed class PerceiveActivity(IHttpClientFactory httpClients, TimeProvider clock) : Activity<PerceiveInput, Observation>
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, TimeProvider clock) : Activity<PerceiveInput, Observation>
 {
+    /// <summary>The most of a health answer that is read.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
     /// <inheritdoc />
     public override string Name => AgentActivities.Perceive;
 
     /// <inheritdoc />
     protected override async Task<Observation> RunAsync(PerceiveInput input, ActivityContext context, CancellationToken cancellationToken)
     {
-        var uri = input.Target.TrimEnd('/') + "/health";
-        var source = "http-probe:" + uri;
+        var grant = targets.Check(input.Target, input.Agent, out var refusal)
+            ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
+        var uri = grant.Route("health");
+        var source = "http-probe:" + uri.GetLeftPart(UriPartial.Path);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
-            using var response = await httpClients.CreateClient(HttpServiceTool.HttpClientName).GetAsync(new Uri(uri), timeout.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            if (body.Length > 64 * 1024)
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            using var response = await client.SendAsync(request, grant.AllowPrivate, timeout.Token);
+            var (buffer, length, more) = await HttpBodies.ReadCappedAsync(response.Content, MaxBodyBytes, timeout.Token);
+            if (more)
             {
-                throw new NonRetryableException($"The health probe at {uri} answered {body.Length} bytes; at most 65536 are read.");
+                throw new NonRetryableException($"The health probe at {source["http-probe:".Length..]} answered more than {MaxBodyBytes} bytes; at most {MaxBodyBytes} are read.");
             }
+            var body = buffer.AsSpan(0, length);
             var digest = AgenticJson.Digest(body);
-            JsonElement details;
-            try
+            var code = (int)response.StatusCode;
+            JsonElement? json = null;
+            if (response.IsSuccessStatusCode)
             {
-                details = body.Length == 0 ? AgenticJson.ToElement(new { }) : JsonDocument.Parse(body).RootElement.Clone();
+                try
+                {
+                    json = length == 0 ? AgenticJson.ToElement(new { }) : JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone();
+                }
+                catch (JsonException)
+                {
+                    json = null;
+                }
             }
-            catch (JsonException)
-            {
-                details = AgenticJson.ToElement(new { raw = System.Text.Encoding.UTF8.GetString(body) });
-            }
-            var status = details.ValueKind == JsonValueKind.Object && details.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
+            var details = json ?? AgenticJson.ToElement(new { httpStatus = code, bytes = length, digest, json = false });
+            var status = json is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String
                 ? s.GetString()!
-                : response.IsSuccessStatusCode ? "ok" : $"http-{(int)response.StatusCode}";
+                : response.IsSuccessStatusCode ? "ok" : $"http-{code}";
             var healthy = response.IsSuccessStatusCode && status is "ok" or "healthy";
             return new Observation(source, clock.GetUtcNow(), digest, healthy, status, details);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (ToolException ex) when (!ex.Retryable)
+        {
+            throw new NonRetryableException($"The health probe was refused: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is ToolException or HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var details = AgenticJson.ToElement(new { error = ex.Message });
             return new Observation(source, clock.GetUtcNow(), AgenticJson.Digest(ex.Message), Healthy: false, "unreachable", details);

@@ -15,6 +15,13 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
 
     /// <summary>The agent's own limits over the deployment's defaults.</summary>
     public Workflow.RunGuards? Guards { get; init; }
+
+    /// <summary>
+    /// The targets the agent may run against, narrowing the deployment's (<c>Agentic:Targets:Allow</c>): a target must
+    /// match a deployment rule and one of these, and may resolve to a private address only when both allow it.
+    /// <c>null</c>: every target the deployment allows.
+    /// </summary>
+    public IReadOnlyList<Tools.Builtin.EndpointRule>? Targets { get; init; }
 }
 
 /// <summary>The agents a deployment offers, by name.</summary>
@@ -29,6 +36,18 @@ public sealed class AgentCatalog
         if (_agents.Values.FirstOrDefault(a => !Autonomy.IsKnown(a.Autonomy)) is { } bad)
         {
             throw new ArgumentException($"Agent '{bad.Name}' has autonomy '{bad.Autonomy}'; known levels: {string.Join(", ", Autonomy.Levels)}.", nameof(agents));
+        }
+        var problems = new List<string>();
+        foreach (var agent in _agents.Values.Where(a => a.Targets is not null))
+        {
+            for (var i = 0; i < agent.Targets!.Count; i++)
+            {
+                agent.Targets[i].Validate(string.Create(CultureInfo.InvariantCulture, $"agent '{agent.Name}' Targets:{i}"), problems);
+            }
+        }
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Agent target rules are not valid: " + string.Join(" ", problems), nameof(agents));
         }
     }
 

@@ -22,7 +22,7 @@ public sealed record RunRequest
     /// <summary>Repeating a request with the same key returns the same run.</summary>
     public string? IdempotencyKey { get; init; }
 
-    /// <summary>The environment the target lives in (dev, test, prod); part of every gate request.</summary>
+    /// <summary>The deployment's environment (dev, test, staging, prod), never the caller's; part of every gate request.</summary>
     public string Environment { get; init; } = "dev";
 
     /// <summary>Agent-specific parameters handed to the planner.</summary>
@@ -83,12 +83,15 @@ public static class RunRequestParser
     /// <summary>Bodies larger than this are refused before parsing.</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
-    private static readonly string[] Environments = ["dev", "test", "staging", "prod"];
-
-    /// <summary>Parses and validates a request body sent by <paramref name="principal"/>.</summary>
-    public static RunRequest Parse(ReadOnlySpan<byte> utf8Json, string principal, Agents.AgentCatalog catalog, IReadOnlyList<string>? principalRoles = null)
+    /// <summary>
+    /// Parses and validates a request body sent by <paramref name="principal"/> against what the deployment
+    /// <paramref name="admission"/> admits: a known agent, a target its rules (and the agent's) allow, and no environment
+    /// other than the deployment's (a request without one runs in the deployment's).
+    /// </summary>
+    public static RunRequest Parse(ReadOnlySpan<byte> utf8Json, string principal, RunAdmission admission, IReadOnlyList<string>? principalRoles = null)
     {
-        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(admission);
+        var catalog = admission.Agents;
         if (utf8Json.Length > MaxBodyBytes)
         {
             throw new InputException("Request body too large", [new("$", $"The body is {utf8Json.Length} bytes; the limit is {MaxBodyBytes}.")]);
@@ -131,9 +134,13 @@ public static class RunRequestParser
         {
             errors.Add(new("target", "Must be an absolute http or https URI."));
         }
-        if (body.Environment is { } env && !Environments.Contains(env))
+        else if (admission.Targets.Check(body.Target, body.Agent is { } named && catalog.Contains(named) ? named : null, out var refusal) is null)
         {
-            errors.Add(new("environment", $"Must be one of {string.Join(", ", Environments)}."));
+            errors.Add(new("target", $"'{target.GetLeftPart(UriPartial.Path)}' is not an allowed run target: {refusal}."));
+        }
+        if (body.Environment is { } env && !string.Equals(env, admission.Environment, StringComparison.Ordinal))
+        {
+            errors.Add(new("environment", $"This deployment's environment is '{admission.Environment}'; the request names '{env}'. Runs always run in the deployment's environment: leave 'environment' out."));
         }
         if (body.IdempotencyKey is { } key && (key.Length is 0 or > 128 || key.Any(c => char.IsControl(c))))
         {
@@ -179,7 +186,7 @@ public static class RunRequestParser
             Target = body.Target!,
             Principal = principal,
             IdempotencyKey = body.IdempotencyKey,
-            Environment = body.Environment ?? "dev",
+            Environment = admission.Environment,
             Parameters = body.Parameters?.Clone(),
             ApprovalTimeout = body.ApprovalTimeoutSeconds is { } a ? TimeSpan.FromSeconds(a) : TimeSpan.FromHours(1),
             Deadline = body.DeadlineSeconds is { } d ? TimeSpan.FromSeconds(d) : agent!.Guards?.Deadline ?? TimeSpan.FromHours(4),

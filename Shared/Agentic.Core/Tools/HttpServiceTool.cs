@@ -1,26 +1,27 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Tools.Builtin;
 
 namespace Agentic.Core.Tools;
 
 /// <summary>
-/// A tool that calls one route of the target service over HTTP. Side-effecting calls carry an
-/// <c>Idempotency-Key</c> header so that a call repeated after a crash is applied once by the service.
-/// <paramref name="compensation"/>, when given, derives from a successful call's output the call that undoes it
-/// (<see cref="ToolOutcome.Compensation"/>); it answers <c>null</c> when the output does not say enough.
+/// A tool that calls one route of the run's target over HTTP. The target must be one the run target rules (and the
+/// run's agent) allow, and the call goes through the <see cref="EgressClient"/>, which checks every address the host
+/// resolves to. The response is read with the tool's output cap and never echoed when it is an error.
+/// Side-effecting calls carry an <c>Idempotency-Key</c> header so that a call repeated after a crash is applied once by
+/// the service. <paramref name="compensation"/>, when given, derives from a successful call's output the call that
+/// undoes it (<see cref="ToolOutcome.Compensation"/>); it answers <c>null</c> when the output does not say enough.
 /// </summary>
 public sealed class HttpServiceTool(
     ToolDescriptor descriptor,
     HttpMethod method,
     string route,
-    IHttpClientFactory httpClients,
+    RunTargets targets,
+    EgressClient client,
     Func<JsonElement, CompensationCall?>? compensation = null) : ITool
 {
-    /// <summary>The name of the <see cref="HttpClient"/> tools use.</summary>
-    public const string HttpClientName = "agentic-tools";
-
     /// <inheritdoc />
     public ToolDescriptor Descriptor => descriptor;
 
@@ -29,7 +30,9 @@ public sealed class HttpServiceTool(
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var call = invocation;
-        var uri = new Uri(call.Target.TrimEnd('/') + "/" + route);
+        var grant = targets.Check(call.Target, call.Agent, out var refusal)
+            ?? throw new ToolException($"{descriptor.Name} refused the target: {refusal}.", retryable: false);
+        var uri = grant.Route(route);
         using var request = new HttpRequestMessage(method, uri);
         if (descriptor.SideEffect != SideEffect.ReadOnly)
         {
@@ -44,28 +47,39 @@ public sealed class HttpServiceTool(
         HttpResponseMessage response;
         try
         {
-            response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            response = await client.SendAsync(request, grant.AllowPrivate, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ToolException($"{descriptor.Name} timed out after {descriptor.Timeout.TotalSeconds:0.#} s.", retryable: true);
         }
-        catch (HttpRequestException ex)
+        catch (ToolException ex)
         {
-            throw new ToolException($"{descriptor.Name} could not reach {uri.GetLeftPart(UriPartial.Authority)}: {ex.Message}", retryable: true, ex);
+            throw new ToolException($"{descriptor.Name}: {ex.Message}", ex.Retryable, ex);
         }
         using (response)
         {
-            var body = await ReadCappedAsync(response.Content, descriptor.MaxOutputBytes, timeout.Token);
             var status = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {
-                var retryable = status >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests || response.StatusCode == HttpStatusCode.RequestTimeout;
-                throw new ToolException($"{descriptor.Name} answered {status} {response.ReasonPhrase}: {Truncate(body, 300)}", retryable);
+                throw new ToolException($"{descriptor.Name} {await HttpBodies.DescribeFailureAsync(response, timeout.Token)}", HttpBodies.IsRetryable(response.StatusCode));
             }
-            var output = IsJson(response.Content.Headers.ContentType) && body.Length > 0
-                ? JsonDocument.Parse(body).RootElement.Clone()
-                : JsonSerializer.SerializeToElement(body);
+            var (buffer, length, more) = await HttpBodies.ReadCappedAsync(response.Content, descriptor.MaxOutputBytes, timeout.Token);
+            if (more)
+            {
+                throw new ToolException($"{descriptor.Name} returned more than its output cap of {descriptor.MaxOutputBytes} bytes.", retryable: false);
+            }
+            JsonElement output;
+            try
+            {
+                output = IsJson(response.Content.Headers.ContentType) && length > 0
+                    ? JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone()
+                    : JsonSerializer.SerializeToElement(Encoding.UTF8.GetString(buffer, 0, length));
+            }
+            catch (JsonException)
+            {
+                throw new ToolException($"{descriptor.Name} answered {status} with a body that is not the JSON it declared.", retryable: false);
+            }
             var summary = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
                 ? m.GetString()!
                 : $"{method} {route} answered {status}";
@@ -73,25 +87,6 @@ public sealed class HttpServiceTool(
         }
     }
 
-    private async Task<string> ReadCappedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[maxBytes + 1];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-        {
-            total += read;
-        }
-        if (total > maxBytes)
-        {
-            throw new ToolException($"{descriptor.Name} returned more than its output cap of {maxBytes} bytes.", retryable: false);
-        }
-        return Encoding.UTF8.GetString(buffer, 0, total);
-    }
-
     private static bool IsJson(MediaTypeHeaderValue? type) =>
         type?.MediaType is { } media && (media == "application/json" || media.EndsWith("+json", StringComparison.Ordinal));
-
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "…";
 }

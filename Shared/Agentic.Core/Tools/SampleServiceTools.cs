@@ -113,13 +113,13 @@ public static class SampleServiceTools
     /// <summary>Every sample tool's descriptor.</summary>
     public static IReadOnlyList<ToolDescriptor> Descriptors { get; } = CreateDescriptors();
 
-    /// <summary>Every sample tool, bound to <paramref name="httpClients"/>.</summary>
-    public static IEnumerable<ITool> Create(IHttpClientFactory httpClients)
+    /// <summary>Every sample tool, calling the targets <paramref name="targets"/> allows through <paramref name="client"/>.</summary>
+    public static IEnumerable<ITool> Create(Runs.RunTargets targets, Builtin.EgressClient client)
     {
-        yield return new HttpServiceTool(Descriptors[0], HttpMethod.Get, "health", httpClients);
-        yield return new HttpServiceTool(Descriptors[1], HttpMethod.Get, "diagnostics", httpClients);
-        yield return new HttpServiceTool(Descriptors[2], HttpMethod.Post, "restart", httpClients);
-        yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", httpClients, ScaleCompensation);
+        yield return new HttpServiceTool(Descriptors[0], HttpMethod.Get, "health", targets, client);
+        yield return new HttpServiceTool(Descriptors[1], HttpMethod.Get, "diagnostics", targets, client);
+        yield return new HttpServiceTool(Descriptors[2], HttpMethod.Post, "restart", targets, client);
+        yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", targets, client, ScaleCompensation);
     }
 
     /// <summary>

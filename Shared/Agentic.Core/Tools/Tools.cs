@@ -109,6 +109,9 @@ public sealed record ToolRateLimit(int Permits, TimeSpan Per);
 /// <summary>One invocation of a tool, with the key that makes a repeat harmless.</summary>
 public sealed record ToolCall(string RunId, string StepId, string Target, JsonElement Arguments, string IdempotencyKey)
 {
+    /// <summary>The agent whose run makes the call; its target narrowing applies to target-bound tools.</summary>
+    public string? Agent { get; init; }
+
     /// <summary>
     /// The values of the secrets the tool declared (<see cref="ToolDescriptor.Secrets"/>), by name, resolved at call time.
     /// Never persisted, logged or returned.

@@ -62,7 +62,7 @@ public static class RunsApi
             rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
             d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] }));
 
-    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, AgentCatalog agents, CancellationToken cancellationToken)
+    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, RunAdmission admission, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "submitting runs", AgenticRoles.Requester) is { } refused)
         {
@@ -76,7 +76,7 @@ public static class RunsApi
         RunRequest parsed;
         try
         {
-            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), agents, HttpCaller.Roles(request));
+            parsed = RunRequestParser.Parse(body, HttpCaller.Principal(request), admission, HttpCaller.Roles(request));
         }
         catch (InputException ex)
         {

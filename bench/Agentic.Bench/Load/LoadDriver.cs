@@ -78,7 +78,11 @@ internal static class LoadDriver
     private static async Task<(SideResult, bool)> RunRunnerAsync(LoadOptions options, Azurite azurite, SampleFleet fleet, StorageMeter meter, CancellationToken ct)
     {
         var hub = Hubs.New("bench");
-        var settings = RunnerLoad.Settings(options, azurite.ConnectionString, hub);
+        // A dev deployment whose runs may target the fleet.
+        var settings = new Dictionary<string, string?>(RunnerLoad.Settings(options, azurite.ConnectionString, hub).Concat(fleet.TargetSettings()))
+        {
+            ["Agentic:Environment"] = "dev",
+        };
         Say("");
         Say($"== runner: the local runtime in process (AddAgenticLocalRuntime on a generic host), hub {hub}");
         Say("   " + string.Join(", ", settings.Where(s => s.Key.StartsWith("Agentic:Runner:", StringComparison.Ordinal)).Select(s => $"{s.Key["Agentic:Runner:".Length..]}={s.Value}")) + "; other runner options at their defaults");

@@ -5,6 +5,7 @@ using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
+using Agentic.Core.Tools.Builtin;
 using Agentic.Core.Workflow;
 
 namespace Agentic.Bench.Simulation;
@@ -39,11 +40,21 @@ public static class DiagnosticsRun
 {
     private static readonly AgentWorkflow Workflow = new();
     private static readonly ActivePolicies Policies = new(ShippedPolicies.Baseline);
-    private static readonly ToolDescriptor Diagnostics = new ToolRegistry(SampleServiceTools.Create(new NoHttp())).Descriptors.Single(d => d.Name == "sample.diagnostics");
+    private static readonly ToolDescriptor Diagnostics = SampleServiceTools.Descriptors.Single(d => d.Name == "sample.diagnostics");
 
     /// <summary>The request the load driver submits: agent "diagnostics" with <c>{"probes": K}</c>.</summary>
     public static RunRequest Request(string target, int probes, string principal = "bench") =>
-        RunRequestParser.Parse(Encoding.UTF8.GetBytes(RequestBody(target, probes)), principal, AgentCatalog.Default);
+        RunRequestParser.Parse(Encoding.UTF8.GetBytes(RequestBody(target, probes)), principal, Admission(new Uri(target)));
+
+    // A dev deployment whose run targets are the fleet's services at the target's address.
+    private static RunAdmission Admission(Uri target)
+    {
+        var options = new TargetOptions();
+        var rule = new EndpointRule { Scheme = target.Scheme, Host = target.Host, Port = target.Port, AllowPrivate = true };
+        rule.Paths.Add("/services/**");
+        options.Allow.Add(rule);
+        return new RunAdmission(AgentCatalog.Default, "dev", new RunTargets(options, AgentCatalog.Default));
+    }
 
     /// <summary>The JSON body of that request.</summary>
     public static string RequestBody(string target, int probes) =>
@@ -100,11 +111,5 @@ public static class DiagnosticsRun
             default:
                 throw new InvalidOperationException($"The diagnostics agent does not call {call.Name}.");
         }
-    }
-
-    /// <summary>Tool descriptors only: nothing here makes a call.</summary>
-    private sealed class NoHttp : IHttpClientFactory
-    {
-        public HttpClient CreateClient(string name) => throw new NotSupportedException("The simulation makes no HTTP calls.");
     }
 }

@@ -66,9 +66,9 @@ public sealed class BaselinePolicyTests
     [InlineData("sample.scale", GateEffect.Forbid, "default-deny")]
     public void SampleTools_GetTheirExpectedEffect(string name, GateEffect effect, string rule)
     {
-        var tool = Assert.Single(SampleServiceTools.Create(new NoHttpClients()), t => t.Descriptor.Name == name);
+        var tool = Assert.Single(SampleServiceTools.Descriptors, d => d.Name == name);
 
-        var result = Evaluate(tool.Descriptor, "dev");
+        var result = Evaluate(tool, "dev");
 
         Assert.Equal(effect, result.Effect);
         Assert.Equal(rule, result.Rule);
@@ -89,10 +89,4 @@ public sealed class BaselinePolicyTests
 
     private static ToolDescriptor Tool(RiskLevel risk, SideEffect sideEffect) =>
         new("test.tool", "1.0.0", "A tool for tests.", risk, sideEffect, Idempotent: true, TimeSpan.FromSeconds(5), 1024);
-
-    /// <summary>The policy only reads descriptors; nothing here may reach the network.</summary>
-    private sealed class NoHttpClients : IHttpClientFactory
-    {
-        public HttpClient CreateClient(string name) => throw new InvalidOperationException("Policy tests make no HTTP calls.");
-    }
 }

@@ -12,7 +12,7 @@ public sealed class RunRequestParserTests
     [Fact]
     public void ValidBody_MapsEveryField_AndTakesThePrincipalFromTheCaller()
     {
-        var request = Parse("""
+        var request = Parse(environment: "staging", body: """
             {
               "agent": "scaler",
               "goal": "Handle the spike.",
@@ -55,7 +55,31 @@ public sealed class RunRequestParserTests
     [InlineData("""{"agent":"diagnostics","target":"http://x","environment":"prod","parameters":{}}""")]
     public void BoundaryValues_AreAccepted(string json)
     {
-        Assert.Equal("alice", Parse(json).Principal);
+        Assert.Equal("alice", Parse(json, "prod").Principal);
+    }
+
+    [Fact]
+    public void Environment_NamingAnotherThanTheDeployments_IsRejectedNamingBoth()
+    {
+        var error = Assert.Throws<InputException>(() => Parse(WithField("environment", "dev"), "prod"));
+
+        Assert.Equal(
+            new InputError("environment", "This deployment's environment is 'prod'; the request names 'dev'. Runs always run in the deployment's environment: leave 'environment' out."),
+            Assert.Single(error.Errors));
+    }
+
+    [Theory]
+    [InlineData("prod")]
+    [InlineData("test")]
+    public void Environment_LeftOut_IsTheDeployments(string deployment)
+    {
+        Assert.Equal(deployment, Parse(Valid, deployment).Environment);
+    }
+
+    [Fact]
+    public void Environment_NamingTheDeployments_IsAccepted()
+    {
+        Assert.Equal("prod", Parse(WithField("environment", "prod"), "prod").Environment);
     }
 
     [Fact]
@@ -155,7 +179,7 @@ public sealed class RunRequestParserTests
     }
 
     [Theory]
-    [InlineData("environment", "\"qa\"", "Must be one of dev, test, staging, prod.")]
+    [InlineData("environment", "\"qa\"", "This deployment's environment is 'dev'; the request names 'qa'. Runs always run in the deployment's environment: leave 'environment' out.")]
     [InlineData("idempotencyKey", "\"\"", "Must be 1 to 128 printable characters.")]
     [InlineData("idempotencyKey", "\"a\\u0007b\"", "Must be 1 to 128 printable characters.")]
     [InlineData("parameters", "[1]", "Must be a JSON object.")]
@@ -193,8 +217,8 @@ public sealed class RunRequestParserTests
         Assert.Contains("; target: Must be an absolute http or https URI.; environment: ", error.Message, StringComparison.Ordinal);
     }
 
-    private static RunRequest Parse(string body) =>
-        RunRequestParser.Parse(Encoding.UTF8.GetBytes(body), "alice", AgentCatalog.Default);
+    private static RunRequest Parse(string body, string environment = "dev") =>
+        RunRequestParser.Parse(Encoding.UTF8.GetBytes(body), "alice", environment == "dev" ? Admissions.Default : Admissions.For(environment));
 
     private static InputException Reject(string body, string title)
     {

@@ -44,6 +44,44 @@ public sealed class EgressPolicyTests
         Assert.Equal(allowed, reason.Length == 0);
     }
 
+    [Theory]
+    [InlineData("https://a.example.com/api/x", true)]
+    [InlineData("https://a.example.com:443/api/x", true)]
+    [InlineData("http://a.example.com/api/x", false)]
+    [InlineData("https://a.example.com:8443/api/x", false)]
+    [InlineData("http://ops.example.net:8080/hooks/1", true)]
+    [InlineData("http://ops.example.net/hooks/1", false)]
+    [InlineData("https://ops.example.net:8080/hooks/1", false)]
+    public void Policy_MatchesSchemeAndPort_HttpsAnd443UnlessTheRuleSaysOtherwise(string url, bool allowed)
+    {
+        var policy = EgressPolicy.FromConfiguration(Configuration(new Dictionary<string, string?>(Sample)
+        {
+            ["Agentic:Egress:Allow:2:Scheme"] = "http",
+            ["Agentic:Egress:Allow:2:Host"] = "ops.example.net",
+            ["Agentic:Egress:Allow:2:Port"] = "8080",
+            ["Agentic:Egress:Allow:2:Methods:0"] = "POST",
+            ["Agentic:Egress:Allow:2:Paths:0"] = "/hooks/*",
+        }));
+
+        Assert.Equal(allowed, policy.IsAllowed(url.Contains("hooks", StringComparison.Ordinal) ? "POST" : "GET", new Uri(url), out var reason));
+        Assert.Equal(allowed ? "" : $"no egress rule allows {new Uri(url).Scheme}://{new Uri(url).Host}:{new Uri(url).Port}", reason);
+    }
+
+    [Fact]
+    public void SecretHeaders_OverPlainHttp_AreRefusedAtStart_UnlessTheRuleAllowsThem()
+    {
+        var options = new EgressOptions();
+        var rule = new EgressRule { Scheme = "http", Host = "hooks.internal", Port = 8080 };
+        rule.Methods.Add("POST");
+        rule.Paths.Add("/**");
+        rule.SecretHeaders["Authorization"] = "Bearer {hook-token}";
+        options.Allow.Add(rule);
+
+        Assert.Equal(["Agentic:Egress:Allow:0:SecretHeaders: secrets are not sent over plain http; use https, or set Agentic:Egress:Allow:0:AllowSecretsOverHttp to true."], options.Validate());
+        rule.AllowSecretsOverHttp = true;
+        Assert.Empty(options.Validate());
+    }
+
     [Fact]
     public void Policy_DeclaresEverySecretItsRulesReference()
     {
@@ -56,7 +94,7 @@ public sealed class EgressPolicyTests
     public void Options_NameEveryBadSetting()
     {
         var options = new EgressOptions();
-        var rule = new EgressRule { Host = "exa mple.com" };
+        var rule = new EgressRule { Scheme = "ftp", Host = "exa mple.com", Port = 70000 };
         rule.Methods.Add("TRACE");
         rule.Paths.Add("api/*");
         rule.SecretHeaders["Host"] = "Bearer {a}{b}";
@@ -64,9 +102,11 @@ public sealed class EgressPolicyTests
 
         Assert.Equal(
         [
+            "Agentic:Egress:Allow:0:Scheme: 'ftp' is not 'https' or 'http'.",
             "Agentic:Egress:Allow:0:Host: 'exa mple.com' is not a host name, an IP address or '*.' followed by a domain.",
-            "Agentic:Egress:Allow:0:Methods: 'TRACE' is not one of GET, HEAD, POST, PUT, PATCH, DELETE.",
+            "Agentic:Egress:Allow:0:Port: 70000 is not a port (1 to 65535).",
             "Agentic:Egress:Allow:0:Paths: 'api/*' must start with '/'.",
+            "Agentic:Egress:Allow:0:Methods: 'TRACE' is not one of GET, HEAD, POST, PUT, PATCH, DELETE.",
             "Agentic:Egress:Allow:0:SecretHeaders: 'Host' can not be set.",
             "Agentic:Egress:Allow:0:SecretHeaders:Host: 'Bearer {a}{b}' must name exactly one secret in braces, like 'Bearer {name}'.",
         ], options.Validate());
@@ -91,6 +131,18 @@ public sealed class EgressPolicyTests
     [InlineData("fd00:ec2::254", "cloud metadata")]
     [InlineData("::ffff:10.0.0.1", "private")]
     [InlineData("::ffff:169.254.169.254", "cloud metadata")]
+    [InlineData("168.63.129.16", "cloud metadata")]
+    [InlineData("100.100.100.200", "cloud metadata")]
+    [InlineData("192.0.0.192", "cloud metadata")]
+    [InlineData("::ffff:100.100.100.200", "cloud metadata")]
+    [InlineData("::168.63.129.16", "cloud metadata")]
+    [InlineData("64:ff9b::169.254.169.254", "cloud metadata")]
+    [InlineData("64:ff9b::c000:c0", "cloud metadata")]
+    [InlineData("::ffff:127.0.0.1", "loopback")]
+    [InlineData("64:ff9b::127.0.0.1", "loopback")]
+    [InlineData("64:ff9b::10.0.0.5", "private")]
+    [InlineData("::10.0.0.5", "private")]
+    [InlineData("64:ff9b::8.8.8.8", null)]
     [InlineData("100.64.0.1", "shared")]
     [InlineData("172.32.0.1", null)]
     [InlineData("8.8.8.8", null)]

@@ -2,6 +2,8 @@ using System.Net;
 using System.Text.Json;
 using Agentic.Core.Tools;
 using Agentic.Core.Tools.Builtin;
+using Agentic.Testing;
+using SideEffect = Agentic.Core.Tools.SideEffect;
 
 namespace Agentic.Core.Tests.Tools;
 
@@ -10,15 +12,24 @@ public sealed class HttpRequestToolTests : IDisposable
 {
     private const string Secret = "s3cr3t-fleet-value-42";
 
-    private readonly EgressClient _client = new();
+    // Every name resolves from this table and every connection stays on loopback, whatever the tool does.
+    private readonly LoopbackOnlyNetwork _network = new();
+    private readonly EgressClient _client;
+
+    public HttpRequestToolTests() => _client = new EgressClient(_network.ResolveAsync, _network.ConnectAsync);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => _client.Dispose();
-
-    internal static EgressRule Rule(string host, string[] methods, string[] paths, bool allowPrivate = true, IDictionary<string, string>? secretHeaders = null)
+    public void Dispose()
     {
-        var rule = new EgressRule { Host = host, AllowPrivate = allowPrivate };
+        _client.Dispose();
+        Assert.Empty(_network.Violations);
+    }
+
+    internal static EgressRule Rule(
+        string host, string[] methods, string[] paths, bool allowPrivate = true, IDictionary<string, string>? secretHeaders = null, string scheme = "http", int? port = null, bool? secretsOverHttp = null)
+    {
+        var rule = new EgressRule { Scheme = scheme, Host = host, Port = port, AllowPrivate = allowPrivate, AllowSecretsOverHttp = secretsOverHttp ?? secretHeaders is not null };
         foreach (var m in methods)
         {
             rule.Methods.Add(m);
@@ -49,14 +60,17 @@ public sealed class HttpRequestToolTests : IDisposable
     private static Task<ToolOutcome> InvokeAsync(HttpRequestTool tool, object args, IReadOnlyDictionary<string, string>? secrets = null) =>
         tool.InvokeAsync(new ToolCall("run-1", "s1", "", JsonSerializer.SerializeToElement(args), "run-1/s1") { Secrets = secrets ?? new Dictionary<string, string>() }, Ct);
 
-    private static EgressRule Local(string[]? methods = null, string[]? paths = null, bool allowPrivate = true, IDictionary<string, string>? secretHeaders = null) =>
-        Rule("127.0.0.1", methods ?? ["GET", "POST"], paths ?? ["/api/**"], allowPrivate, secretHeaders);
+    private static EgressRule Local(LoopbackServer server, string[]? methods = null, string[]? paths = null, bool allowPrivate = true, IDictionary<string, string>? secretHeaders = null) =>
+        Local(server.Port, methods, paths, allowPrivate, secretHeaders);
+
+    private static EgressRule Local(int port, string[]? methods = null, string[]? paths = null, bool allowPrivate = true, IDictionary<string, string>? secretHeaders = null) =>
+        Rule("127.0.0.1", methods ?? ["GET", "POST"], paths ?? ["/api/**"], allowPrivate, secretHeaders, port: port);
 
     [Fact]
     public async Task AllowedCall_SendsMethodBodyAndHeaders_AndReturnsStatusSafeHeadersAndJsonBody()
     {
         await using var server = LoopbackServer.Json("""{"ok":true,"items":[1,2]}""");
-        var tool = Tool(Local());
+        var tool = Tool(Local(server));
 
         var outcome = await InvokeAsync(tool, new { method = "POST", url = server.Url + "/api/items?x=1", headers = new Dictionary<string, string> { ["X-Trace"] = "t-1" }, body = new { name = "a" } });
 
@@ -79,7 +93,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, 200, "text/plain", "hello"));
 
-        var outcome = await InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/hello" });
+        var outcome = await InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/hello" });
 
         Assert.Equal("hello", outcome.Output.GetProperty("body").GetString());
     }
@@ -92,7 +106,7 @@ public sealed class HttpRequestToolTests : IDisposable
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Rule("api.example.com", ["GET"], ["/**"])), new { method = "GET", url = server.Url + "/api/x" }));
 
         Assert.False(ex.Retryable);
-        Assert.Equal($"http.request refused GET {server.Url}/api/x: no egress rule allows the host '127.0.0.1'.", ex.Message);
+        Assert.Equal($"http.request refused GET {server.Url}/api/x: no egress rule allows {server.Url}.", ex.Message);
         Assert.Empty(server.Requests);
     }
 
@@ -101,10 +115,10 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Json("{}");
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(methods: ["GET", "HEAD"])), new { method = "DELETE", url = server.Url + "/api/x" }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server, methods: ["GET", "HEAD"])), new { method = "DELETE", url = server.Url + "/api/x" }));
 
         Assert.False(ex.Retryable);
-        Assert.EndsWith("no egress rule allows DELETE on '127.0.0.1' (allowed: GET, HEAD).", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"no egress rule allows DELETE on {server.Url} (allowed: GET, HEAD).", ex.Message, StringComparison.Ordinal);
         Assert.Empty(server.Requests);
     }
 
@@ -116,9 +130,9 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Json("{}");
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(paths: ["/api/*"])), new { method = "GET", url = server.Url + path }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server, paths: ["/api/*"])), new { method = "GET", url = server.Url + path }));
 
-        Assert.EndsWith($"no egress rule allows the path '{path}' for GET on '127.0.0.1' (allowed: /api/*).", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith($"no egress rule allows the path '{path}' for GET on {server.Url} (allowed: /api/*).", ex.Message, StringComparison.Ordinal);
         Assert.Empty(server.Requests);
     }
 
@@ -127,7 +141,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Json("{}");
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(paths: ["/api/*"])), new { method = "GET", url = server.Url + "/api/..%2Fadmin" }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server, paths: ["/api/*"])), new { method = "GET", url = server.Url + "/api/..%2Fadmin" }));
 
         Assert.Contains("encodes '/', '\\' or '.'", ex.Message, StringComparison.Ordinal);
         Assert.Empty(server.Requests);
@@ -141,7 +155,7 @@ public sealed class HttpRequestToolTests : IDisposable
         await using var server = LoopbackServer.Json("{}");
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(
-            Tool(Rule(host, ["GET"], ["/**"], allowPrivate: false)), new { method = "GET", url = $"http://{host}:{server.Port}/api/x" }));
+            Tool(Rule(host, ["GET"], ["/**"], allowPrivate: false, port: server.Port)), new { method = "GET", url = $"http://{host}:{server.Port}/api/x" }));
 
         Assert.False(ex.Retryable);
         Assert.Contains($"a {kind} address, and no rule allows private addresses for it", ex.Message, StringComparison.Ordinal);
@@ -151,8 +165,8 @@ public sealed class HttpRequestToolTests : IDisposable
     [Fact]
     public async Task NameResolvingToAPublicAndAPrivateAddress_IsRefused()
     {
-        using var client = new EgressClient((_, _) => Task.FromResult(new[] { IPAddress.Parse("198.51.100.7"), IPAddress.Parse("10.1.2.3") }));
-        var tool = new HttpRequestTool(Policy(Rule("rebind.example", ["GET"], ["/**"], allowPrivate: false)), client);
+        _network.Map("rebind.example", "198.51.100.7", "10.1.2.3");
+        var tool = Tool(Rule("rebind.example", ["GET"], ["/**"], allowPrivate: false));
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(tool, new { method = "GET", url = "http://rebind.example/x" }));
 
@@ -163,6 +177,13 @@ public sealed class HttpRequestToolTests : IDisposable
     [InlineData("169.254.169.254")]
     [InlineData("[::ffff:169.254.169.254]")]
     [InlineData("[fd00:ec2::254]")]
+    [InlineData("168.63.129.16")]
+    [InlineData("100.100.100.200")]
+    [InlineData("192.0.0.192")]
+    [InlineData("[::ffff:168.63.129.16]")]
+    [InlineData("[::169.254.169.254]")]
+    [InlineData("[64:ff9b::169.254.169.254]")]
+    [InlineData("[64:ff9b::a83f:8110]")]
     public async Task MetadataAddress_IsRefusedEvenAsALiteralAndEvenWithAllowPrivate(string host)
     {
         var tool = Tool(Rule(host, ["GET"], ["/**"], allowPrivate: true));
@@ -176,8 +197,8 @@ public sealed class HttpRequestToolTests : IDisposable
     [Fact]
     public async Task MetadataName_IsRefusedWhenItResolvesToTheMetadataAddress()
     {
-        using var client = new EgressClient((_, _) => Task.FromResult(new[] { IPAddress.Parse("169.254.169.254") }));
-        var tool = new HttpRequestTool(Policy(Rule("metadata.google.internal", ["GET"], ["/**"], allowPrivate: true)), client);
+        _network.Map("metadata.google.internal", "169.254.169.254");
+        var tool = Tool(Rule("metadata.google.internal", ["GET"], ["/**"], allowPrivate: true));
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(tool, new { method = "GET", url = "http://metadata.google.internal/computeMetadata/v1/" }));
 
@@ -191,7 +212,7 @@ public sealed class HttpRequestToolTests : IDisposable
             ? Task.Run(() => LoopbackServer.Redirect(c, 302, "/api/new"))
             : LoopbackServer.WriteAsync(c, 200, "application/json", """{"at":"new"}"""));
 
-        var outcome = await InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/old" });
+        var outcome = await InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/old" });
 
         Assert.Equal("new", outcome.Output.GetProperty("body").GetProperty("at").GetString());
         Assert.Equal(["/api/old", "/api/new"], server.Requests.Select(r => r.Path));
@@ -205,7 +226,7 @@ public sealed class HttpRequestToolTests : IDisposable
             ? Task.Run(() => LoopbackServer.Redirect(c, 303, "/api/result"))
             : LoopbackServer.WriteAsync(c, 200, "application/json", "{}"));
 
-        await InvokeAsync(Tool(Local()), new { method = "POST", url = server.Url + "/api/submit", body = new { a = 1 } });
+        await InvokeAsync(Tool(Local(server)), new { method = "POST", url = server.Url + "/api/submit", body = new { a = 1 } });
 
         Assert.Equal([("POST", "/api/submit", """{"a":1}"""), ("GET", "/api/result", "")], server.Requests.Select(r => (r.Method, r.Path, r.Body)));
     }
@@ -217,10 +238,11 @@ public sealed class HttpRequestToolTests : IDisposable
             ? Task.Run(() => LoopbackServer.Redirect(c, 302, "/admin/secret?x=1"))
             : LoopbackServer.WriteAsync(c, 200, "application/json", "{}"));
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/go" }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/go" }));
 
         Assert.False(ex.Retryable);
-        Assert.Equal($"http.request refused the redirect to {server.Url}/admin/secret?x=1: no egress rule allows the path '/admin/secret' for GET on '127.0.0.1' (allowed: /api/**).", ex.Message);
+        // The redirect's query string (which may carry a token) is not repeated.
+        Assert.Equal($"http.request refused the redirect to {server.Url}/admin/secret: no egress rule allows the path '/admin/secret' for GET on {server.Url} (allowed: /api/**).", ex.Message);
         Assert.Equal(["/api/go"], server.Requests.Select(r => r.Path));
     }
 
@@ -228,7 +250,7 @@ public sealed class HttpRequestToolTests : IDisposable
     public async Task RedirectToTheMetadataAddress_IsRefused()
     {
         await using var server = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 307, "http://169.254.169.254/latest/meta-data/")));
-        var tool = Tool(Local(), Rule("169.254.169.254", ["GET"], ["/**"], allowPrivate: true));
+        var tool = Tool(Local(server), Rule("169.254.169.254", ["GET"], ["/**"], allowPrivate: true));
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(tool, new { method = "GET", url = server.Url + "/api/go" }));
 
@@ -242,7 +264,7 @@ public sealed class HttpRequestToolTests : IDisposable
         await using var target = LoopbackServer.Json("{}");
         await using var origin = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 307, target.Url + "/api/land")));
 
-        await InvokeAsync(Tool(Local()), new
+        await InvokeAsync(Tool(Local(origin), Local(target)), new
         {
             method = "GET",
             url = origin.Url + "/api/go",
@@ -256,11 +278,93 @@ public sealed class HttpRequestToolTests : IDisposable
     }
 
     [Fact]
+    public async Task RedirectToAnotherPort_DropsTheRulesSecretHeader()
+    {
+        await using var target = LoopbackServer.Json("{}");
+        await using var origin = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 307, target.Url + "/api/land")));
+        var secret = new Dictionary<string, string> { ["Authorization"] = "Bearer {fleet-token}" };
+
+        await InvokeAsync(Tool(Local(origin, secretHeaders: secret), Local(target, secretHeaders: secret)),
+            new { method = "GET", url = origin.Url + "/api/go" }, new Dictionary<string, string> { ["fleet-token"] = Secret });
+
+        Assert.Equal("Bearer " + Secret, Assert.Single(origin.Requests).Headers["Authorization"]);
+        Assert.False(Assert.Single(target.Requests).Headers.ContainsKey("Authorization"), "A secret went to another port after a redirect.");
+    }
+
+    [Fact]
+    public async Task RedirectToAnotherHost_DropsTheRulesSecretHeader()
+    {
+        // 127.0.0.1 and localhost are one server but two hosts: the secret was given for the first.
+        await using var server = LoopbackServer.Start(c => c.Request.Url!.AbsolutePath == "/api/go"
+            ? Task.Run(() => LoopbackServer.Redirect(c, 302, $"http://localhost:{c.Request.Url.Port}/api/land"))
+            : LoopbackServer.WriteAsync(c, 200, "application/json", "{}"));
+        var secret = new Dictionary<string, string> { ["X-Api-Key"] = "fleet-key" };
+        var tool = Tool(Local(server, secretHeaders: secret), Rule("localhost", ["GET"], ["/api/**"], allowPrivate: true, secretHeaders: secret, port: server.Port));
+
+        await InvokeAsync(tool, new { method = "GET", url = server.Url + "/api/go" }, new Dictionary<string, string> { ["fleet-key"] = Secret });
+
+        Assert.Equal(["/api/go", "/api/land"], server.Requests.Select(r => r.Path));
+        Assert.Equal([Secret, null], server.Requests.Select(r => r.Headers.GetValueOrDefault("X-Api-Key")));
+        Assert.Equal("localhost", _network.Lookups.Single());
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/api/a", "http://127.0.0.1:8080/api/b?x=1", true)]
+    [InlineData("https://api.example.com/a", "https://API.example.com:443/b", true)]
+    [InlineData("https://api.example.com/a", "http://api.example.com/a", false)]
+    [InlineData("http://api.example.com/a", "https://api.example.com/a", false)]
+    [InlineData("https://api.example.com/a", "https://other.example.com/a", false)]
+    [InlineData("https://api.example.com/a", "https://api.example.com:8443/a", false)]
+    public void SecretHeaders_FollowOnlyTheOriginalSchemeHostAndPort(string original, string hop, bool carried) =>
+        Assert.Equal(carried, HttpRequestTool.SameOrigin(new Uri(hop), new Uri(original)));
+
+    [Fact]
+    public async Task RuleForAnotherScheme_DoesNotAllowTheCall()
+    {
+        await using var server = LoopbackServer.Json("{}");
+
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(
+            Tool(Rule("127.0.0.1", ["GET"], ["/**"], scheme: "https", port: server.Port)), new { method = "GET", url = server.Url + "/api/x" }));
+
+        Assert.EndsWith($"no egress rule allows {server.Url}.", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(server.Requests);
+    }
+
+    [Fact]
+    public async Task SameHostOnAnotherPort_IsNotAllowedByTheRule()
+    {
+        await using var server = LoopbackServer.Json("{}");
+        await using var other = LoopbackServer.Json("{}");
+
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server)), new { method = "GET", url = other.Url + "/api/x" }));
+
+        Assert.EndsWith($"no egress rule allows {other.Url}.", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(other.Requests);
+    }
+
+    [Theory]
+    [InlineData("http://10.0.0.5/api/x?token=abc", "'10.0.0.5' resolves to 10.0.0.5, a private address")]
+    [InlineData("http://inside.example/api/x?token=abc", "'inside.example' resolves to 10.0.0.5, a private address")]
+    public async Task RedirectToAPrivateAddress_IsRefused_WithoutItsQuery_AndNothingIsFetched(string location, string reason)
+    {
+        _network.Map("inside.example", "10.0.0.5");
+        await using var server = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 302, location)));
+        var tool = Tool(Local(server), Rule(new Uri(location).Host, ["GET"], ["/api/**"], allowPrivate: false));
+
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(tool, new { method = "GET", url = server.Url + "/api/go" }));
+
+        Assert.False(ex.Retryable);
+        Assert.StartsWith($"http.request refused the redirect to {location[..location.IndexOf('?', StringComparison.Ordinal)]}: {reason}", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("token", ex.Message, StringComparison.Ordinal);
+        Assert.All(_network.Connections, c => Assert.Equal(server.Port, c.Port));
+    }
+
+    [Fact]
     public async Task NullBody_OnAGet_IsNoBody()
     {
         await using var server = LoopbackServer.Json("{}");
 
-        var outcome = await InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/x", body = (object?)null });
+        var outcome = await InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/x", body = (object?)null });
 
         Assert.Equal(200, outcome.StatusCode);
         Assert.Equal("", Assert.Single(server.Requests).Body);
@@ -271,7 +375,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Start(c => Task.Run(() => LoopbackServer.Redirect(c, 302, "/api/loop")));
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/loop" }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/loop" }));
 
         Assert.Equal($"http.request: GET {server.Url}/api/loop redirected more than 5 times.", ex.Message);
         Assert.Equal(6, server.Requests.Count);
@@ -287,7 +391,7 @@ public sealed class HttpRequestToolTests : IDisposable
             c.Response.Headers["Location"] = "/api/echo?token=" + auth[7..];
             return LoopbackServer.WriteAsync(c, 201, "application/json", JsonSerializer.Serialize(new { echoed = auth, nested = new[] { new Dictionary<string, string> { [auth] = auth } } }));
         });
-        var rule = Local(secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {fleet-token}" });
+        var rule = Local(server, secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {fleet-token}" });
         var executor = new ToolExecutor(new MemorySecrets(("fleet-token", Secret)), TimeProvider.System);
         var tool = Tool(rule);
 
@@ -306,14 +410,16 @@ public sealed class HttpRequestToolTests : IDisposable
     public async Task SecretValue_NeverAppearsInAnErrorMessage()
     {
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, 502, "text/plain", "upstream rejected " + c.Request.Headers["X-Api-Key"]));
-        var rule = Local(secretHeaders: new Dictionary<string, string> { ["X-Api-Key"] = "fleet-key" });
+        var rule = Local(server, secretHeaders: new Dictionary<string, string> { ["X-Api-Key"] = "fleet-key" });
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(rule), new { method = "GET", url = server.Url + "/api/x" }, new Dictionary<string, string> { ["fleet-key"] = Secret }));
 
         Assert.True(ex.Retryable);
         Assert.Equal(Secret, Assert.Single(server.Requests).Headers["X-Api-Key"]);
         Assert.DoesNotContain(Secret, ex.Message, StringComparison.Ordinal);
-        Assert.EndsWith("answered 502 Bad Gateway: upstream rejected [redacted]", ex.Message, StringComparison.Ordinal);
+        // Neither the secret nor anything else of the error body comes back: the status, a digest, its size.
+        Assert.DoesNotContain("upstream rejected", ex.Message, StringComparison.Ordinal);
+        Assert.Matches(@"answered 502 Bad Gateway \(body sha256:[0-9a-f]{12}, \d+ bytes\)$", ex.Message);
     }
 
     [Theory]
@@ -322,7 +428,7 @@ public sealed class HttpRequestToolTests : IDisposable
     public async Task ArgumentHeader_CanNotOverrideASecretHeader(string header)
     {
         await using var server = LoopbackServer.Json("{}");
-        var rule = Local(secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {fleet-token}" });
+        var rule = Local(server, secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {fleet-token}" });
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(rule),
             new { method = "GET", url = server.Url + "/api/x", headers = new Dictionary<string, string> { [header] = "Bearer forged" } },
@@ -341,7 +447,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Json("{}");
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local()),
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server)),
             new { method = "POST", url = server.Url + "/api/x", headers = new Dictionary<string, string> { [header] = "1" }, body = new { } }));
 
         Assert.Equal($"http.request refused the request: the header '{header}' can not be set.", ex.Message);
@@ -352,7 +458,7 @@ public sealed class HttpRequestToolTests : IDisposable
     public async Task MissingSecret_WhenCalledWithoutTheExecutor_IsRefusedBeforeSending()
     {
         await using var server = LoopbackServer.Json("{}");
-        var rule = Local(secretHeaders: new Dictionary<string, string> { ["Authorization"] = "fleet-token" });
+        var rule = Local(server, secretHeaders: new Dictionary<string, string> { ["Authorization"] = "fleet-token" });
 
         var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(rule), new { method = "GET", url = server.Url + "/api/x" }));
 
@@ -370,7 +476,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         await using var server = LoopbackServer.Json("""{"error":"x"}""", status);
 
-        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local()), new { method = "GET", url = server.Url + "/api/x" }));
+        var ex = await Assert.ThrowsAsync<ToolException>(() => InvokeAsync(Tool(Local(server)), new { method = "GET", url = server.Url + "/api/x" }));
 
         Assert.Equal(retryable, ex.Retryable);
         Assert.Contains($"answered {status}", ex.Message, StringComparison.Ordinal);
@@ -381,7 +487,7 @@ public sealed class HttpRequestToolTests : IDisposable
     {
         var big = string.Concat(Enumerable.Repeat("line \"quoted\" \n", 20_000));
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, 200, "text/plain", big));
-        var tool = Tool(Local());
+        var tool = Tool(Local(server));
 
         var outcome = await InvokeAsync(tool, new { method = "GET", url = server.Url + "/api/big" });
 
@@ -393,7 +499,7 @@ public sealed class HttpRequestToolTests : IDisposable
     [Fact]
     public void Descriptor_IsTheBuiltInContract()
     {
-        var tool = Tool(Local(secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {b-token}", ["X-Key"] = "a-token" }));
+        var tool = Tool(Local(8080, secretHeaders: new Dictionary<string, string> { ["Authorization"] = "Bearer {b-token}", ["X-Key"] = "a-token" }));
         var d = tool.Descriptor;
 
         Assert.Equal(("http.request", "1.0.0", RiskLevel.Medium, SideEffect.Irreversible, false, 30.0), (d.Name, d.Version, d.Risk, d.SideEffect, d.Idempotent, d.Timeout.TotalSeconds));

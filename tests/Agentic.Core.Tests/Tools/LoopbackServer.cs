@@ -20,6 +20,8 @@ internal sealed class LoopbackServer : IAsyncDisposable
         Port = port;
         _respond = respond;
         _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        // The same server under another host name (resolved to 127.0.0.1 by the test network): a second origin.
+        _listener.Prefixes.Add($"http://localhost:{port}/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);
     }

@@ -1,16 +1,25 @@
 using System.Text.Json;
 using Agentic.Core.Tools;
 using Agentic.Core.Tools.Builtin;
+using Agentic.Testing;
+using SideEffect = Agentic.Core.Tools.SideEffect;
 
 namespace Agentic.Core.Tests.Tools;
 
 public sealed class NotifyWebhookToolTests : IDisposable
 {
-    private readonly EgressClient _client = new();
+    private readonly LoopbackOnlyNetwork _network = new();
+    private readonly EgressClient _client;
+
+    public NotifyWebhookToolTests() => _client = new EgressClient(_network.ResolveAsync, _network.ConnectAsync);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        Assert.Empty(_network.Violations);
+    }
 
     private NotifyWebhookTool Tool(string name, NotifyChannel channel)
     {
@@ -26,7 +35,7 @@ public sealed class NotifyWebhookToolTests : IDisposable
     public async Task Notify_PostsThePayloadWithTheIdempotencyKeyAndTheChannelSecret()
     {
         await using var server = LoopbackServer.Json("""{"ok":true}""");
-        var tool = Tool("ops", new NotifyChannel { Url = server.Url + "/hooks/ops", AllowPrivate = true, SecretHeader = "Authorization", Secret = "Bearer {ops-hook}" });
+        var tool = Tool("ops", new NotifyChannel { Url = server.Url + "/hooks/ops", AllowPrivate = true, SecretHeader = "Authorization", Secret = "Bearer {ops-hook}", AllowSecretsOverHttp = true });
 
         var outcome = await InvokeAsync(tool, new { channel = "ops", message = "restarted checkout", severity = "warning" }, new Dictionary<string, string> { ["ops-hook"] = "hook-secret-1" });
 

@@ -99,7 +99,7 @@ public sealed class AgentWorkflowTests
     [Fact]
     public async Task MinimalParsedRequest_WithoutGoalOrParameters_IsPlannedByThePlaybook()
     {
-        var request = RunRequestParser.Parse("""{"agent":"diagnostics","target":"http://svc.test"}"""u8, Fixtures.Principal, AgentCatalog.Default);
+        var request = RunRequestParser.Parse("""{"agent":"diagnostics","target":"http://svc.test"}"""u8, Fixtures.Principal, Tests.Runs.Admissions.Default);
 
         var run = await RunDriver.Start(request).Perceive(healthy: true).PlanWithPlaybookAsync();
 

@@ -9,9 +9,10 @@ namespace Agentic.EndToEnd.Tests.Support;
 public sealed class ContractHost(AzuriteFixture storage) : IAsyncLifetime
 {
     private SampleFleet? _fleet;
+    private AgenticHost? _host;
 
-    /// <summary>The host.</summary>
-    public AgenticHost Host { get; } = new(storage.Azurite.ConnectionString, Hubs.New("api"));
+    /// <summary>The host, a dev deployment whose runs may target the fleet.</summary>
+    public AgenticHost Host => _host ?? throw new InvalidOperationException("Not started.");
 
     /// <summary>The fleet the runs target.</summary>
     public SampleFleet Fleet => _fleet ?? throw new InvalidOperationException("Not started.");
@@ -23,6 +24,7 @@ public sealed class ContractHost(AzuriteFixture storage) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _fleet = await SampleFleet.StartAsync();
+        _host = new AgenticHost(storage.Azurite.ConnectionString, Hubs.New("api"), fleet: _fleet);
         await Host.StartAsync();
         Api = new AgenticClient(Host.BaseUri);
     }
@@ -61,7 +63,10 @@ public sealed class ContractHost(AzuriteFixture storage) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Api?.Dispose();
-        await Host.DisposeAsync();
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
         if (_fleet is not null)
         {
             await _fleet.DisposeAsync();

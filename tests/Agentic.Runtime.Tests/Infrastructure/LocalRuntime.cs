@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Agentic.Azure;
+using Agentic.Core.Tools.Builtin;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
 using Agentic.Testing;
@@ -22,12 +23,16 @@ internal sealed class LocalRuntime : IAsyncDisposable
     private bool _started;
     private bool _stopped;
 
-    private LocalRuntime(IHost host, string hub, MemoryLog log)
+    private LocalRuntime(IHost host, string hub, MemoryLog log, LoopbackOnlyNetwork network)
     {
         _host = host;
         _log = log;
         Hub = hub;
+        Network = network;
     }
+
+    /// <summary>What perception and the tools resolved and connected to: only loopback is ever reached.</summary>
+    public LoopbackOnlyNetwork Network { get; }
 
     /// <summary>The hub (prefix of the tables and queues) this runtime works on.</summary>
     public string Hub { get; }
@@ -48,8 +53,9 @@ internal sealed class LocalRuntime : IAsyncDisposable
     public string LogTail(int lines = 40) => _log.Tail(lines);
 
     /// <summary>
-    /// Builds a runtime with fast runner settings; <paramref name="settings"/> override them and
-    /// <paramref name="services"/> registers replacements before the runtime's own (which are TryAdd).
+    /// Builds a runtime of a dev deployment with fast runner settings; <paramref name="settings"/> override them (a
+    /// <c>null</c> value removes one) and <paramref name="services"/> registers replacements before the runtime's own
+    /// (which are TryAdd). Perception and the tools resolve and connect through a <see cref="LoopbackOnlyNetwork"/>.
     /// </summary>
     public static LocalRuntime Create(Azurite azurite, string hub, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
@@ -57,6 +63,7 @@ internal sealed class LocalRuntime : IAsyncDisposable
         {
             ["AgenticStorage"] = azurite.ConnectionString,
             ["Agentic:HubName"] = hub,
+            ["Agentic:Environment"] = "dev",
             ["Agentic:Runner:MaxPollMilliseconds"] = "100",
             ["Agentic:Runner:SweepSeconds"] = "1",
             ["Agentic:Runner:OutboxStaleSeconds"] = "2",
@@ -66,7 +73,14 @@ internal sealed class LocalRuntime : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
-            values[key] = value;
+            if (value is null)
+            {
+                values.Remove(key);
+            }
+            else
+            {
+                values[key] = value;
+            }
         }
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(values);
@@ -75,9 +89,11 @@ internal sealed class LocalRuntime : IAsyncDisposable
         builder.Logging.AddProvider(log);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agentic", LogLevel.Information);
+        var network = new LoopbackOnlyNetwork();
+        builder.Services.AddSingleton(new EgressClient(network.ResolveAsync, network.ConnectAsync));
         services?.Invoke(builder.Services);
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
-        return new LocalRuntime(builder.Build(), hub, log);
+        return new LocalRuntime(builder.Build(), hub, log, network);
     }
 
     /// <summary>Builds and starts a runtime; returns once its tables and queues exist and its pumps run.</summary>
@@ -99,7 +115,16 @@ internal sealed class LocalRuntime : IAsyncDisposable
     public async Task StartAsync()
     {
         _started = true;
-        await _host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await _host.StartAsync(TestContext.Current.CancellationToken);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            // Settings are validated before anything starts: there is nothing to stop.
+            _started = false;
+            throw;
+        }
         var ready = Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready;
         await ready.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
     }

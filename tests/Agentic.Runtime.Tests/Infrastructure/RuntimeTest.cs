@@ -33,7 +33,13 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
     /// <summary>A runtime on this test's hub, not started yet.</summary>
     internal LocalRuntime CreateRuntime(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var runtime = LocalRuntime.Create(Azurite, Hub, settings, services);
+        // Runs may target the class's fleet, as a deployment's settings would allow it.
+        var merged = new Dictionary<string, string?>(Fleet.Fleet.TargetSettings());
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+        var runtime = LocalRuntime.Create(Azurite, Hub, merged, services);
         _runtimes.Add(runtime);
         return runtime;
     }
@@ -147,5 +153,7 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
             await runtime.DisposeAsync();
         }
         GC.SuppressFinalize(this);
+        // Perception and the tools never tried to reach anything but loopback.
+        Assert.Empty(_runtimes.SelectMany(r => r.Network.Violations));
     }
 }

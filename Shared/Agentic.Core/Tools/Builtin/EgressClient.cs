@@ -12,6 +12,7 @@ namespace Agentic.Core.Tools.Builtin;
 public sealed class EgressClient : IDisposable
 {
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
+    private readonly Func<IPEndPoint, CancellationToken, ValueTask<Stream>> _connect;
     private readonly HttpMessageInvoker _strict;
     private readonly HttpMessageInvoker _permissive;
 
@@ -23,8 +24,20 @@ public sealed class EgressClient : IDisposable
 
     /// <summary>A client resolving names with <paramref name="resolve"/> (tests simulate DNS answers with it).</summary>
     internal EgressClient(Func<string, CancellationToken, Task<IPAddress[]>> resolve)
+        : this(resolve, ConnectSocketAsync)
     {
+    }
+
+    /// <summary>
+    /// A client resolving names with <paramref name="resolve"/> and opening connections with <paramref name="connect"/>,
+    /// which is only ever given an address this client checked (tests use it to keep every packet on loopback).
+    /// </summary>
+    public EgressClient(Func<string, CancellationToken, Task<IPAddress[]>> resolve, Func<IPEndPoint, CancellationToken, ValueTask<Stream>> connect)
+    {
+        ArgumentNullException.ThrowIfNull(resolve);
+        ArgumentNullException.ThrowIfNull(connect);
         _resolve = resolve;
+        _connect = connect;
         // Two pools: a connection made for a rule that allows private addresses is never reused for one that does not.
         _strict = new HttpMessageInvoker(CreateHandler(allowPrivate: false), disposeHandler: true);
         _permissive = new HttpMessageInvoker(CreateHandler(allowPrivate: true), disposeHandler: true);
@@ -65,6 +78,8 @@ public sealed class EgressClient : IDisposable
         UseCookies = false,
         AutomaticDecompression = DecompressionMethods.None,
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        // A body left unread (over a cap) is not drained for the connection's sake: the connection is dropped instead.
+        MaxResponseDrainSize = 0,
         ConnectTimeout = TimeSpan.FromSeconds(10),
         ConnectCallback = (context, ct) => ConnectAsync(context.DnsEndPoint, allowPrivate, ct),
     };
@@ -72,6 +87,7 @@ public sealed class EgressClient : IDisposable
     private async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, bool allowPrivate, CancellationToken cancellationToken)
     {
         var host = endpoint.Host.Trim('[', ']');
+        // IPAddress parses what Uri does (dotted, decimal, octal and hex IPv4 forms), so a literal is never looked up.
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await _resolve(host, cancellationToken);
         if (addresses.Length == 0)
         {
@@ -93,24 +109,31 @@ public sealed class EgressClient : IDisposable
         SocketException? last = null;
         foreach (var address in addresses)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
+                return await _connect(new IPEndPoint(address, endpoint.Port), cancellationToken);
             }
             catch (SocketException ex)
             {
-                socket.Dispose();
                 last = ex;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
             }
         }
         throw last!;
+    }
+
+    private static async ValueTask<Stream> ConnectSocketAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     private static EgressRefusedException? Refusal(Exception? ex)

@@ -71,6 +71,8 @@ public sealed class HttpRequestTool : ITool
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    private static readonly Dictionary<string, SecretTemplate> EmptySecretHeaders = [];
+
     private static readonly HashSet<string> OriginBound = new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Cookie", "Proxy-Authorization" };
 
     private readonly EgressPolicy _policy;
@@ -130,11 +132,14 @@ public sealed class HttpRequestTool : ITool
         var body = args.Body;
         for (var hop = 0; ; hop++)
         {
-            var context = hop == 0 ? $"{Name} refused {method} {Show(uri)}" : $"{Name} refused the redirect to {uri.AbsoluteUri}";
+            // A redirect's query string may carry a token: errors name scheme, host, port and path only.
+            var context = hop == 0 ? $"{Name} refused {method} {Show(uri)}" : $"{Name} refused the redirect to {Show(uri)}";
             var grant = _policy.Authorize(method, uri, context);
-            // Credentials the arguments carried go to the origin they were written for, not to wherever it redirects.
-            var headers = hop == 0 || SameOrigin(uri, args.Url) ? args.Headers : [.. args.Headers.Where(h => !OriginBound.Contains(h.Key))];
-            using var request = BuildRequest(method, uri, body, headers, grant, call, firstHop: hop == 0);
+            // Credentials, the arguments' and the rules' secrets alike, go to the origin they were written for, not to
+            // wherever it redirects: another scheme, host or port gets none.
+            var sameOrigin = hop == 0 || SameOrigin(uri, args.Url);
+            var headers = sameOrigin ? args.Headers : [.. args.Headers.Where(h => !OriginBound.Contains(h.Key))];
+            using var request = BuildRequest(method, uri, body, headers, grant, call, firstHop: hop == 0, withSecrets: sameOrigin);
             HttpResponseMessage sent;
             try
             {
@@ -165,11 +170,11 @@ public sealed class HttpRequestTool : ITool
         }
     }
 
-    private static bool SameOrigin(Uri a, Uri b) =>
+    internal static bool SameOrigin(Uri a, Uri b) =>
         a.Scheme == b.Scheme && string.Equals(a.IdnHost, b.IdnHost, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
 
     private HttpRequestMessage BuildRequest(
-        string method, Uri uri, JsonElement? body, IReadOnlyList<KeyValuePair<string, string>> headers, EgressPolicy.Grant grant, ToolCall call, bool firstHop)
+        string method, Uri uri, JsonElement? body, IReadOnlyList<KeyValuePair<string, string>> headers, EgressPolicy.Grant grant, ToolCall call, bool firstHop, bool withSecrets)
     {
         var request = new HttpRequestMessage(new HttpMethod(method), uri);
         try
@@ -205,7 +210,11 @@ public sealed class HttpRequestTool : ITool
                     throw Refused($"the header '{name}' can not be set on this request");
                 }
             }
-            foreach (var (name, template) in grant.SecretHeaders)
+            if (withSecrets && grant.SecretHeaders.Count > 0 && uri.Scheme != Uri.UriSchemeHttps && !grant.AllowSecretsOverHttp)
+            {
+                throw Refused($"the egress rule for {Endpoint.Origin(uri)} sets secret headers, which are not sent over plain http unless the rule allows it (AllowSecretsOverHttp)");
+            }
+            foreach (var (name, template) in withSecrets ? grant.SecretHeaders : EmptySecretHeaders)
             {
                 if (!call.Secrets.TryGetValue(template.Secret, out var secret))
                 {
@@ -230,16 +239,16 @@ public sealed class HttpRequestTool : ITool
     private async Task<ToolOutcome> ReadAsync(string method, Uri uri, HttpResponseMessage response, Redactor redactor, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
+        if (status is < 200 or > 299)
+        {
+            // The status, a digest and a short sanitized reason; never the body, which may carry anything.
+            var failure = await HttpBodies.DescribeFailureAsync(response, cancellationToken);
+            throw new ToolException($"{Name}: {method} {Show(uri)} {failure}", HttpBodies.IsRetryable(response.StatusCode));
+        }
         var budget = Math.Max(0, Descriptor.MaxOutputBytes - EnvelopeBytes);
         // Read a little past the budget: a secret cut in half at the budget's edge would escape redaction.
         var (text, more) = method == "HEAD" ? ("", false) : await ReadTextAsync(response.Content, budget + (redactor.Longest * 4), cancellationToken);
         text = redactor.Redact(text);
-        if (status is < 200 or > 299)
-        {
-            var retryable = status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
-            var snippet = text.Length <= 300 ? text : text[..300] + "…";
-            throw new ToolException($"{Name}: {method} {Show(uri)} answered {status} {response.ReasonPhrase}: {snippet}", retryable);
-        }
         var headers = new SortedDictionary<string, string>(StringComparer.Ordinal);
         if (response.Content.Headers.ContentType is { } type)
         {
@@ -323,16 +332,8 @@ public sealed class HttpRequestTool : ITool
 
     internal static async Task<(string Text, bool More)> ReadTextAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
     {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new byte[maxBytes + 1];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-        {
-            total += read;
-        }
-        var more = total > maxBytes;
-        return (Encoding.UTF8.GetString(buffer, 0, Math.Min(total, maxBytes)), more);
+        var (buffer, length, more) = await HttpBodies.ReadCappedAsync(content, maxBytes, cancellationToken);
+        return (Encoding.UTF8.GetString(buffer, 0, length), more);
     }
 
     private static bool IsJson(MediaTypeHeaderValue? type) =>

@@ -13,7 +13,8 @@ namespace Agentic.Core.Tools.Builtin;
 /// <c>Agentic__Notify__Channels__ops__Url</c>):
 /// <code>
 /// "Agentic": { "Notify": { "Channels": {
-///   "ops": { "Url": "https://hooks.example.com/services/T0/B0", "SecretHeader": "Authorization", "Secret": "Bearer {ops-hook-token}", "AllowPrivate": false } } } }
+///   "ops": { "Url": "https://hooks.example.com/services/T0/B0", "SecretHeader": "Authorization", "Secret": "Bearer {ops-hook-token}", "AllowPrivate": false,
+///            "AllowSecretsOverHttp": false } } } }
 /// </code>
 /// <c>Secret</c> is a secret name or a template naming one in braces, as in <see cref="EgressRule.SecretHeaders"/>.
 /// </summary>
@@ -61,6 +62,10 @@ public sealed partial class NotifyOptions
             {
                 problems.Add($"{path}:Secret: {error}");
             }
+            if (channel.Secret is not null && url is { Scheme: "http" } && !channel.AllowSecretsOverHttp)
+            {
+                problems.Add($"{path}:Secret: secrets are not sent over plain http; use https, or set {path}:AllowSecretsOverHttp to true.");
+            }
         }
         return problems;
     }
@@ -85,6 +90,9 @@ public sealed class NotifyChannel
 
     /// <summary>Whether the URL's host may resolve to a private address (a hook inside the network). Metadata addresses never.</summary>
     public bool AllowPrivate { get; set; }
+
+    /// <summary>Whether <see cref="Secret"/> may travel over a plain <c>http</c> URL (refused at start without it).</summary>
+    public bool AllowSecretsOverHttp { get; set; }
 }
 
 /// <summary>Validates <see cref="NotifyOptions"/> when the host starts.</summary>
@@ -216,11 +224,10 @@ public sealed class NotifyWebhookTool : ITool
         var status = (int)response.StatusCode;
         if (status is < 200 or > 299)
         {
-            var (body, more) = await HttpRequestTool.ReadTextAsync(response.Content, 1024, timeout.Token);
-            var snippet = body.Length <= 300 && !more ? body : body[..Math.Min(body.Length, 300)] + "…";
-            var retryable = status >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
-            var what = status is >= 300 and < 400 ? "a redirect, which is not followed" : response.ReasonPhrase;
-            throw new ToolException(redactor.Redact($"{Name}: the channel '{name}' answered {status} ({what}): {snippet}"), retryable);
+            // The status and a digest, never the hook's body.
+            var failure = await HttpBodies.DescribeFailureAsync(response, timeout.Token);
+            var what = status is >= 300 and < 400 ? ", a redirect, which is not followed" : "";
+            throw new ToolException(redactor.Redact($"{Name}: the channel '{name}' {failure}{what}"), HttpBodies.IsRetryable(response.StatusCode));
         }
         var output = JsonSerializer.SerializeToElement(new { channel = name, status, delivered = true }, AgenticJson.Options);
         return new ToolOutcome(status, $"notified {name} ({severity})", output);

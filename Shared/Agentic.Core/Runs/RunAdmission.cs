@@ -1,0 +1,71 @@
+using Agentic.Core.Agents;
+using Microsoft.Extensions.Options;
+
+namespace Agentic.Core.Runs;
+
+/// <summary>
+/// The deployment itself. Configuration (environment: <c>Agentic__Environment</c>):
+/// <code>
+/// "Agentic": { "Environment": "prod" }
+/// </code>
+/// Required: a host without it refuses to start, naming the setting.
+/// </summary>
+public sealed class DeploymentOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Agentic";
+
+    /// <summary>The environments a deployment can be.</summary>
+    public static readonly IReadOnlyList<string> Environments = ["dev", "test", "staging", "prod"];
+
+    /// <summary>
+    /// The deployment's environment (<c>dev</c>, <c>test</c>, <c>staging</c>, <c>prod</c>): every run here runs in it,
+    /// whatever a request says, and policies see it as <c>context.environment</c>.
+    /// </summary>
+    public string? Environment { get; set; }
+
+    /// <summary>Every problem with the options, each naming its setting; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate() => Environment switch
+    {
+        null or "" => [$"{Section}:Environment is required: the deployment's environment, one of {string.Join(", ", Environments)} (Agentic__Environment)."],
+        var e when !Environments.Contains(e, StringComparer.Ordinal) => [$"{Section}:Environment: '{e}' is not one of {string.Join(", ", Environments)}."],
+        _ => [],
+    };
+}
+
+/// <summary>Validates <see cref="DeploymentOptions"/> when the host starts.</summary>
+internal sealed class DeploymentOptionsValidator : IValidateOptions<DeploymentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DeploymentOptions options) =>
+        options.Validate() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
+}
+
+/// <summary>
+/// What a deployment admits as a run: its agents, its environment (never the caller's) and the targets runs may have.
+/// Both hosts parse every request (HTTP and the <c>agent-runs</c> queue) against it with <see cref="RunRequestParser"/>.
+/// </summary>
+public sealed class RunAdmission
+{
+    /// <summary>Admission for <paramref name="agents"/> in <paramref name="environment"/> against <paramref name="targets"/>.</summary>
+    public RunAdmission(AgentCatalog agents, string environment, RunTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(agents);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!DeploymentOptions.Environments.Contains(environment, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"'{environment}' is not one of {string.Join(", ", DeploymentOptions.Environments)}.", nameof(environment));
+        }
+        Agents = agents;
+        Environment = environment;
+        Targets = targets;
+    }
+
+    /// <summary>The agents runs may use.</summary>
+    public AgentCatalog Agents { get; }
+
+    /// <summary>The deployment's environment.</summary>
+    public string Environment { get; }
+
+    /// <summary>The targets runs may have.</summary>
+    public RunTargets Targets { get; }
+}
