@@ -79,11 +79,11 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         // The service really got the secret, and really echoed it: the redaction had something to do.
         Assert.Equal(Canary, server.Received.Single());
         var document = JsonSerializer.Serialize(RunView.From(run.State), AgenticJson.Options);
-        Assert.Contains("[redacted]", document, StringComparison.Ordinal);
         string errors;
         if (status == 200)
         {
             Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+            Assert.Contains("[redacted]", document, StringComparison.Ordinal);
             var output = run.State.Steps.Single().Result!.Output.GetRawText();
             Assert.Contains("[redacted]", output, StringComparison.Ordinal);
             Assert.Equal(Forms(Canary).Count, output.Split("[redacted]").Length - 1);
@@ -91,7 +91,8 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         }
         else
         {
-            AssertFailed(run, "http.request: GET", "answered 400", "[redacted]");
+            // An error answer is reported by status, size and digest: its body, and the secret in it, never reach the run.
+            AssertFailed(run, "http.request: GET", "answered 400", "sha256:");
             errors = run.State.FailureReason + "\n" + run.State.Steps.Single().Error;
         }
         var places = new Dictionary<string, string>

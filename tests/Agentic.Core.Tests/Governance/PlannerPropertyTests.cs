@@ -117,7 +117,9 @@ public sealed class PlannerPropertyTests
             return true;
         });
 
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300).WithQuietOnSuccess(true), property);
+        // The floor below only catches generators that stop reaching execution. 300 unseeded scenarios executed 253 to 285
+        // calls, and once 141, under it; 500 keep an unlucky draw well clear of it.
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(500).WithQuietOnSuccess(true), property);
         Assert.True(executed > 150, $"Only {executed} calls executed over the whole property run: the generators do not exercise execution.");
     }
 
