@@ -310,6 +310,35 @@ public sealed class AgentWorkflowGovernanceTests
         Assert.Contains("sample.restart approved by erin (2 of 2): looks right", run.State.Log.Select(e => e.Message));
     }
 
+    [Theory]
+    [InlineData("\uFF42\uFF4F\uFF42")] // full width
+    [InlineData("Bo\u200Bb")] // a zero-width space
+    [InlineData("BOB")]
+    public void Quorum_AVariantOfAnApproversId_IsNotASecondApprover(string variant)
+    {
+        var run = AwaitingTwo();
+
+        run.Approve("bob");
+        run.Approve(variant);
+
+        Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
+        Assert.Equal(["bob"], run.Step.Approvals.Select(a => a.Approver));
+    }
+
+    [Theory]
+    [InlineData("ALICE")]
+    [InlineData("\uFF41\uFF4C\uFF49\uFF43\uFF45")]
+    public void Approval_ByAVariantOfTheRequestersId_IsIgnored(string variant)
+    {
+        var run = AwaitingTwo();
+        Assert.Equal("alice", run.State.Request.Principal);
+
+        run.Approve(variant);
+
+        Assert.Empty(run.Step.Approvals);
+        Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
+    }
+
     [Fact]
     public void AnApprovalForAnotherToolContract_IsIgnored()
     {
