@@ -98,8 +98,9 @@ public static class TestIdentities
             Issuer = issuer ?? Authority,
             Audience = audience ?? Audience,
             Subject = new ClaimsIdentity(claims),
-            NotBefore = end.AddHours(-1),
-            IssuedAt = end.AddHours(-1),
+            // Valid from a moment ago (or, for an expired token, from before its end).
+            NotBefore = (end < DateTime.UtcNow ? end : DateTime.UtcNow).AddMinutes(-5),
+            IssuedAt = (end < DateTime.UtcNow ? end : DateTime.UtcNow).AddMinutes(-5),
             Expires = end,
             SigningCredentials = withoutSignature ? null : new SigningCredentials(new SymmetricSecurityKey(Convert.FromBase64String(signingKey ?? SigningKey)), SecurityAlgorithms.HmacSha256),
         };
