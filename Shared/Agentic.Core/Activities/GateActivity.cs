@@ -25,7 +25,11 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
         // is active now, and never replaces what the step may already have acted under.
         if (await decisions.GetDecisionAsync(input.RunId, input.StepId, cancellationToken) is { } stored)
         {
-            return stored;
+            // The stored decision covers one tool and one argument digest; a step that now asks for anything else is
+            // not what was decided, and fails closed rather than borrowing that decision.
+            return stored.Tool == input.Tool && stored.ArgsDigest == input.ArgsDigest
+                ? stored
+                : throw new NonRetryableException($"Step {input.StepId} was decided for {stored.Tool} with arguments {stored.ArgsDigest}; it now asks for {input.Tool} with {input.ArgsDigest}.");
         }
         var known = tools.TryResolve(input.Tool, out var tool);
         var active = await controls.GetActiveAsync(input.Agent, input.Tool, cancellationToken);

@@ -55,4 +55,29 @@ public sealed class GateActivityTests
         Assert.Equal("unknown-tool", decision.Rule);
         Assert.Single(_decisions.Recorded);
     }
+
+    [Fact]
+    public async Task Gate_ExecutedAgainForTheSameStep_AnswersTheStoredDecision_WithoutEvaluating()
+    {
+        var first = await GateAsync("sample.scale", """{"replicas":3}""");
+
+        var again = await GateAsync("sample.scale", """{"replicas":3}""");
+
+        Assert.Equal(Json(first), Json(again));
+        Assert.Equal(1, _policy.Requests);
+        Assert.Single(_decisions.Recorded);
+    }
+
+    [Fact]
+    public async Task Gate_ForAStepDecidedWithOtherArguments_FailsClosed_AndKeepsTheStoredDecision()
+    {
+        var first = await GateAsync("sample.scale", """{"replicas":3}""");
+
+        var error = await Assert.ThrowsAsync<NonRetryableException>(() => GateAsync("sample.scale", """{"replicas":99}"""));
+
+        Assert.Contains("was decided for sample.scale with arguments " + first.ArgsDigest, error.Message, StringComparison.Ordinal);
+        Assert.Equal(Json(first), Json(Assert.Single(_decisions.Recorded)));
+    }
+
+    private static string Json(GateDecision decision) => AgenticJson.ToElement(decision).GetRawText();
 }
