@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Agentic.Core.Tools.Builtin;
 
 namespace Agentic.Testing;
 
@@ -52,17 +53,7 @@ public sealed class LoopbackOnlyNetwork
             throw new InvalidOperationException($"The test network refused a connection to {endpoint}: only 127.0.0.0/8 and ::1 may be reached.");
         }
         Connections.Enqueue(endpoint);
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoint, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return await EgressClient.ConnectSocketAsync(endpoint, cancellationToken);
     }
 
     /// <summary>127.0.0.0/8 and ::1 exactly; an IPv4-mapped or NAT64 form is not loopback here.</summary>

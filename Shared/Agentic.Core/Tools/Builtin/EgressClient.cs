@@ -121,8 +121,13 @@ public sealed class EgressClient : IDisposable
         throw last!;
     }
 
-    private static async ValueTask<Stream> ConnectSocketAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a TCP connection to exactly <paramref name="endpoint"/>: the connector this client uses unless given another.
+    /// A connector that vets addresses itself (tests keep every packet on loopback) opens its connections with it too.
+    /// </summary>
+    public static async ValueTask<Stream> ConnectSocketAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
