@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Agentic.Core.Agents;
@@ -57,7 +56,9 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
     [InlineData(400)]
     public async Task CanarySecret_EchoedInEveryEncoding_AppearsNowhere_InOutputErrorsLogsLedgerOrRunDocument(int status)
     {
-        await using var server = EchoServer.Start(status);
+        // A service that answers with its X-Canary header in every encoding, one per line.
+        await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, status, "text/plain",
+            string.Join('\n', Forms(c.Request.Headers["X-Canary"] ?? "").Select(f => $"{f.Key}: {f.Value}"))));
         var settings = new Dictionary<string, string?>
         {
             ["Agentic:Egress:Allow:0:Scheme"] = "http",
@@ -77,7 +78,7 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
 
         // The service really got the secret, and really echoed it: the redaction had something to do.
-        Assert.Equal(Canary, server.Received.Single());
+        Assert.Equal(Canary, server.Requests.Single().Headers["X-Canary"]);
         var document = JsonSerializer.Serialize(RunView.From(run.State), AgenticJson.Options);
         string errors;
         if (status == 200)
@@ -126,66 +127,5 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
             }
         }
         return text.ToString();
-    }
-
-    /// <summary>A service on 127.0.0.1 that answers every request with its X-Canary header in every encoding, one per line.</summary>
-    private sealed class EchoServer : IAsyncDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private readonly Task _loop;
-        private readonly int _status;
-
-        private EchoServer(int port, int status)
-        {
-            _status = status;
-            Url = $"http://127.0.0.1:{port}";
-            _listener.Prefixes.Add(Url + "/");
-            _listener.Start();
-            _loop = Task.Run(LoopAsync);
-        }
-
-        public string Url { get; }
-
-        public System.Collections.Concurrent.ConcurrentQueue<string> Received { get; } = new();
-
-        public static EchoServer Start(int status)
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            return new EchoServer(port, status);
-        }
-
-        private async Task LoopAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-                var secret = context.Request.Headers["X-Canary"] ?? "";
-                Received.Enqueue(secret);
-                var body = Encoding.UTF8.GetBytes(string.Join('\n', Forms(secret).Select(f => $"{f.Key}: {f.Value}")));
-                context.Response.StatusCode = _status;
-                context.Response.ContentType = "text/plain";
-                context.Response.ContentLength64 = body.Length;
-                await context.Response.OutputStream.WriteAsync(body);
-                context.Response.Close();
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            _listener.Close();
-            await _loop;
-        }
     }
 }

@@ -3,13 +3,13 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Agentic.Core.Tests.Tools;
+namespace Agentic.Testing;
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 and a free port, answering with <c>respond</c> and recording every request it got,
 /// so a test can show both what a tool sent and that a refused call never left the process.
 /// </summary>
-internal sealed class LoopbackServer : IAsyncDisposable
+public sealed class LoopbackServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Func<HttpListenerContext, Task> _respond;
@@ -102,5 +102,6 @@ internal sealed class LoopbackServer : IAsyncDisposable
         await _loop;
     }
 
-    internal sealed record Recorded(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body);
+    /// <summary>One request as the server got it.</summary>
+    public sealed record Recorded(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body);
 }
