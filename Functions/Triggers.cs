@@ -52,7 +52,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             RunRequest request;
             try
             {
-                var body = await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw TooLarge();
+                var body = await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw HttpCaller.TooLarge(RunRequestParser.MaxBodyBytes);
                 request = RunRequestParser.Parse(body, HttpCaller.Principal(r), admission, HttpCaller.Roles(r));
             }
             catch (InputException ex)
@@ -116,7 +116,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             ApprovalRequest decision;
             try
             {
-                decision = ApprovalRequest.Parse(await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw TooLarge());
+                decision = ApprovalRequest.Parse(await HttpCaller.ReadBodyAsync(r, RunRequestParser.MaxBodyBytes, cancellationToken) ?? throw HttpCaller.TooLarge(RunRequestParser.MaxBodyBytes));
             }
             catch (InputException ex)
             {
@@ -274,9 +274,6 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
 
     private static string RunUri(HttpRequest req, string id) =>
         $"{req.Scheme}://{req.Host}{req.PathBase}/api/runs/{Uri.EscapeDataString(id)}";
-
-    private static InputException TooLarge() =>
-        new("Request body too large", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
 
     // Another principal's run answers as an unknown one, as on the local host.
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound(string id) =>

@@ -117,7 +117,7 @@ public static class ControlsApi
         const string invalid = "Invalid control";
         if (body is null)
         {
-            throw new InputException("Request body too large", [new("$", $"At most {MaxBodyBytes} bytes are accepted.")]);
+            throw HttpCaller.TooLarge(MaxBodyBytes);
         }
         if (body.Length == 0)
         {

@@ -67,6 +67,10 @@ public static class HttpCaller
         return buffer.ToArray();
     }
 
+    /// <summary>The error for a body over <paramref name="maxBytes"/>, as every route reports it.</summary>
+    public static InputException TooLarge(int maxBytes) =>
+        new("Request body too large", [new("$", $"At most {maxBytes} bytes are accepted.")]);
+
     /// <summary>400 problem+json with an <c>errors</c> list naming each field.</summary>
     public static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
         TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,

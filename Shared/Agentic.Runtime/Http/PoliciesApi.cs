@@ -445,7 +445,7 @@ public static class PoliciesApi
     private static async Task<T> ReadJsonAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
     {
         var body = await HttpCaller.ReadBodyAsync(request, MaxJsonBytes, cancellationToken)
-            ?? throw new InputException("Request body too large", [new("$", $"At most {MaxJsonBytes} bytes are accepted.")]);
+            ?? throw HttpCaller.TooLarge(MaxJsonBytes);
         if (body.Length == 0)
         {
             throw new InputException("Request body required", [new("$", "The body is empty; send a JSON object.")]);

@@ -121,7 +121,7 @@ public static class RunsApi
         try
         {
             decision = body is null
-                ? throw new InputException("Request body too large", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")])
+                ? throw HttpCaller.TooLarge(RunRequestParser.MaxBodyBytes)
                 : ApprovalRequest.Parse(body);
         }
         catch (InputException ex)
