@@ -1,5 +1,6 @@
 using Agentic.Azure;
 using Agentic.Core;
+using Agentic.Durable;
 using Agentic.Functions;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.Azure.Functions.Worker;
@@ -21,6 +22,8 @@ builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);
 builder.Services.AddAgenticAzureStorage(builder.Configuration);
 builder.Services.AddAgenticPolicyStore(builder.Configuration);
+// The orchestrator and the activity runner, the code the local host runs on its engine.
+builder.Services.AddAgenticWorkflow();
 // The ledger, controls and policies tables, created ahead of the policy bootstrap and the worker if infra did not.
 builder.Services.AddAgenticStorageTables();
 

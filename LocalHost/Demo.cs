@@ -29,7 +29,7 @@ internal static class Demo
         await app.StartAsync();
         try
         {
-            await app.Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready.WaitAsync(TimeSpan.FromSeconds(60));
+            await app.Services.GetRequiredService<Agentic.Runtime.Engine.EngineService>().Ready.WaitAsync(TimeSpan.FromSeconds(60));
             var api = new Uri(app.Urls.First());
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             return await DriveAsync(http, api, target, keys.For(AgenticRoles.Requester), keys.For(AgenticRoles.Operator));

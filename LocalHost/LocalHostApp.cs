@@ -34,6 +34,9 @@ internal static class LocalHostApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // The engine reports every partition lease and queue poll at Information; its warnings and errors are kept.
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.DurableTask", LogLevel.Warning);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             foreach (var converter in AgenticJson.Options.Converters)

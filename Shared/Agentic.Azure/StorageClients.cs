@@ -30,6 +30,7 @@ public sealed class StorageClients
             Queues = new QueueServiceClient(connectionString, queueOptions);
             Tables = new TableServiceClient(connectionString, tableOptions);
             Blobs = new BlobServiceClient(connectionString, blobOptions);
+            Connection = new StorageConnection(connectionString, null);
             return;
         }
         var section = configuration.GetSection(name);
@@ -43,7 +44,11 @@ public sealed class StorageClients
         Queues = new QueueServiceClient(Service("queue"), credential, queueOptions);
         Tables = new TableServiceClient(Service("table"), credential, tableOptions);
         Blobs = new BlobServiceClient(Service("blob"), credential, blobOptions);
+        Connection = new StorageConnection(null, new StorageIdentity(Service("blob"), Service("queue"), Service("table"), credential));
     }
+
+    /// <summary>How the clients reach the account, for other clients of the same account (the local host's engine).</summary>
+    public StorageConnection Connection { get; }
 
     /// <summary>The bound options (hub name, inline limit).</summary>
     public AgenticStorageOptions Options { get; }
@@ -74,3 +79,9 @@ public sealed class StorageClients
         return options;
     }
 }
+
+/// <summary>A storage account reached by connection string, or by service URIs and a credential.</summary>
+public sealed record StorageConnection(string? ConnectionString, StorageIdentity? Identity);
+
+/// <summary>The service URIs of an account reached with <paramref name="Credential"/>.</summary>
+public sealed record StorageIdentity(Uri Blob, Uri Queue, Uri Table, global::Azure.Core.TokenCredential Credential);

@@ -1,5 +1,7 @@
 using Agentic.Azure;
 using Agentic.Core.Runs;
+using Agentic.Durable;
+using Agentic.Runtime.Engine;
 using Agentic.Runtime.Queues;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
@@ -24,15 +26,15 @@ public sealed class RunRequestListener : IDisposable
 
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
-    private readonly AgentRuns _runs;
+    private readonly AgentRunClient _runs;
     private readonly RunAdmission _admission;
     private readonly TimeProvider _clock;
-    private readonly RunnerOptions _options;
+    private readonly EngineOptions _options;
     private readonly ILogger _logger;
     private readonly QueuePump _pump;
 
     /// <summary>Creates the listener.</summary>
-    public RunRequestListener(StorageClients storage, AgentRuns runs, RunAdmission admission, TimeProvider clock, IOptions<RunnerOptions> options, ILogger<RunRequestListener> logger)
+    public RunRequestListener(StorageClients storage, AgentRunClient runs, RunAdmission admission, TimeProvider clock, IOptions<EngineOptions> options, ILogger<RunRequestListener> logger)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);

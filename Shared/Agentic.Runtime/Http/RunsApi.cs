@@ -2,6 +2,8 @@ using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
+using Agentic.Durable;
+using Agentic.Runtime.Engine;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,13 +40,13 @@ public static class RunsApi
 
     /// <summary>
     /// <c>GET /api/health</c>: the only route open to anonymous callers, so it says nothing but whether the host is
-    /// ready: 503 <c>starting</c> until the local runner is ready to take work (storage reached, listeners started), 200 <c>ok</c> after.
+    /// ready: 503 <c>starting</c> until the local runner is ready to take work (storage reached, the engine and the queue listener started), 200 <c>ok</c> after.
     /// </summary>
     public static IResult Health(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var runner = context.RequestServices.GetService<RunnerService<RunRequest, Core.Workflow.AgentRunState>>();
-        return runner is null || runner.Ready.IsCompletedSuccessfully
+        var engine = context.RequestServices.GetService<EngineService>();
+        return engine is null || engine.Ready.IsCompletedSuccessfully
             ? TypedResults.Ok(new { status = "ok" })
             : TypedResults.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
@@ -62,7 +64,8 @@ public static class RunsApi
             rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
             d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] }));
 
-    internal static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRuns runs, RunAdmission admission, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/runs</c>: a <c>requester</c> submits a run; 202 with the run's URIs (the same run again for a repeated idempotency key).</summary>
+    public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRunClient runs, RunAdmission admission, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "submitting runs", AgenticRoles.Requester) is { } refused)
         {
@@ -88,20 +91,22 @@ public static class RunsApi
         return TypedResults.Accepted(view.StatusQueryGetUri, view);
     }
 
-    internal static async Task<IResult> GetAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/runs/{id}</c>: the run's document (202 while it runs), to its requester, operators and admins.</summary>
+    public static async Task<IResult> GetAsync(string id, HttpRequest request, AgentRunClient runs, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "reading runs", [.. AgenticRoles.All]) is { } refused)
         {
             return refused;
         }
         var run = await runs.GetAsync(id, cancellationToken);
-        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.State.Request.Principal))
+        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.View.Principal))
         {
             return NotFound(id);
         }
-        var view = RunView.From(run.State, step => Base(request) + $"/api/runs/{id}/approvals/{step}",
-            run.Status.ToString().ToLowerInvariant(), run.CreatedAt, run.UpdatedAt, run.RunnerFailure);
-        if (run.Status == RunStatus.Running)
+        var view = run.View.PendingApproval is { } pending
+            ? run.View with { PendingApproval = pending with { ApprovePostUri = Base(request) + $"/api/runs/{Uri.EscapeDataString(id)}/approvals/{Uri.EscapeDataString(pending.StepId)}" } }
+            : run.View;
+        if (run.IsRunning)
         {
             request.HttpContext.Response.Headers.RetryAfter = "1";
             return TypedResults.Json(view, AgenticJson.Options, statusCode: StatusCodes.Status202Accepted);
@@ -109,7 +114,8 @@ public static class RunsApi
         return TypedResults.Json(view, AgenticJson.Options);
     }
 
-    internal static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/runs/{id}/approvals/{stepId}</c>: a human's answer, recorded and delivered by the run client.</summary>
+    public static async Task<IResult> DecideAsync(string id, string stepId, HttpRequest request, AgentRunClient runs, CancellationToken cancellationToken)
     {
         // Approver roles are whatever the policy names, so the role is checked against the decision (ApprovalRules), not here.
         if (!Caller.Of(request.HttpContext).IsAuthenticated)
@@ -138,14 +144,15 @@ public static class RunsApi
         };
     }
 
-    internal static async Task<IResult> TerminateAsync(string id, HttpRequest request, AgentRuns runs, CancellationToken cancellationToken)
+    /// <summary><c>POST /api/runs/{id}/terminate</c>: asks the run to stop through the workflow, recording who and why.</summary>
+    public static async Task<IResult> TerminateAsync(string id, HttpRequest request, AgentRunClient runs, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "terminating runs", [.. AgenticRoles.All]) is { } refused)
         {
             return refused;
         }
         var run = await runs.GetAsync(id, cancellationToken);
-        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.State.Request.Principal))
+        if (run is null || !Caller.Of(request.HttpContext).MayAccessRunOf(run.View.Principal))
         {
             return NotFound(id);
         }

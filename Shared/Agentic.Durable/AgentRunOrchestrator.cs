@@ -3,34 +3,49 @@ using Agentic.Core.Activities;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using CoreRetryOptions = Agentic.Core.Workflow.RetryOptions;
 
-namespace Agentic.Functions;
+namespace Agentic.Durable;
 
-// WARNING: the input of every orchestration, at start and at each ContinueAsNew, kept in Durable history.
-// Renaming or removing a member breaks runs in flight; add members as optional.
+/// <summary>The input of every orchestration: a request at start, the state snapshot at each ContinueAsNew.</summary>
+/// <remarks>WARNING: kept in Durable history. Renaming or removing a member breaks runs in flight; add members as optional.</remarks>
 public sealed record AgentRunInput(RunRequest? Request = null, AgentRunState? Snapshot = null, int Generation = 0);
 
-// WARNING: the input of every activity call, kept in Durable history; see AgentRunInput.
+/// <summary>The input of every activity call: the run, the command, the activity's input and the per-attempt timeout.</summary>
+/// <remarks>WARNING: kept in Durable history; see <see cref="AgentRunInput"/>.</remarks>
 public sealed record ActivityEnvelope(string RunId, string CommandId, JsonElement Input, TimeSpan Timeout);
 
-// WARNING: the payload of the "terminate" event the HTTP API raises; see AgentRunInput.
+/// <summary>The payload of the <c>terminate</c> event the HTTP API raises.</summary>
+/// <remarks>WARNING: kept in Durable history; see <see cref="AgentRunInput"/>.</remarks>
 public sealed record TerminateRequest(string? Reason = null, string? By = null);
 
-// Interprets the workflow decider on Durable Functions: issues what Decide lists, turns the first task to
-// finish into an event, evolves, repeats. Replay is safe because the decider is pure and time comes from
-// context.CurrentUtcDateTime. The run id is the instance id.
-//
-// A run that ends with FailRun is returned, not thrown: the output is the run's full document either way, so
-// GET /api/runs/{id} can show why it failed, and Durable's own Failed status is left to faults of this code.
-public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
+/// <summary>
+/// Interprets the workflow decider on the Durable Task engine: issues what <c>Decide</c> lists, turns the first task
+/// to finish into an event, evolves, repeats. Replay is safe because the decider is pure and time comes from
+/// <see cref="TaskOrchestrationContext.CurrentUtcDateTime"/>. The run id is the instance id. Both hosts run this
+/// class: the Functions app from its orchestration trigger, the local host through the SDK's shim on
+/// DurableTask.Core.
+/// </summary>
+/// <remarks>
+/// A run that ends with <c>FailRun</c> is returned, not thrown: the output is the run's full document either way, so
+/// <c>GET /api/runs/{id}</c> can show why it failed, and the engine's own Failed status is left to faults of this code.
+/// </remarks>
+public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestrator
 {
-    // WARNING: the function name (this class's name) and the event name are stored with every instance and in
-    // its history; renaming either breaks runs in flight.
+    // WARNING: the orchestration name and the event name are stored with every instance and in its history;
+    // renaming either breaks runs in flight.
+
+    /// <summary>The orchestration name.</summary>
+    public const string Name = nameof(AgentRunOrchestrator);
+
+    /// <summary>The event that asks a run to stop (payload: <see cref="TerminateRequest"/>).</summary>
     public const string TerminateEvent = "terminate";
+
+    // While the run's document serializes to at most this many characters it is the custom status in full; a larger
+    // one is summarized. Durable Functions keeps the custom status in a table column (16 KB of UTF-16 text).
+    private const int FullStatusChars = 8000;
 
     // Every wake-up replays the history; starting over from the state snapshot keeps it short.
     private const int EventsPerGeneration = 100;
@@ -39,8 +54,14 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
 
     private static readonly JsonElement NoPayload = AgenticJson.ToElement<object?>(null);
 
-    [Function(nameof(AgentRunOrchestrator))]
-    public async Task<JsonElement?> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context)
+    Type ITaskOrchestrator.InputType => typeof(JsonElement);
+
+    Type ITaskOrchestrator.OutputType => typeof(JsonElement?);
+
+    async Task<object?> ITaskOrchestrator.RunAsync(TaskOrchestrationContext context, object? input) => await RunAsync(context);
+
+    /// <summary>Runs (or replays) the orchestration of one run.</summary>
+    public async Task<JsonElement?> RunAsync(TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var logger = context.CreateReplaySafeLogger<AgentRunOrchestrator>();
@@ -64,7 +85,7 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
             while (true)
             {
                 var commands = workflow.Decide(state);
-                context.SetCustomStatus(AgenticJson.ToElement(RunView.Summary(state)));
+                context.SetCustomStatus(Status(state));
                 if (commands.FirstOrDefault(c => c is CompleteRun or FailRun) is { } end)
                 {
                     var final = RunView.From(state);
@@ -162,6 +183,13 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow)
             waits.Remove(name);
             return new EventRaised(name, await (Task<JsonElement?>)finished ?? NoPayload, at);
         }
+    }
+
+    // The run's document as the custom status: in full while it is small, a bounded summary after.
+    private static JsonElement Status(AgentRunState state)
+    {
+        var full = AgenticJson.ToElement(RunView.From(state));
+        return full.GetRawText().Length <= FullStatusChars ? full : AgenticJson.ToElement(RunView.Summary(state));
     }
 
     private static AgentRunInput ReadInput(TaskOrchestrationContext context)

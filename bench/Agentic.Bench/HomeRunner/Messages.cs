@@ -24,5 +24,3 @@ public sealed record TimerMessage(string CommandId, DateTimeOffset FireAt);
 /// <summary>Something that happened to a run, delivered through the control queue.</summary>
 public sealed record ControlMessage(string RunId, string EventId, WorkflowEvent? Event, PayloadRef? EventRef, TimerMessage? Timer);
 
-/// <summary>What a poison queue holds: the original message and why it was given up on.</summary>
-public sealed record PoisonMessage(string Queue, string Reason, long DequeueCount, string Message, DateTimeOffset At);

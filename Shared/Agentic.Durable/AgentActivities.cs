@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+using Agentic.Core.Activities;
+using Agentic.Core.Json;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+
+namespace Agentic.Durable;
+
+/// <summary>
+/// The door from the engine to the activities: reads the <see cref="ActivityEnvelope"/>, runs the named
+/// <see cref="IActivity"/> under the per-attempt timeout and returns its result. Both hosts call it, the Functions app
+/// from its activity triggers and the local host through <see cref="AgentActivity"/>. The engine does not report the
+/// attempt number, so it is 0. A <see cref="NonRetryableException"/> propagates: the orchestrator's retry policy
+/// recognises it by type and stops retrying. An <see cref="ActivityBusyException"/> (another worker holds the step's
+/// ledger lease, as when the engine delivered the same activity twice) is waited out inside the attempt, within its
+/// timeout, so a redelivery spends no retry.
+/// </summary>
+public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvider clock, ILogger<AgentActivityRunner> logger)
+{
+    // WARNING: activity names are stored in Durable history; they come from Agentic.Core.Agents.AgentActivities,
+    // whose constants must not be renamed while runs are in flight.
+
+    private static readonly TimeSpan LongestBusyWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs one attempt of activity <paramref name="name"/> with the envelope <paramref name="input"/>.</summary>
+    public async Task<JsonElement> RunAsync(string name, JsonElement input, CancellationToken cancellationToken)
+    {
+        if (!activities.TryGet(name, out var activity))
+        {
+            throw new NonRetryableException($"No activity named '{name}' is registered.");
+        }
+        var call = ReadEnvelope(name, input);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (call.Timeout > TimeSpan.Zero)
+        {
+            attempt.CancelAfter(call.Timeout);
+        }
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    return await activity.RunAsync(call.Input, new ActivityContext(call.RunId, call.CommandId, 0), attempt.Token);
+                }
+                catch (ActivityBusyException busy)
+                {
+                    var wait = busy.RetryAfter is { } until ? until - clock.GetUtcNow() : TimeSpan.FromSeconds(1);
+                    wait = wait < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : wait > LongestBusyWait ? LongestBusyWait : wait;
+                    logger.ActivityBusy(name, call.CommandId, call.RunId, busy.Message);
+                    await Task.Delay(wait, clock, attempt.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Timed out: retryable, like any transient failure.
+            var seconds = call.Timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
+            logger.ActivityTimedOut(name, call.CommandId, call.RunId, seconds);
+            throw new TimeoutException($"{name} ({call.CommandId}) did not finish within {seconds} s.");
+        }
+    }
+
+    private static ActivityEnvelope ReadEnvelope(string name, JsonElement input)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            throw new NonRetryableException($"{name} received no input.");
+        }
+        try
+        {
+            return AgenticJson.FromElement<ActivityEnvelope>(input);
+        }
+        catch (JsonException ex)
+        {
+            throw new NonRetryableException($"{name} received input that is not an activity envelope: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>One activity as the Durable Task SDK sees it (<see cref="ITaskActivity"/>), for hosts that register activities by name.</summary>
+public sealed class AgentActivity(string name, AgentActivityRunner runner) : ITaskActivity
+{
+    /// <summary>The activity name.</summary>
+    public string Name { get; } = name;
+
+    Type ITaskActivity.InputType => typeof(JsonElement);
+
+    Type ITaskActivity.OutputType => typeof(JsonElement);
+
+    async Task<object?> ITaskActivity.RunAsync(TaskActivityContext context, object? input) =>
+        await runner.RunAsync(Name, input is JsonElement element ? element : default, CancellationToken.None);
+}

@@ -1,0 +1,262 @@
+using System.Text.Json;
+using Agentic.Core.Agents;
+using Agentic.Core.Governance;
+using Agentic.Core.Json;
+using Agentic.Core.Runs;
+using Agentic.Core.Workflow;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Agentic.Durable;
+
+/// <summary>Why an approval was not accepted.</summary>
+public enum ApprovalRefusal
+{
+    /// <summary>Accepted.</summary>
+    None,
+    /// <summary>No run with that id.</summary>
+    UnknownRun,
+    /// <summary>The run is not waiting for approval of that step.</summary>
+    NotAwaiting,
+    /// <summary>The caller may not approve this step.</summary>
+    Forbidden,
+}
+
+/// <summary>The answer to an approval request.</summary>
+public sealed record ApprovalResult(ApprovalRefusal Refusal, string Detail, ApprovalDecision? Approval);
+
+/// <summary>
+/// A run as the engine reports it: its document (<see cref="RunView"/>: in full once the run has ended, in full or
+/// summarized while it runs), the status the API shows, and the engine's own status.
+/// </summary>
+public sealed record AgentRun(string RunId, RunView View, OrchestrationRuntimeStatus EngineStatus)
+{
+    /// <summary><c>running</c>, <c>completed</c>, <c>failed</c> or <c>terminated</c>.</summary>
+    public string Status => View.Status;
+
+    /// <summary>Whether the run has not ended yet.</summary>
+    public bool IsRunning => View.Status == "running";
+}
+
+/// <summary>What <see cref="AgentRunClient.ListAsync"/> returns: a page of runs, and the token of the next one.</summary>
+public sealed record RunPage(IReadOnlyList<AgentRun> Runs, string? ContinuationToken);
+
+/// <summary>The filters of <see cref="AgentRunClient.ListAsync"/>; all optional.</summary>
+public sealed record RunQuery(
+    string? Status = null,
+    string? Agent = null,
+    string? Principal = null,
+    DateTimeOffset? CreatedFrom = null,
+    DateTimeOffset? CreatedTo = null,
+    int Top = 50,
+    string? ContinuationToken = null);
+
+/// <summary>
+/// The run operations every trigger of both hosts uses, over the engine's <see cref="DurableTaskClient"/> (the
+/// Functions app's <c>[DurableClient]</c>, the local host's client on DurableTask.Core, or the in-process test host):
+/// submit with idempotency, read, approve, terminate and list. Run ids derived from an idempotency key make a repeated
+/// submission return the first run instead of starting another.
+/// </summary>
+public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore decisions, TimeProvider clock, ILogger<AgentRunClient> logger)
+{
+    private static readonly IReadOnlyList<OrchestrationRuntimeStatus> AnyStatus =
+        [.. Enum.GetValues<OrchestrationRuntimeStatus>()];
+
+    /// <summary>The engine client underneath.</summary>
+    public DurableTaskClient Engine => client;
+
+    /// <summary>Starts the run, or finds the one an earlier submission with the same idempotency key started.</summary>
+    public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var runId = RunIds.For(request);
+        if (await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellationToken) is not null)
+        {
+            return (runId, false);
+        }
+        var input = AgenticJson.ToElement(new AgentRunInput(request));
+        try
+        {
+            // An instance id is never reused: the engine refuses a second start whatever the first run's status.
+            await client.ScheduleNewOrchestrationInstanceAsync(
+                AgentRunOrchestrator.Name, input, new StartOrchestrationOptions { InstanceId = runId, DedupeStatuses = [.. AnyStatus.Select(s => s.ToString())] }, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Two submissions with the same key raced and the engine refused the second start: the first run is the answer.
+            if (await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellationToken) is not null)
+            {
+                return (runId, false);
+            }
+            throw;
+        }
+        logger.RunRequested(runId, request.Principal, true);
+        return (runId, true);
+    }
+
+    /// <summary>The run, or <c>null</c>.</summary>
+    public async Task<AgentRun?> GetAsync(string runId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        var instance = await client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken);
+        return instance is null ? null : Read(instance);
+    }
+
+    /// <summary>
+    /// A page of runs, newest filters first: status and creation time are asked of the engine, agent and principal are
+    /// applied to each page it returns (so a page may hold fewer than <see cref="RunQuery.Top"/> runs and still have a
+    /// next one).
+    /// </summary>
+    public async Task<RunPage> ListAsync(RunQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        IEnumerable<OrchestrationRuntimeStatus>? statuses = query.Status switch
+        {
+            null or "" => null,
+            "running" => [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended],
+            // A run that ends with FailRun completes as an orchestration; its document says failed.
+            "completed" or "failed" => [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed],
+            "terminated" => [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Terminated],
+            _ => throw new ArgumentException($"Unknown run status '{query.Status}'.", nameof(query)),
+        };
+        var filter = new OrchestrationQuery(query.CreatedFrom, query.CreatedTo, statuses, PageSize: Math.Clamp(query.Top, 1, 1000), FetchInputsAndOutputs: true, ContinuationToken: query.ContinuationToken);
+        await foreach (var page in client.GetAllInstancesAsync(filter).AsPages(query.ContinuationToken, filter.PageSize).WithCancellation(cancellationToken))
+        {
+            var runs = page.Values
+                .Where(i => i.Name == AgentRunOrchestrator.Name)
+                .Select(Read)
+                .Where(r => (query.Status is null or "" || r.Status == query.Status)
+                    && (query.Agent is null || string.Equals(r.View.Agent, query.Agent, StringComparison.Ordinal))
+                    && (query.Principal is null || string.Equals(r.View.Principal, query.Principal, StringComparison.Ordinal)))
+                .ToList();
+            return new RunPage(runs, page.ContinuationToken);
+        }
+        return new RunPage([], null);
+    }
+
+    /// <summary>
+    /// Records and delivers a human's decision on the step a run is waiting on. The approval is bound to the step's
+    /// argument digest as the run shows it now; the requester can not approve their own action, and the approver must
+    /// hold the role the decision names. The record is stored before the event is raised, so the act activity can
+    /// always find the approval it executes under; the workflow checks again when the event arrives.
+    /// </summary>
+    public async Task<ApprovalResult> DecideAsync(string runId, string stepId, bool approve, string? comment, string approver, IReadOnlyList<string> roles, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        var run = await GetAsync(runId, cancellationToken);
+        if (run is null)
+        {
+            return new(ApprovalRefusal.UnknownRun, $"No run with id '{runId}'.", null);
+        }
+        var pending = run.View.PendingApproval;
+        if (ApprovalRules.NotAwaiting(runId, stepId, run.IsRunning, pending, run.View.Phase) is { } notAwaiting)
+        {
+            return new(ApprovalRefusal.NotAwaiting, notAwaiting, null);
+        }
+        if (ApprovalRules.Refusal(pending!, run.View.Principal, approver, roles) is { } refusal)
+        {
+            return new(ApprovalRefusal.Forbidden, refusal, null);
+        }
+        // The run may not have applied an earlier answer yet; the store has it. The same answer again is a retry (a
+        // client that lost the response, a host that stopped between recording and delivering): deliver the recorded
+        // answer again. Another answer by the same approver is refused.
+        var verdict = approve ? "approve" : "reject";
+        var approval = ApprovalRules.EarlierAnswer(await decisions.GetApprovalsAsync(runId, stepId, cancellationToken), approver, pending!.ArgsDigest);
+        if (approval is not null)
+        {
+            if (ApprovalRules.ChangedAnswer(approval, verdict) is { } changed)
+            {
+                return new(ApprovalRefusal.Forbidden, changed, null);
+            }
+        }
+        else
+        {
+            // Insert-only: a concurrent request by the same approver may have stored an answer first, and that one stands.
+            approval = await decisions.RecordApprovalAsync(runId, stepId, new ApprovalDecision(verdict, approver, roles, pending.ArgsDigest, comment, clock.GetUtcNow()) { ToolHash = pending.ToolHash }, cancellationToken);
+            if (ApprovalRules.ChangedAnswer(approval, verdict, pending.ArgsDigest) is { } raced)
+            {
+                return new(ApprovalRefusal.Forbidden, raced, null);
+            }
+        }
+        await client.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
+        logger.ApprovalRecorded(runId, stepId, approval.Decision, approver);
+        return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);
+    }
+
+    /// <summary>Asks a run to stop through the workflow, so the run records who stopped it and why.</summary>
+    public async Task TerminateAsync(string runId, string reason, string by, CancellationToken cancellationToken)
+    {
+        await client.RaiseEventAsync(runId, AgentRunOrchestrator.TerminateEvent, AgenticJson.ToElement(new TerminateRequest(reason, by)), cancellationToken);
+        logger.TerminationRequested(runId, by);
+    }
+
+    // The run's document: the orchestration's output once it has returned, else its custom status, else (not started
+    // yet) what its input says. The engine's own Failed and Terminated (a fault in the orchestrator, a hard terminate)
+    // are written over the last document.
+    private static AgentRun Read(OrchestrationMetadata instance)
+    {
+        var json = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed && instance.SerializedOutput is { } output
+            ? output
+            : instance.SerializedCustomStatus;
+        var view = Parse(json) ?? FromInput(instance);
+        view = instance.RuntimeStatus switch
+        {
+            OrchestrationRuntimeStatus.Failed => view with
+            {
+                Status = "failed",
+                PendingApproval = null,
+                FailureReason = instance.FailureDetails?.ErrorMessage ?? "The orchestration failed.",
+                UpdatedAt = instance.LastUpdatedAt,
+            },
+            OrchestrationRuntimeStatus.Terminated => view with
+            {
+                Status = "terminated",
+                PendingApproval = null,
+                FailureReason = "Terminated through the engine's management API.",
+                UpdatedAt = instance.LastUpdatedAt,
+            },
+            _ => view,
+        };
+        return new AgentRun(instance.InstanceId, view, instance.RuntimeStatus);
+
+        RunView FromInput(OrchestrationMetadata pending)
+        {
+            var request = ParseInput(pending.SerializedInput)?.Request;
+            return new RunView(pending.InstanceId, "running", "Starting", request?.Agent ?? "", request?.Principal ?? "", request?.Target ?? "", request?.Environment ?? "", request?.Goal,
+                pending.CreatedAt, pending.LastUpdatedAt, [], [], null, null, null);
+        }
+    }
+
+    private static RunView? Parse(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<RunView>(json, AgenticJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static AgentRunInput? ParseInput(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<AgentRunInput>(json, AgenticJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

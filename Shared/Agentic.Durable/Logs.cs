@@ -1,0 +1,36 @@
+using Agentic.Core.Workflow;
+using Microsoft.Extensions.Logging;
+
+namespace Agentic.Durable;
+
+// Source-generated log messages of the workflow on the engine. Event ids 1-9: the orchestrator (through its
+// replay-safe logger); 10-19: the run client; 20-29: activities.
+internal static partial class Logs
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Run {RunId} started: agent {Agent}, requested by {Principal}.")]
+    public static partial void RunStarted(this ILogger logger, string runId, string agent, string principal);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "Run {RunId}: {Change} applied, now {Phase}.")]
+    public static partial void EventApplied(this ILogger logger, string runId, string change, RunPhase phase);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Run {RunId} continues as new after {Events} events (generation {Generation}).")]
+    public static partial void ContinuedAsNew(this ILogger logger, string runId, int events, int generation);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Run {RunId} ended {Status}: {Summary}")]
+    public static partial void RunEnded(this ILogger logger, string runId, string status, string? summary);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Run {RunId} requested by {Principal} (new run: {Created}).")]
+    public static partial void RunRequested(this ILogger logger, string runId, string principal, bool created);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Run {RunId}: {Decision} of step {StepId} recorded for {Approver}.")]
+    public static partial void ApprovalRecorded(this ILogger logger, string runId, string stepId, string decision, string approver);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Run {RunId}: termination requested by {By}.")]
+    public static partial void TerminationRequested(this ILogger logger, string runId, string by);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "{Activity} ({CommandId}) of run {RunId} timed out after {Seconds} s.")]
+    public static partial void ActivityTimedOut(this ILogger logger, string activity, string commandId, string runId, string seconds);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Activity} ({CommandId}) of run {RunId} waits for another worker: {Reason}")]
+    public static partial void ActivityBusy(this ILogger logger, string activity, string commandId, string runId, string reason);
+}
