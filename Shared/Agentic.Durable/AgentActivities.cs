@@ -60,6 +60,11 @@ public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvide
             logger.ActivityTimedOut(name, call.CommandId, call.RunId, seconds);
             throw new TimeoutException($"{name} ({call.CommandId}) did not finish within {seconds} s.");
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.ActivityFailed(name, call.RunId, call.CommandId, ex is NonRetryableException ? "not retryable" : "retryable", ex.Message);
+            throw;
+        }
     }
 
     private static ActivityEnvelope ReadEnvelope(string name, JsonElement input)

@@ -78,6 +78,8 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
         // next event of its name and would swallow it. An event nobody wants any more reaches the decider, which
         // ignores it.
         var waits = new Dictionary<string, Task<JsonElement?>>(StringComparer.OrdinalIgnoreCase);
+        // Attempts made so far per activity call with retries, for the failure's reason.
+        var attempts = new Dictionary<string, int>(StringComparer.Ordinal);
         var terminate = context.WaitForExternalEvent<JsonElement?>(TerminateEvent);
         var applied = 0;
         try
@@ -122,7 +124,7 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                     {
                         case CallActivity call when !activities.ContainsKey(call.Id):
                             var envelope = new ActivityEnvelope(context.InstanceId, call.Id, call.Input, call.Timeout);
-                            activities[call.Id] = context.CallActivityAsync<JsonElement>(call.Name, AgenticJson.ToElement(envelope), Options(call.Retry));
+                            activities[call.Id] = context.CallActivityAsync<JsonElement>(call.Name, AgenticJson.ToElement(envelope), Options(call.Id, call.Retry, attempts));
                             break;
                         case StartTimer timer when !timers.ContainsKey(timer.Id):
                             var cancel = new CancellationTokenSource();
@@ -170,7 +172,8 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                 catch (TaskFailedException ex)
                 {
                     var cause = Cause(ex.FailureDetails);
-                    return new ActivityFailed(activityId, cause.ErrorType, cause.ErrorMessage, at);
+                    var tried = attempts.Remove(activityId, out var count) && count > 1 ? $" (after {count} attempts)" : "";
+                    return new ActivityFailed(activityId, cause.ErrorType, cause.ErrorMessage + tried, at);
                 }
             }
             if (timers.FirstOrDefault(t => t.Value.Fired == finished).Key is { } timerId)
@@ -212,23 +215,29 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
         Task terminate) =>
         terminate.IsCompleted || timers.Values.Any(t => t.Fired.IsCompleted) || waits.Values.Any(w => w.IsCompleted);
 
-    // Maps the decider's retry options onto Durable's policy; a NonRetryableException ends the attempts at once.
-    private static TaskOptions? Options(CoreRetryOptions retry)
+    // The decider's retry options as a retry handler: the same backoff (DelayAfter) on a durable timer, no further attempt
+    // after a NonRetryableException, and the number of attempts kept for the failure's reason. The handler runs in the
+    // orchestration, so it replays like the rest of it.
+    private static TaskOptions? Options(string commandId, CoreRetryOptions retry, Dictionary<string, int> attempts)
     {
         if (retry.MaxAttempts <= 1)
         {
             return null;
         }
-        var first = retry.FirstInterval > TimeSpan.Zero ? retry.FirstInterval : TimeSpan.FromSeconds(1);
-        var policy = new RetryPolicy(
-            retry.MaxAttempts,
-            first,
-            Math.Max(1.0, retry.BackoffCoefficient),
-            retry.MaxInterval >= first ? retry.MaxInterval : first)
+        return TaskOptions.FromRetryHandler(async retrying =>
         {
-            HandleFailure = failure => !IsNonRetryable(failure),
-        };
-        return TaskOptions.FromRetryPolicy(policy);
+            attempts[commandId] = retrying.LastAttemptNumber;
+            if (retrying.LastAttemptNumber >= retry.MaxAttempts || IsNonRetryable(retrying.LastFailure))
+            {
+                return false;
+            }
+            var delay = retry.DelayAfter(retrying.LastAttemptNumber);
+            if (delay > TimeSpan.Zero)
+            {
+                await retrying.OrchestrationContext.CreateTimer(delay, retrying.CancellationToken);
+            }
+            return true;
+        });
     }
 
     private static bool IsNonRetryable(TaskFailureDetails? failure)

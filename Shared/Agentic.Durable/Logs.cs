@@ -31,6 +31,9 @@ internal static partial class Logs
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "{Activity} ({CommandId}) of run {RunId} timed out after {Seconds} s.")]
     public static partial void ActivityTimedOut(this ILogger logger, string activity, string commandId, string runId, string seconds);
 
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Activity {Activity} of run {RunId} ({CommandId}) failed ({Retry}): {Error}")]
+    public static partial void ActivityFailed(this ILogger logger, string activity, string runId, string commandId, string retry, string error);
+
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Activity} ({CommandId}) of run {RunId} waits for another worker: {Reason}")]
     public static partial void ActivityBusy(this ILogger logger, string activity, string commandId, string runId, string reason);
 }

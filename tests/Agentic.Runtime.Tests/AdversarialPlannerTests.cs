@@ -3,6 +3,7 @@ using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,10 +42,10 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "Step s1 (queue.send) forbidden by baseline rule 'forbid-irreversible-in-prod'");
-        Assert.Equal(1, run.State.Plans); // a denial ends the run: no new plan gets another try
+        Assert.Equal(1, run.View.Plans); // a denial ends the run: no new plan gets another try
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
         Assert.Equal((GateEffect.Forbid, "forbid-irreversible-in-prod"), (decision!.Effect, decision.Rule));
-        Assert.Equal(0, run.State.ToolCalls);
+        Assert.Equal(0, run.View.ToolCalls);
         Assert.False((await runtime.Storage.Queues.GetQueueClient("orders").ExistsAsync(Ct)).Value, "Nothing may have been sent.");
     }
 
@@ -58,9 +59,9 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
 
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
 
-        Assert.Equal("prod", run.State.Request.Environment);
+        Assert.Equal("prod", run.View.Environment);
         AssertFailed(run, "Step s1 (queue.send) forbidden by baseline rule 'forbid-irreversible-in-prod'");
-        Assert.Equal(0, run.State.ToolCalls);
+        Assert.Equal(0, run.View.ToolCalls);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
         Assert.Equal((GateEffect.Permit, "permit-http-reads"), (decision!.Effect, decision.Rule));
         AssertFailed(run, "Step s1 (http.request) failed", "169.254.169.254");
-        Assert.Equal(StepStatus.Failed, run.State.Steps.Single().Status);
+        Assert.Equal(nameof(StepStatus.Failed), run.View.Steps.Single().Status);
     }
 
     [Fact]
@@ -123,9 +124,9 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(60));
 
         AssertFailed(run, "Guard: sample.diagnostics was already called 3 time(s) with the same arguments", "at most 3 identical calls are allowed");
-        Assert.Equal(4, run.State.Plans);
-        Assert.Equal(3, run.State.ToolCalls);
-        Assert.Contains(run.State.Log, e => e.Kind == "replanning");
+        Assert.Equal(4, run.View.Plans);
+        Assert.Equal(3, run.View.ToolCalls);
+        Assert.Contains(run.View.Log, e => e.Kind == "replanning");
     }
 
     [Fact]
@@ -138,8 +139,8 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "Post-condition not met", "Compensated: undid 2 step(s) (s2, s1) in reverse order.");
-        Assert.Equal(["s1", "s2", "undo.s2", "undo.s1"], run.State.Steps.Select(s => s.StepId));
-        Assert.Equal([StepStatus.Compensated, StepStatus.Compensated, StepStatus.Succeeded, StepStatus.Succeeded], run.State.Steps.Select(s => s.Status));
+        Assert.Equal(["s1", "s2", "undo.s2", "undo.s1"], run.View.Steps.Select(s => s.StepId));
+        Assert.Equal([nameof(StepStatus.Compensated), nameof(StepStatus.Compensated), nameof(StepStatus.Succeeded), nameof(StepStatus.Succeeded)], run.View.Steps.Select(s => s.Status));
         // Each undo was gated and recorded like any action, and applied once.
         var undo = await runtime.Governance.GetDecisionAsync(runId, "undo.s1", Ct);
         Assert.Equal((GateEffect.Permit, "permit-small-scale"), (undo!.Effect, undo.Rule));
@@ -147,13 +148,13 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         Assert.Equal([$"{runId}/s1", $"{runId}/s2", $"{runId}/undo.s1", $"{runId}/undo.s2"], effects.Select(e => e.Key).Order(StringComparer.Ordinal));
         Assert.All(effects, e => Assert.Equal(1, e.Applied));
         // Each undo restores what its step found: s2 found 5 (set by s1), s1 found what the first probe saw.
-        var before = run.State.Observation!.Details.GetProperty("replicas").GetInt32();
+        var before = run.View.Observation!.Details.GetProperty("replicas").GetInt32();
         Assert.Equal(5, Replicas(run, "undo.s2"));
         Assert.Equal(before, Replicas(run, "undo.s1"));
     }
 
-    private static int Replicas(Agentic.Runtime.RunRecord<AgentRunState> run, string stepId) =>
-        run.State.Steps.Single(s => s.StepId == stepId).Arguments.GetProperty("replicas").GetInt32();
+    private static int Replicas(AgentRun run, string stepId) =>
+        run.View.Steps.Single(s => s.StepId == stepId).Arguments!.Value.GetProperty("replicas").GetInt32();
 
     private static Plan Saga(PlanInput input) =>
         new("scripted:saga",

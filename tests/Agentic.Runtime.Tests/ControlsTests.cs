@@ -1,6 +1,7 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Governance;
 using Agentic.Core.Workflow;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,8 +25,8 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "forbidden by controls rule 'kill-switch:tool:sample.restart'", "restarts are looping in eu-west");
-        Assert.Equal(StepStatus.Succeeded, run.State.Steps.Single(s => s.StepId == "s1").Status);
-        Assert.Equal(StepStatus.Denied, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Equal(nameof(StepStatus.Succeeded), run.View.Steps.Single(s => s.StepId == "s1").Status);
+        Assert.Equal(nameof(StepStatus.Denied), run.View.Steps.Single(s => s.StepId == "s2").Status);
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s2", Ct);
         Assert.NotNull(decision);
         Assert.Equal(GateEffect.Forbid, decision.Effect);
@@ -43,18 +44,18 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var runtime = await StartRuntimeAsync();
         const int probes = 50;
         var runId = await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), probes));
-        await runtime.WaitForAsync(runId, r => r.State.Steps.Any(s => s.Status == StepStatus.Succeeded), "past its first probe");
+        await runtime.WaitForAsync(runId, r => r.View.Steps.Any(s => s.Status == nameof(StepStatus.Succeeded)), "past its first probe");
 
         await Controls(runtime).EngageAsync(ControlScope.Global, null, ControlKind.KillSwitch, "incident 42: stop everything", Admin, Ct);
         var run = await runtime.WaitTerminalAsync(runId);
 
         // The switch stops the next gate, or, if it lands between a step's gate and its call, the call itself.
         AssertFailed(run, "kill-switch:global", "incident 42: stop everything");
-        var stopped = Assert.Single(run.State.Steps, s => s.Status is StepStatus.Denied or StepStatus.Failed);
-        var succeeded = run.State.Steps.Count(s => s.Status == StepStatus.Succeeded);
+        var stopped = Assert.Single(run.View.Steps, s => s.Status is nameof(StepStatus.Denied) or nameof(StepStatus.Failed));
+        var succeeded = run.View.Steps.Count(s => s.Status == nameof(StepStatus.Succeeded));
         Assert.InRange(succeeded, 1, probes - 1);
-        Assert.All(run.State.Steps.Skip(succeeded + 1), s => Assert.Equal(StepStatus.Skipped, s.Status));
-        if (stopped.Status == StepStatus.Denied)
+        Assert.All(run.View.Steps.Skip(succeeded + 1), s => Assert.Equal(nameof(StepStatus.Skipped), s.Status));
+        if (stopped.Status == nameof(StepStatus.Denied))
         {
             var decision = await runtime.Governance.GetDecisionAsync(runId, stopped.StepId, Ct);
             Assert.Equal(("controls", "kill-switch:global", "incident 42: stop everything"), (decision?.PolicyId, decision?.Rule, decision?.Reason));
@@ -72,7 +73,7 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "Stopped by kill-switch:tool:sample.restart", "restarts paused during the migration");
-        Assert.Equal(StepStatus.Failed, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Equal(nameof(StepStatus.Failed), run.View.Steps.Single(s => s.StepId == "s2").Status);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
     }
 
@@ -89,7 +90,7 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         Assert.False(await controls.ReleaseAsync(ControlScope.Agent, "diagnostics", ControlKind.KillSwitch, "again", Admin, Ct));
 
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 2)));
-        Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+        Assert.True(run.Status == "completed", LocalRuntime.Describe(run));
         Assert.Empty(await controls.ListActiveAsync(Ct));
         var history = await controls.HistoryAsync(10, Ct);
         Assert.Equal(["release", "engage"], history.Select(h => h.Action));
@@ -106,7 +107,7 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "rule 'quarantine:tool:sample.restart'", "suspected bad release");
-        Assert.Equal(StepStatus.Succeeded, run.State.Steps.Single(s => s.StepId == "s1").Status);
+        Assert.Equal(nameof(StepStatus.Succeeded), run.View.Steps.Single(s => s.StepId == "s1").Status);
         Assert.Equal("quarantine:tool:sample.restart", (await runtime.Governance.GetDecisionAsync(runId, "s2", Ct))?.Rule);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
         var active = Assert.Single(await Controls(runtime).ListActiveAsync(Ct));
@@ -132,7 +133,7 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var run = await runtime.WaitTerminalAsync(runId);
 
         AssertFailed(run, "Gate unavailable", "failing closed", "control store down");
-        Assert.Equal(StepStatus.Denied, run.State.Steps.Single().Status);
+        Assert.Equal(nameof(StepStatus.Denied), run.View.Steps.Single().Status);
         Assert.Null(await runtime.Governance.GetDecisionAsync(runId, "s1", Ct));
     }
 

@@ -1,5 +1,6 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Runs;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Microsoft.Extensions.Options;
@@ -30,7 +31,7 @@ public sealed class DeploymentGateTests(AzuriteFixture azurite, FleetFixture fle
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
 
         AssertFailed(run, $"The target is not an allowed run target: no rule of Agentic:Targets:Allow allows http://127.0.0.1:{new Uri(elsewhere).Port}.");
-        Assert.Equal(0, run.State.ToolCalls);
+        Assert.Equal(0, run.View.ToolCalls);
         Assert.Empty(runtime.Network.Connections);
     }
 }

@@ -1,5 +1,6 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Workflow;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 
@@ -20,7 +21,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         var run = await runtime.WaitTerminalAsync(runId);
         AssertCompleted(run, "remediated");
         await AssertAppliedOnceAsync(runId, "s2", "restart");
-        var restart = run.State.Steps.Single(s => s.StepId == "s2");
+        var restart = run.View.Steps.Single(s => s.StepId == "s2");
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s2", Ct);
         Assert.NotNull(decision);
         Assert.Equal(GateEffect.RequireApproval, decision.Effect);
@@ -45,7 +46,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
 
         var run = await runtime.WaitTerminalAsync(runId);
         AssertFailed(run, "rejected by " + Approver, "not now");
-        Assert.Equal(StepStatus.Rejected, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Equal(nameof(StepStatus.Rejected), run.View.Steps.Single(s => s.StepId == "s2").Status);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
     }
 
@@ -58,7 +59,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         var run = await runtime.WaitTerminalAsync(runId, TimeSpan.FromSeconds(30));
 
         AssertFailed(run, "timed out");
-        Assert.Equal(StepStatus.Rejected, run.State.Steps.Single(s => s.StepId == "s2").Status);
+        Assert.Equal(nameof(StepStatus.Rejected), run.View.Steps.Single(s => s.StepId == "s2").Status);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
     }
 
@@ -81,8 +82,8 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         await Task.Delay(500, Ct);
         var run = await runtime.Runs.GetAsync(runId, Ct);
         Assert.NotNull(run);
-        Assert.Equal(RunStatus.Running, run.Status);
-        Assert.Equal(RunPhase.AwaitingApproval, run.State.Phase);
+        Assert.True(run.IsRunning, LocalRuntime.Describe(run));
+        Assert.Equal(nameof(RunPhase.AwaitingApproval), run.View.Phase);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
     }
 
@@ -101,7 +102,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         Assert.Equal((GateEffect.Permit, "permit-small-scale", "3"), (decision.Effect, decision.Rule, decision.PolicyVersion));
         Assert.NotNull(decision.Request);
         Assert.Equal(5, decision.Request.Arguments.GetProperty("replicas").GetInt32());
-        Assert.Equal(1, run.State.ToolCalls);
+        Assert.Equal(1, run.View.ToolCalls);
     }
 
     [Fact]
@@ -123,7 +124,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         await Task.Delay(500, Ct);
         Assert.Empty(await Fleet.EffectsOfAsync(runId));
         var waiting = await runtime.Runs.GetAsync(runId, Ct);
-        Assert.Equal(RunPhase.AwaitingApproval, waiting!.State.Phase);
+        Assert.Equal(nameof(RunPhase.AwaitingApproval), waiting!.View.Phase);
 
         var second = await runtime.Runs.DecideAsync(runId, "s1", approve: true, "two", "erin", ["operator"], Ct);
         Assert.Equal(ApprovalRefusal.None, second.Refusal);
@@ -132,7 +133,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         AssertCompleted(run, "done");
         await AssertAppliedOnceAsync(runId, "s1", "scale");
         Assert.Equal(["bob", "erin"], (await runtime.Governance.GetApprovalsAsync(runId, "s1", Ct)).Select(a => a.Approver).Order());
-        Assert.Equal("approve-large-scale", run.State.Steps.Single().Decision!.Rule);
+        Assert.Equal("approve-large-scale", run.View.Steps.Single().Decision!.Rule);
     }
 
     [Fact]

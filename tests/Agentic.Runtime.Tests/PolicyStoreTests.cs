@@ -4,6 +4,7 @@ using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Tools;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Microsoft.Extensions.Configuration;
@@ -233,7 +234,7 @@ public sealed class PolicyStoreTests(AzuriteFixture azurite, FleetFixture fleet)
         Assert.IsType<StoredPolicyProvider>(runtime.Services.GetRequiredService<IPolicyProvider>());
 
         var permitted = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 1)));
-        Assert.True(permitted.Status == RunStatus.Completed, LocalRuntime.Describe(permitted));
+        Assert.True(permitted.Status == "completed", LocalRuntime.Describe(permitted));
         Assert.Equal(("baseline", ShippedPolicies.Baseline.Version), await DecidedByAsync(runtime, permitted.RunId));
 
         await store.SaveAsync("no-diagnostics", "1", Policy("no-diagnostics", "1", forbidden: "sample.diagnostics"), Admin, Ct);
@@ -244,7 +245,7 @@ public sealed class PolicyStoreTests(AzuriteFixture azurite, FleetFixture fleet)
 
         await store.RollbackAsync(Admin, "fleet recovered", Ct);
         var again = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 1)));
-        Assert.True(again.Status == RunStatus.Completed, LocalRuntime.Describe(again));
+        Assert.True(again.Status == "completed", LocalRuntime.Describe(again));
         Assert.Equal(("baseline", ShippedPolicies.Baseline.Version), await DecidedByAsync(runtime, again.RunId));
     }
 
@@ -262,7 +263,7 @@ public sealed class PolicyStoreTests(AzuriteFixture azurite, FleetFixture fleet)
             Assert.Equal(("baseline", "candidate", PolicyLifecycle.StartupPrincipal), (active.Enforced?.Id, active.Shadow?.Id, active.Shadow?.ActivatedBy));
 
             var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, Requests.Diagnostics(Fleet.HealthyTarget(), 1)));
-            Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+            Assert.True(run.Status == "completed", LocalRuntime.Describe(run));
             var decision = await runtime.Governance.GetDecisionAsync(run.RunId, "s1", Ct);
             Assert.Equal((GateEffect.Permit, "baseline"), (decision?.Effect, decision?.PolicyId));
             Assert.Equal((GateEffect.Forbid, "candidate", "no-sample-diagnostics"), (decision?.Shadow?.Effect, decision?.Shadow?.PolicyId, decision?.Shadow?.Rule));

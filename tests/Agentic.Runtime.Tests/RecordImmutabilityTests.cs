@@ -8,6 +8,7 @@ using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Tools;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Microsoft.Extensions.Configuration;
@@ -108,7 +109,7 @@ public sealed class RecordImmutabilityTests(AzuriteFixture azurite, FleetFixture
         var stored = Assert.Single(await runtime.Governance.GetApprovalsAsync(runId, "s2", Ct));
         Assert.Equal(accepted.Approval!.Decision, stored.Decision);
         var run = await runtime.WaitTerminalAsync(runId);
-        Assert.Equal(accepted.Approval.Approved ? RunStatus.Completed : RunStatus.Failed, run.Status);
+        Assert.Equal(accepted.Approval.Approved ? "completed" : "failed", run.Status);
     }
 
     private async Task<LocalRuntime> StartWithPolicyStoreAsync()

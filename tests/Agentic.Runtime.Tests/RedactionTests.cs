@@ -5,6 +5,7 @@ using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Azure.Data.Tables;
@@ -79,13 +80,13 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
 
         // The service really got the secret, and really echoed it: the redaction had something to do.
         Assert.Equal(Canary, server.Requests.Single().Headers["X-Canary"]);
-        var document = JsonSerializer.Serialize(RunView.From(run.State), AgenticJson.Options);
+        var document = JsonSerializer.Serialize(run.View, AgenticJson.Options);
         string errors;
         if (status == 200)
         {
-            Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
+            Assert.True(run.Status == "completed", LocalRuntime.Describe(run));
             Assert.Contains("[redacted]", document, StringComparison.Ordinal);
-            var output = run.State.Steps.Single().Result!.Output.GetRawText();
+            var output = run.View.Steps.Single().Result!.Output.GetRawText();
             Assert.Contains("[redacted]", output, StringComparison.Ordinal);
             Assert.Equal(Forms(Canary).Count, output.Split("[redacted]").Length - 1);
             errors = "";
@@ -94,16 +95,17 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         {
             // An error answer is reported by status, size and digest: its body, and the secret in it, never reach the run.
             AssertFailed(run, "http.request: GET", "answered 400", "sha256:");
-            errors = run.State.FailureReason + "\n" + run.State.Steps.Single().Error;
+            errors = run.View.FailureReason + "\n" + run.View.Steps.Single().Error;
         }
         var places = new Dictionary<string, string>
         {
             ["run document"] = document,
-            ["run state"] = JsonSerializer.Serialize(run.State, AgenticJson.Options),
             ["error text"] = errors,
             ["log"] = runtime.LogTail(2000),
             ["ledger"] = await TableTextAsync("ledger"),
-            ["runs table"] = await TableTextAsync("runs"),
+            // The engine's record of the run: every activity's input and output, the custom status and the output.
+            ["history table"] = await TableTextAsync("History"),
+            ["instances table"] = await TableTextAsync("Instances"),
         };
         foreach (var (place, text) in places)
         {

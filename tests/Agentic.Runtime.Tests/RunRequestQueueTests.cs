@@ -1,4 +1,5 @@
 using Agentic.Core.Runs;
+using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
 using Azure.Storage.Queues;
@@ -24,11 +25,11 @@ public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fl
 
         await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
 
-        var runId = await WaitForTheRunAsync();
+        var runId = await WaitForTheRunAsync(runtime);
         var run = await runtime.WaitTerminalAsync(runId);
         AssertCompleted(run, "done");
-        Assert.Equal(RunRequestListener.Principal, run.State.Request.Principal);
-        Assert.Equal("queue:agent-runs", run.State.Request.Principal);
+        Assert.Equal(RunRequestListener.Principal, run.View.Principal);
+        Assert.Equal("queue:agent-runs", run.View.Principal);
     }
 
     [Theory]
@@ -51,19 +52,19 @@ public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fl
         Assert.Contains(reason, poisoned.Reason, StringComparison.Ordinal);
         Assert.Equal(RunRequestListener.QueueName, poisoned.Queue);
         Assert.Equal(1, poisoned.DequeueCount);
-        Assert.Empty(await RunIdsAsync());
+        Assert.Empty(await RunIdsAsync(runtime));
         await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
-        AssertCompleted(await runtime.WaitTerminalAsync(await WaitForTheRunAsync()), "done");
+        AssertCompleted(await runtime.WaitTerminalAsync(await WaitForTheRunAsync(runtime)), "done");
     }
 
     private static QueueClient RequestsQueue(LocalRuntime runtime) => runtime.Storage.Queues.GetQueueClient(RunRequestListener.QueueName);
 
     /// <summary>The one run the queue started on this test's hub.</summary>
-    private async Task<string> WaitForTheRunAsync()
+    private static async Task<string> WaitForTheRunAsync(LocalRuntime runtime)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         List<string> runs;
-        while ((runs = await RunIdsAsync()).Count == 0 && DateTime.UtcNow < until)
+        while ((runs = await RunIdsAsync(runtime)).Count == 0 && DateTime.UtcNow < until)
         {
             await Task.Delay(100, Ct);
         }

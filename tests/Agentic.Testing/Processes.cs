@@ -101,11 +101,11 @@ public sealed class AgenticHost : IAsyncDisposable
             ["AgenticStorage"] = connectionString,
             ["Agentic__HubName"] = hub,
             ["Agentic__Environment"] = "dev",
-            ["Agentic__Runner__MaxPollMilliseconds"] = "200",
-            ["Agentic__Runner__SweepSeconds"] = "2",
-            ["Agentic__Runner__OutboxStaleSeconds"] = "5",
-            ["Agentic__Runner__WorkLeaseSeconds"] = "6",
-            ["Agentic__Runner__ControlLeaseSeconds"] = "6",
+            ["Agentic__Engine__PartitionCount"] = "2",
+            ["Agentic__Engine__MaxPollMilliseconds"] = "200",
+            ["Agentic__Engine__LeaseSeconds"] = "6",
+            ["Agentic__Engine__ControlVisibilitySeconds"] = "6",
+            ["Agentic__Engine__WorkItemVisibilitySeconds"] = "6",
             ["Logging__LogLevel__Default"] = "Information",
         };
         foreach (var (key, value) in TestIdentities.HostSettings())

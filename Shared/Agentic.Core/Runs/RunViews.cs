@@ -37,6 +37,12 @@ public sealed record RunView(
 
     /// <summary>Cost units spent so far.</summary>
     public double? BudgetUsed { get; init; }
+
+    /// <summary>Plans made so far (a replan after a failed post-condition is another); full documents only.</summary>
+    public int? Plans { get; init; }
+
+    /// <summary>What the run perceived before it planned (source, time, digest, status, details); full documents only.</summary>
+    public Observation? Observation { get; init; }
     private const int SummaryLogLines = 3;
 
     /// <summary>The status a run in <paramref name="phase"/> reports.</summary>
@@ -106,6 +112,8 @@ public sealed record RunView(
             Autonomy = request.EffectiveAutonomy,
             ToolCalls = state.ToolCalls,
             BudgetUsed = state.BudgetUsed,
+            Plans = compact ? null : state.Plans,
+            Observation = compact ? null : state.Observation,
         };
     }
 

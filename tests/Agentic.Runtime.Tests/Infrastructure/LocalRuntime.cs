@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using Agentic.Azure;
 using Agentic.Core.Tools.Builtin;
-using Agentic.Core.Runs;
-using Agentic.Core.Workflow;
+using Agentic.Durable;
+using Agentic.Runtime.Engine;
 using Agentic.Testing;
+using DurableTask.AzureStorage;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,8 +15,8 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Runtime.Tests.Infrastructure;
 
 /// <summary>
-/// The local runtime in this process (runner, pumps, sweeper, run-request listener) on one hub of the
-/// shared Azurite, built the way the `agentic` host builds it. Its log is kept in memory for failure messages.
+/// The local runtime in this process (the Durable Task engine with the shared orchestrator and activities, the run
+/// client, the run-request listener) on one hub of the shared Azurite, built the way the `agentic` host builds it. Its log is kept in memory for failure messages.
 /// </summary>
 internal sealed class LocalRuntime : IAsyncDisposable
 {
@@ -39,9 +41,13 @@ internal sealed class LocalRuntime : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public AgentRuns Runs => Services.GetRequiredService<AgentRuns>();
+    public AgentRunClient Runs => Services.GetRequiredService<AgentRunClient>();
 
-    public DurableRunner<RunRequest, AgentRunState> Runner => Services.GetRequiredService<DurableRunner<RunRequest, AgentRunState>>();
+    /// <summary>The engine's client (instances, history, events), as Durable Functions' management API sees the hub.</summary>
+    public DurableTaskClient Engine => Services.GetRequiredService<DurableTaskClient>();
+
+    /// <summary>The engine's storage service (task hub queues and tables).</summary>
+    public AzureStorageOrchestrationService Orchestration => Services.GetRequiredService<AzureStorageOrchestrationService>();
 
     public TableGovernanceStore Governance => Services.GetRequiredService<TableGovernanceStore>();
 
@@ -53,7 +59,8 @@ internal sealed class LocalRuntime : IAsyncDisposable
     public string LogTail(int lines = 40) => _log.Tail(lines);
 
     /// <summary>
-    /// Builds a runtime of a dev deployment with fast runner settings; <paramref name="settings"/> override them (a
+    /// Builds a runtime of a dev deployment with fast engine settings (2 partitions, 100 ms polls, 6 s leases and
+    /// visibility timeouts, so a stopped or killed runtime's work moves on quickly); <paramref name="settings"/> override them (a
     /// <c>null</c> value removes one) and <paramref name="services"/> registers replacements before the runtime's own
     /// (which are TryAdd). Perception and the tools resolve and connect through a <see cref="LoopbackOnlyNetwork"/>.
     /// </summary>
@@ -64,12 +71,12 @@ internal sealed class LocalRuntime : IAsyncDisposable
             ["AgenticStorage"] = azurite.ConnectionString,
             ["Agentic:HubName"] = hub,
             ["Agentic:Environment"] = "dev",
-            ["Agentic:Runner:MaxPollMilliseconds"] = "100",
-            ["Agentic:Runner:SweepSeconds"] = "1",
-            ["Agentic:Runner:OutboxStaleSeconds"] = "2",
-            ["Agentic:Runner:WorkLeaseSeconds"] = "4",
-            ["Agentic:Runner:ControlLeaseSeconds"] = "4",
-            ["Agentic:Runner:ShutdownGraceSeconds"] = "5",
+            ["Agentic:Engine:PartitionCount"] = "2",
+            ["Agentic:Engine:MaxPollMilliseconds"] = "100",
+            ["Agentic:Engine:LeaseSeconds"] = "6",
+            ["Agentic:Engine:ControlVisibilitySeconds"] = "6",
+            ["Agentic:Engine:WorkItemVisibilitySeconds"] = "6",
+            ["Agentic:Engine:ShutdownGraceSeconds"] = "5",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -125,11 +132,11 @@ internal sealed class LocalRuntime : IAsyncDisposable
             _started = false;
             throw;
         }
-        var ready = Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready;
+        var ready = Services.GetRequiredService<EngineService>().Ready;
         await ready.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
     }
 
-    /// <summary>Stops the host gracefully (what SIGTERM does to `agentic up`): pumps stop taking messages and drain.</summary>
+    /// <summary>Stops the host gracefully (what SIGTERM does to `agentic up`): the engine stops taking work and finishes what it holds.</summary>
     public async Task StopAsync()
     {
         if (_started && !_stopped)
@@ -141,11 +148,11 @@ internal sealed class LocalRuntime : IAsyncDisposable
     }
 
     /// <summary>Polls the run until <paramref name="condition"/> holds; fails with the run's log and this runtime's log otherwise.</summary>
-    public async Task<RunRecord<AgentRunState>> WaitForAsync(string runId, Func<RunRecord<AgentRunState>, bool> condition, string what, TimeSpan? timeout = null)
+    public async Task<AgentRun> WaitForAsync(string runId, Func<AgentRun, bool> condition, string what, TimeSpan? timeout = null)
     {
         var limit = timeout ?? TimeSpan.FromSeconds(60);
         var until = DateTime.UtcNow + limit;
-        RunRecord<AgentRunState>? run = null;
+        AgentRun? run = null;
         while (DateTime.UtcNow < until)
         {
             run = await Runs.GetAsync(runId, TestContext.Current.CancellationToken);
@@ -160,18 +167,18 @@ internal sealed class LocalRuntime : IAsyncDisposable
     }
 
     /// <summary>Waits until the run has ended (completed, failed or terminated).</summary>
-    public Task<RunRecord<AgentRunState>> WaitTerminalAsync(string runId, TimeSpan? timeout = null) =>
-        WaitForAsync(runId, r => r.Status != RunStatus.Running, "terminal", timeout);
+    public Task<AgentRun> WaitTerminalAsync(string runId, TimeSpan? timeout = null) =>
+        WaitForAsync(runId, r => !r.IsRunning, "terminal", timeout);
 
     /// <summary>Waits until the run waits for a human's approval of <paramref name="stepId"/>.</summary>
-    public Task<RunRecord<AgentRunState>> WaitAwaitingApprovalAsync(string runId, string stepId) =>
-        WaitForAsync(runId, r => r.State.Phase == RunPhase.AwaitingApproval && r.State.Steps[r.State.Current].StepId == stepId, $"awaiting approval of {stepId}");
+    public Task<AgentRun> WaitAwaitingApprovalAsync(string runId, string stepId) =>
+        WaitForAsync(runId, r => r.IsRunning && r.View.PendingApproval?.StepId == stepId, $"awaiting approval of {stepId}");
 
     /// <summary>A run for a failure message: status, phase, reasons and its story.</summary>
-    public static string Describe(RunRecord<AgentRunState>? run) => run is null
+    public static string Describe(AgentRun? run) => run is null
         ? "The run does not exist."
-        : $"Status {run.Status}, phase {run.State.Phase}, events {run.Events}, failure '{run.State.FailureReason}', runner failure '{run.RunnerFailure}', outstanding [{string.Join(", ", run.Outstanding)}].\nRun log:\n"
-          + string.Join('\n', run.State.Log.Select(l => $"  {l.At:HH:mm:ss.fff} {l.Kind} {l.StepId} {l.Message}"));
+        : $"Status {run.Status} (engine: {run.EngineStatus}), phase {run.View.Phase}, failure '{run.View.FailureReason}'.\nRun log:\n"
+          + string.Join('\n', run.View.Log.Select(l => $"  {l.At:HH:mm:ss.fff} {l.Kind} {l.StepId} {l.Message}"));
 
     public async ValueTask DisposeAsync()
     {

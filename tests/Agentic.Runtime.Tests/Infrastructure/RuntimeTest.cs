@@ -1,17 +1,16 @@
 using System.Text.Json;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
-using Agentic.Core.Workflow;
+using Agentic.Durable;
 using Agentic.Runtime.Queues;
 using Agentic.Testing;
-using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentic.Runtime.Tests.Infrastructure;
 
 /// <summary>
-/// Base of the runner's integration tests: a fresh hub per test on the shared Azurite, the class's sample
+/// Base of the engine's integration tests: a fresh hub per test on the shared Azurite, the class's sample
 /// fleet, and runtimes that are stopped and disposed when the test ends, whatever happened.
 /// </summary>
 public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : IAsyncLifetime
@@ -76,17 +75,17 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
     }
 
     /// <summary>Asserts the run completed with <paramref name="outcome"/>.</summary>
-    internal static void AssertCompleted(RunRecord<AgentRunState> run, string outcome)
+    internal static void AssertCompleted(AgentRun run, string outcome)
     {
-        Assert.True(run.Status == RunStatus.Completed, LocalRuntime.Describe(run));
-        Assert.Equal(outcome, run.State.Output?.Outcome);
+        Assert.True(run.Status == "completed", LocalRuntime.Describe(run));
+        Assert.Equal(outcome, run.View.Output?.Outcome);
     }
 
     /// <summary>Asserts the run failed for a reason containing every one of <paramref name="fragments"/>.</summary>
-    internal static void AssertFailed(RunRecord<AgentRunState> run, params string[] fragments)
+    internal static void AssertFailed(AgentRun run, params string[] fragments)
     {
-        Assert.True(run.Status == RunStatus.Failed, LocalRuntime.Describe(run));
-        var reason = run.RunnerFailure ?? run.State.FailureReason ?? "";
+        Assert.True(run.Status == "failed", LocalRuntime.Describe(run));
+        var reason = run.View.FailureReason ?? "";
         foreach (var fragment in fragments)
         {
             Assert.Contains(fragment, reason, StringComparison.Ordinal);
@@ -128,21 +127,16 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
         return [.. messages.Select(m => JsonSerializer.Deserialize<PoisonMessage>(m.Body.ToString(), AgenticJson.Options)!)];
     }
 
-    /// <summary>Rows of this test's {hub}runs table, read directly: all of them, or those with row key <paramref name="rowKey"/>.</summary>
-    internal async Task<List<TableEntity>> RunsTableRowsAsync(string? rowKey = null)
+    /// <summary>The ids of the runs on this test's hub, as the engine lists its instances.</summary>
+    internal static async Task<List<string>> RunIdsAsync(LocalRuntime runtime)
     {
-        var table = new TableClient(Azurite.ConnectionString, Hub + "runs");
-        var filter = rowKey is null ? null : TableClient.CreateQueryFilter($"RowKey eq {rowKey}");
-        var rows = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, cancellationToken: Ct))
+        var ids = new List<string>();
+        await foreach (var instance in runtime.Engine.GetAllInstancesAsync(new Microsoft.DurableTask.Client.OrchestrationQuery(PageSize: 100)).WithCancellation(Ct))
         {
-            rows.Add(row);
+            ids.Add(instance.InstanceId);
         }
-        return rows;
+        return ids;
     }
-
-    /// <summary>The ids of the runs on this test's hub.</summary>
-    internal async Task<List<string>> RunIdsAsync() => [.. (await RunsTableRowsAsync("run")).Select(r => r.PartitionKey)];
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
