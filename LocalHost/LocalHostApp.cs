@@ -29,6 +29,11 @@ internal static class LocalHostApp
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["urls"] = options.Get("--urls") ?? values.GetValueOrDefault("Agentic:Urls") ?? DefaultUrls });
         adjust?.Invoke(builder.Configuration);
+        // The engine's name on the hub: this machine and port, so a restart takes back the partitions it held.
+        if (string.IsNullOrEmpty(builder.Configuration["Agentic:Engine:WorkerId"]))
+        {
+            builder.Configuration["Agentic:Engine:WorkerId"] = WorkerId(builder.Configuration["urls"]!);
+        }
         var keys = DemoKeys(options.Get("--keys") ?? LocalKeys.DefaultPath, builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -124,6 +129,15 @@ internal static class LocalHostApp
             await Console.Error.WriteLineAsync("agentic: " + ex.Message);
             return 1;
         }
+    }
+
+    // "{machine}-{port}" of the first URL (a port is held by one process at a time), in the characters a worker id may use.
+    private static string WorkerId(string urls)
+    {
+        var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        var port = Uri.TryCreate(first.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) ? uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
+        var machine = new string([.. Environment.MachineName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '-')]);
+        return $"{machine[..Math.Min(machine.Length, 60)]}-{port}";
     }
 }
 

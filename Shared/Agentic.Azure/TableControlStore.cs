@@ -13,12 +13,24 @@ namespace Agentic.Azure;
 /// holding the engaged control as JSON (empty when released). Every engage and release is also appended to
 /// the partition <c>history</c>, newest first, so who did what, when and why is kept.
 /// </summary>
+/// <remarks>
+/// Every engage and release also rewrites the row <c>version/*</c> (after the control row), so its ETag changes with
+/// every change of the set. A check reads that one row and answers from the set it last listed under the same ETag;
+/// only after a change does it list the set again. A check that starts after an engage has returned sees the new
+/// ETag, so a cached set never lets a step through a switch that is engaged: it costs one point read instead of three.
+/// </remarks>
 public sealed class TableControlStore(StorageClients clients, TimeProvider clock) : IControlStore
 {
     /// <summary>The table name's suffix after the hub.</summary>
     public const string TableSuffix = "controls";
 
     private const string HistoryPartition = "history";
+
+    private const string VersionPartition = "version";
+
+    private readonly Lock _gate = new();
+
+    private (ETag Version, IReadOnlyList<ControlState> Active)? _cached;
 
     private readonly TableClient _table = clients.Table(TableSuffix);
 
@@ -37,6 +49,7 @@ public sealed class TableControlStore(StorageClients clients, TimeProvider clock
         // History first: an engage that is in force is always in the history too.
         await AppendAsync(new ControlEvent("engage", scope, target, kind, reason, by, control.EngagedAt), cancellationToken);
         await _table.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);
+        await BumpVersionAsync(cancellationToken);
         return control;
     }
 
@@ -53,30 +66,38 @@ public sealed class TableControlStore(StorageClients clients, TimeProvider clock
         }
         await AppendAsync(new ControlEvent("release", scope, target, kind, reason, by, clock.GetUtcNow()), cancellationToken);
         await _table.UpsertEntityAsync(new TableEntity(partition, rowKey) { [Column(kind)] = "" }, TableUpdateMode.Merge, cancellationToken);
+        await BumpVersionAsync(cancellationToken);
         return true;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<ControlState>> GetActiveAsync(string agent, string tool, CancellationToken cancellationToken)
     {
-        // Three point reads; a missing table or an unreachable service throws, and the gate fails closed.
-        var reads = new List<Task<TableEntity?>> { ReadAsync(Controls.Name(ControlScope.Global), "*", cancellationToken) };
-        if (Controls.TargetProblem(ControlScope.Agent, agent, ControlKind.KillSwitch) is null)
+        // One point read of the version row; a missing table or an unreachable service throws, and the gate fails closed.
+        var version = (await ReadAsync(VersionPartition, "*", cancellationToken))?.ETag ?? default;
+        var cached = _cached;
+        IReadOnlyList<ControlState> active;
+        if (cached is { } hit && hit.Version == version)
         {
-            reads.Add(ReadAsync(Controls.Name(ControlScope.Agent), agent, cancellationToken));
+            active = hit.Active;
         }
-        if (Controls.TargetProblem(ControlScope.Tool, tool, ControlKind.KillSwitch) is null)
+        else
         {
-            reads.Add(ReadAsync(Controls.Name(ControlScope.Tool), tool, cancellationToken));
+            active = await ListEngagedAsync(cancellationToken);
+            lock (_gate)
+            {
+                _cached = (version, active);
+            }
         }
-        var rows = await Task.WhenAll(reads);
-        return [.. rows.Where(r => r is not null).SelectMany(r => Engaged(r!))];
+        return [.. active.Where(c => Controls.AppliesTo(c, agent, tool))];
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<ControlState>> ListActiveAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ControlState>> ListActiveAsync(CancellationToken cancellationToken) => ListEngagedAsync(cancellationToken);
+
+    private async Task<IReadOnlyList<ControlState>> ListEngagedAsync(CancellationToken cancellationToken)
     {
-        var filter = $"PartitionKey ne '{HistoryPartition}'";
+        var filter = $"PartitionKey ne '{HistoryPartition}' and PartitionKey ne '{VersionPartition}'";
         var active = new List<ControlState>();
         await foreach (var row in _table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
@@ -103,6 +124,10 @@ public sealed class TableControlStore(StorageClients clients, TimeProvider clock
         }
         return events;
     }
+
+    // Replaced whole, so its ETag changes on every write.
+    private Task<Response> BumpVersionAsync(CancellationToken cancellationToken) =>
+        _table.UpsertEntityAsync(new TableEntity(VersionPartition, "*") { ["Changed"] = clock.GetUtcNow() }, TableUpdateMode.Replace, cancellationToken);
 
     private async Task AppendAsync(ControlEvent entry, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentic.Runtime.Tests;
 
-/// <summary>Kill switches and quarantines on the local runner: engaged, the gate denies with the control's rule and reason.</summary>
+/// <summary>Kill switches and quarantines on the local host: engaged, the gate denies with the control's rule and reason.</summary>
 public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
 {
     private const string Admin = "carol";
@@ -95,6 +95,33 @@ public sealed class ControlsTests(AzuriteFixture azurite, FleetFixture fleet) : 
         var history = await controls.HistoryAsync(10, Ct);
         Assert.Equal(["release", "engage"], history.Select(h => h.Action));
         Assert.Equal("storm over", history[0].Reason);
+    }
+
+    [Fact]
+    public async Task ControlChecks_OnAnotherHost_SeeAnEngageAndAReleaseAtTheirNextCheck_AndAnswerFromTheSetListedUnderTheSameVersion()
+    {
+        // Two hosts on one hub, each with its own store (and cache).
+        var controls = Controls(await StartRuntimeAsync());
+        var admin = Controls(await StartRuntimeAsync());
+        Assert.Empty(await controls.GetActiveAsync("diagnostics", "sample.diagnostics", Ct));
+
+        await admin.EngageAsync(ControlScope.Tool, "sample.diagnostics", ControlKind.KillSwitch, "bad probe", Admin, Ct);
+        var engaged = Assert.Single(await controls.GetActiveAsync("diagnostics", "sample.diagnostics", Ct));
+        Assert.Equal("kill-switch:tool:sample.diagnostics", engaged.Rule);
+        Assert.Empty(await controls.GetActiveAsync("diagnostics", "sample.restart", Ct));
+
+        // A row written behind the store's back (no version change) is not seen: the check answered from the set it
+        // listed under the version it read, one row, not the three control rows.
+        var table = new global::Azure.Data.Tables.TableClient(Azurite.ConnectionString, Hub + "controls");
+        await table.UpsertEntityAsync(new global::Azure.Data.Tables.TableEntity("agent", "diagnostics")
+        {
+            ["KillSwitch"] = System.Text.Json.JsonSerializer.Serialize(new ControlState(ControlScope.Agent, "diagnostics", ControlKind.KillSwitch, "unannounced", Admin, DateTimeOffset.UtcNow), Core.Json.AgenticJson.Options),
+        }, cancellationToken: Ct);
+        Assert.Single(await controls.GetActiveAsync("diagnostics", "sample.diagnostics", Ct));
+
+        // The next change through a store changes the version: both are seen, and a release is seen at the next check.
+        Assert.True(await admin.ReleaseAsync(ControlScope.Tool, "sample.diagnostics", ControlKind.KillSwitch, "fixed", Admin, Ct));
+        Assert.Equal(["kill-switch:agent:diagnostics"], (await controls.GetActiveAsync("diagnostics", "sample.diagnostics", Ct)).Select(c => c.Rule));
     }
 
     [Fact]

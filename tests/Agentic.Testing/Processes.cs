@@ -103,9 +103,9 @@ public sealed class AgenticHost : IAsyncDisposable
             ["Agentic__Environment"] = "dev",
             ["Agentic__Engine__PartitionCount"] = "2",
             ["Agentic__Engine__MaxPollMilliseconds"] = "200",
-            ["Agentic__Engine__LeaseSeconds"] = "6",
-            ["Agentic__Engine__ControlVisibilitySeconds"] = "6",
-            ["Agentic__Engine__WorkItemVisibilitySeconds"] = "6",
+            ["Agentic__Engine__LeaseSeconds"] = "15",
+            ["Agentic__Engine__ControlVisibilitySeconds"] = "30",
+            ["Agentic__Engine__WorkItemVisibilitySeconds"] = "20",
             ["Logging__LogLevel__Default"] = "Information",
         };
         foreach (var (key, value) in TestIdentities.HostSettings())

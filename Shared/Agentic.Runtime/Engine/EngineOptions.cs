@@ -7,7 +7,7 @@ namespace Agentic.Runtime.Engine;
 /// listener. Bound from:
 /// <code>
 /// "Agentic": { "Engine": {
-///   "PartitionCount": 4, "MaxPollMilliseconds": 1000, "ControlVisibilitySeconds": 60, "WorkItemVisibilitySeconds": 60,
+///   "PartitionCount": 4, "MaxPollMilliseconds": 1000, "ControlVisibilitySeconds": 120, "WorkItemVisibilitySeconds": 60,
 ///   "LeaseSeconds": 30, "MaxConcurrentActivities": 32, "MaxConcurrentOrchestrations": 64,
 ///   "MaxTimerIntervalSeconds": 259200, "MaxDequeueCount": 5, "ShutdownGraceSeconds": 20 } }
 /// </code>
@@ -26,16 +26,19 @@ public sealed class EngineOptions
     [Range(10, 60_000)]
     public int MaxPollMilliseconds { get; set; } = 1000;
 
-    /// <summary>How long a received control-queue message stays invisible; a host that died holding it delays its run this long.</summary>
-    [Range(5, 600)]
-    public int ControlVisibilitySeconds { get; set; } = 60;
+    /// <summary>
+    /// How long a received control-queue message stays invisible. A host that died holding one delays its run this long;
+    /// one shorter than the time a busy host keeps messages buffered makes them reappear while in hand (duplicates).
+    /// </summary>
+    [Range(10, 600)]
+    public int ControlVisibilitySeconds { get; set; } = 120;
 
     /// <summary>How long a received activity message stays invisible (renewed while the activity runs).</summary>
-    [Range(5, 600)]
+    [Range(10, 600)]
     public int WorkItemVisibilitySeconds { get; set; } = 60;
 
     /// <summary>How long a host's partition lease lasts without renewal: how soon another host takes over the partitions of one that died.</summary>
-    [Range(6, 300)]
+    [Range(9, 300)]
     public int LeaseSeconds { get; set; } = 30;
 
     /// <summary>Activities executed at once by this host.</summary>
@@ -53,6 +56,15 @@ public sealed class EngineOptions
     /// <summary>An <c>agent-runs</c> message whose run could not be started after this many deliveries goes to <c>agent-runs-poison</c>.</summary>
     [Range(1, 100)]
     public int MaxDequeueCount { get; set; } = 5;
+
+    /// <summary>
+    /// This host's name among the hosts of the hub (the owner recorded on its partition leases). A host restarted with
+    /// the same name takes its partitions back at once instead of waiting for their leases to expire, so it must be
+    /// unique among the hosts running at a time: the local host uses the machine name and its listening port. Empty:
+    /// a fresh name per process.
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9._-]{1,100}$", ErrorMessage = "Agentic:Engine:WorkerId may hold only letters, digits, '.', '_' and '-' (at most 100).")]
+    public string? WorkerId { get; set; }
 
     /// <summary>How long work in hand may take to finish on shutdown.</summary>
     [Range(0, 600)]

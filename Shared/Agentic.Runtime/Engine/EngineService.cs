@@ -87,8 +87,8 @@ public sealed class EngineService : BackgroundService
             // the app lease would let only one host work at a time.
             UseTablePartitionManagement = true,
             UseAppLease = false,
-            // Each process is its own worker: two hosts on one machine must not share partition ownership.
-            WorkerId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}",
+            // Two hosts must not share partition ownership; a restarted host with its old name takes its partitions back.
+            WorkerId = string.IsNullOrEmpty(options.WorkerId) ? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}" : options.WorkerId,
             LoggerFactory = loggers,
         };
     }

@@ -59,8 +59,8 @@ internal sealed class LocalRuntime : IAsyncDisposable
     public string LogTail(int lines = 40) => _log.Tail(lines);
 
     /// <summary>
-    /// Builds a runtime of a dev deployment with fast engine settings (2 partitions, 100 ms polls, 6 s leases and
-    /// visibility timeouts, so a stopped or killed runtime's work moves on quickly); <paramref name="settings"/> override them (a
+    /// Builds a runtime of a dev deployment with fast engine settings (2 partitions, 100 ms polls, 15 s leases, 30 s and 20 s
+    /// visibility timeouts, so a stopped or killed runtime's work moves on within a test's patience); <paramref name="settings"/> override them (a
     /// <c>null</c> value removes one) and <paramref name="services"/> registers replacements before the runtime's own
     /// (which are TryAdd). Perception and the tools resolve and connect through a <see cref="LoopbackOnlyNetwork"/>.
     /// </summary>
@@ -73,9 +73,9 @@ internal sealed class LocalRuntime : IAsyncDisposable
             ["Agentic:Environment"] = "dev",
             ["Agentic:Engine:PartitionCount"] = "2",
             ["Agentic:Engine:MaxPollMilliseconds"] = "100",
-            ["Agentic:Engine:LeaseSeconds"] = "6",
-            ["Agentic:Engine:ControlVisibilitySeconds"] = "6",
-            ["Agentic:Engine:WorkItemVisibilitySeconds"] = "6",
+            ["Agentic:Engine:LeaseSeconds"] = "15",
+            ["Agentic:Engine:ControlVisibilitySeconds"] = "30",
+            ["Agentic:Engine:WorkItemVisibilitySeconds"] = "20",
             ["Agentic:Engine:ShutdownGraceSeconds"] = "5",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
