@@ -22,7 +22,12 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var fleet = await SampleFleet.StartAsync();
-        await using var host = new AgenticHost(_azurite.ConnectionString, Hubs.New("outage"), fleet: fleet);
+        await using var host = new AgenticHost(_azurite.ConnectionString, Hubs.New("outage"), new Dictionary<string, string?>
+        {
+            // The engine's account of each message (received, abandoned, completed) for the runs a failure message shows.
+            ["Logging__LogLevel__DurableTask.AzureStorage"] = "Information",
+            ["Logging__LogLevel__DurableTask.Core"] = "Information",
+        }, fleet);
         await host.StartAsync();
         using var client = new AgenticClient(host.BaseUri);
         var planned = await Workload.PrepareAsync(fleet, healers: 5, diagnostics: 5, probes: 5, new Random(7));
@@ -47,11 +52,14 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         output.WriteLine($"storage stopping for {(stopping.Elapsed - down.Elapsed).TotalSeconds:0.0} s, then down for {down.Elapsed.TotalSeconds:0.0} s, with {inFlight} of {planned.Count} run(s) not terminal");
         var back = Stopwatch.StartNew();
 
-        var runs = await tracker.WaitAllTerminalAsync(TimeSpan.FromMinutes(2), () => HostOutput.Tail(host), cancellationToken);
+        var history = new HostHistory(host);
+        string Story() => HostOutput.Tail(host) + "\n--- the host's lines about the runs that did not complete ---\n" +
+            history.Mentioning(tracker.Runs.Where(r => r.Final?.Status != "completed").Select(r => r.Id));
+        var runs = await tracker.WaitAllTerminalAsync(TimeSpan.FromMinutes(2), Story, cancellationToken);
         output.WriteLine($"all {runs.Count} run(s) terminal {back.Elapsed.TotalSeconds:0.0} s after storage came back; {tracker.FailedApprovals} approval post(s) failed and were retried");
         Assert.False(host.Process!.HasExited, $"The host exited after the storage outage:\n{HostOutput.Tail(host)}");
         Assert.True(inFlight > 0, "Every run had finished before storage went down: the test did not exercise the outage.");
-        Outcomes.AssertAllCompleted(runs, () => HostOutput.Tail(host));
+        Outcomes.AssertAllCompleted(runs, Story);
         var effects = await Outcomes.AssertEachSideEffectOnceAsync(fleet, runs, cancellationToken);
         output.WriteLine($"side effects: {effects.Effects}, each applied once ({effects.Requests} request(s))");
     }

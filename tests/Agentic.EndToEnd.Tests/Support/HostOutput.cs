@@ -9,7 +9,7 @@ public static class HostOutput
     public static string Tail(params AgenticHost[] hosts) =>
         string.Join('\n', hosts.Select(h => $"[{h.Process?.Name ?? "agentic"} on port {h.Port}{(h.Process is { HasExited: true } p ? $", exited with {p.ExitCode}" : "")}]\n{h.Process?.Tail(80) ?? "(never started)"}"));
 
-    /// <summary>How many runs the host's runner ended (it logs "Run {id} ended: {status}.").</summary>
+    /// <summary>How many runs the host's engine ended (the orchestrator logs "Run {id} ended {status}: {summary}" once, on the host that ran its last step).</summary>
     public static int RunsEnded(AgenticHost host) =>
-        host.Process?.Lines.Count(l => l.Contains(" ended: ", StringComparison.Ordinal) && l.Contains("Run run-", StringComparison.Ordinal)) ?? 0;
+        host.Process?.Lines.Count(l => l.Contains("AgentRunOrchestrator[4] Run run-", StringComparison.Ordinal) && l.Contains(" ended ", StringComparison.Ordinal)) ?? 0;
 }

@@ -4,8 +4,8 @@ using Agentic.Testing;
 
 namespace Agentic.EndToEnd.Tests;
 
-/// <summary>Two hosts on one storage account and hub compete for the same queues: work is shared, never repeated.</summary>
-public sealed class TwoRunnerTests(AzuriteFixture storage, ITestOutputHelper output)
+/// <summary>Two hosts on one storage account and hub share its partitions: work is shared, never repeated.</summary>
+public sealed class TwoHostTests(AzuriteFixture storage, ITestOutputHelper output)
 {
     [Fact]
     public async Task TwoHosts_OnOneHub_ShareTheRunsAndApplyEachSideEffectOnce()
@@ -28,7 +28,7 @@ public sealed class TwoRunnerTests(AzuriteFixture storage, ITestOutputHelper out
         }
 
         var runs = await tracker.WaitAllTerminalAsync(TimeSpan.FromMinutes(2), () => HostOutput.Tail(first, second), cancellationToken);
-        // The runner logs a run's end just after committing it, so the last lines may trail the API by a moment.
+        // The engine logs a run's end as it completes the orchestration, so the last lines may trail the API by a moment.
         for (var wait = 0; wait < 50 && HostOutput.RunsEnded(first) + HostOutput.RunsEnded(second) < runs.Count; wait++)
         {
             await Task.Delay(100, cancellationToken);
