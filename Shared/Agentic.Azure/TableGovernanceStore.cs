@@ -57,6 +57,20 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
     }
 
     /// <inheritdoc />
+    public async Task<bool> RecordSubmissionAsync(string runId, string principal, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _table.AddEntityAsync(new TableEntity(runId, "submitted") { ["Principal"] = principal, ["At"] = at }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<LedgerEntry> BeginAsync(string runId, string stepId, string argsDigest, TimeSpan lease, CancellationToken cancellationToken)
     {
         var rowKey = "action|" + stepId;

@@ -66,34 +66,45 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
     /// <summary>The engine client underneath.</summary>
     public DurableTaskClient Engine => client;
 
-    /// <summary>Starts the run, or finds the one an earlier submission with the same idempotency key started.</summary>
+    /// <summary>
+    /// Starts the run, or finds the one an earlier submission with the same idempotency key started. The first submission
+    /// of a run id is recorded insert-only before the start, so of submissions that race exactly one reports
+    /// <c>Created</c>; a later one that finds the record but no instance (the first stopped between the two) starts it,
+    /// and the engine runs one execution however many starts it receives.
+    /// </summary>
     public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var runId = RunIds.For(request);
-        if (await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellationToken) is not null)
+        if (await ExistsAsync(runId, cancellationToken))
+        {
+            return (runId, false);
+        }
+        var first = await decisions.RecordSubmissionAsync(runId, request.Principal, clock.GetUtcNow(), cancellationToken);
+        if (!first && await ExistsAsync(runId, cancellationToken))
         {
             return (runId, false);
         }
         var input = AgenticJson.ToElement(new AgentRunInput(request));
         try
         {
-            // An instance id is never reused: the engine refuses a second start whatever the first run's status.
             await client.ScheduleNewOrchestrationInstanceAsync(
                 AgentRunOrchestrator.Name, input, new StartOrchestrationOptions { InstanceId = runId, DedupeStatuses = [.. AnyStatus.Select(s => s.ToString())] }, cancellationToken);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            // Two submissions with the same key raced and the engine refused the second start: the first run is the answer.
-            if (await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellationToken) is not null)
+            // The engine refused the start: another submission's start got there first, unless there is no instance.
+            if (!await ExistsAsync(runId, cancellationToken))
             {
-                return (runId, false);
+                throw;
             }
-            throw;
         }
-        logger.RunRequested(runId, request.Principal, true);
-        return (runId, true);
+        logger.RunRequested(runId, request.Principal, first);
+        return (runId, first);
     }
+
+    private async Task<bool> ExistsAsync(string runId, CancellationToken cancellationToken) =>
+        await client.GetInstanceAsync(runId, getInputsAndOutputs: false, cancellationToken) is not null;
 
     /// <summary>The run, or <c>null</c>.</summary>
     public async Task<AgentRun?> GetAsync(string runId, CancellationToken cancellationToken)

@@ -29,6 +29,12 @@ public interface IDecisionStore
 
     /// <summary>Every stored answer for a step, one per approver, in no particular order.</summary>
     Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that run <paramref name="runId"/> was submitted, unless a submission is recorded already: <c>true</c> for
+    /// the first submission of a run id, <c>false</c> for every later one, also when they race.
+    /// </summary>
+    Task<bool> RecordSubmissionAsync(string runId, string principal, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
 /// <summary>How a ledger answered a request to begin a side effect.</summary>

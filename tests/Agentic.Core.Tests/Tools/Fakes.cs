@@ -12,6 +12,7 @@ internal sealed class MemoryDecisionStore : IDecisionStore
 {
     private readonly ConcurrentDictionary<(string, string), GateDecision> _decisions = new();
     private readonly ConcurrentDictionary<(string, string, string), ApprovalDecision> _approvals = new();
+    private readonly ConcurrentDictionary<string, string> _submissions = new(StringComparer.Ordinal);
 
     public List<GateDecision> Recorded { get; } = [];
 
@@ -32,6 +33,9 @@ internal sealed class MemoryDecisionStore : IDecisionStore
 
     public Task<IReadOnlyList<ApprovalDecision>> GetApprovalsAsync(string runId, string stepId, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ApprovalDecision>>([.. _approvals.Where(a => a.Key.Item1 == runId && a.Key.Item2 == stepId).Select(a => a.Value)]);
+
+    public Task<bool> RecordSubmissionAsync(string runId, string principal, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Task.FromResult(_submissions.TryAdd(runId, principal));
 }
 
 /// <summary>An <see cref="IActionLedger"/> in memory.</summary>
