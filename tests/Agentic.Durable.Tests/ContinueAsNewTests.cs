@@ -71,4 +71,41 @@ public sealed class ContinueAsNewTests(DurableHost host)
         Assert.Equal(["wait terminate", "wait approval:s49"], commands.SkipWhile(c => !c.StartsWith("continue-as-new", StringComparison.Ordinal)).Skip(1).Take(2));
         Assert.Single(commands, c => c.StartsWith("activity Act ", StringComparison.Ordinal) && c.Contains("\"commandId\":\"s49/act\"", StringComparison.Ordinal));
     }
+
+    // WARNING for whoever upgrades Microsoft.DurableTask.InProcessTestHost: un-skip this test then. An external event the
+    // orchestrator was not waiting for yet sits in the SDK's buffer; at ContinueAsNew the SDK sends it to the instance
+    // again (the orchestrator relies on that: "unread external events are carried over"), and the next generation
+    // receives it. 0.2.3-preview.1, the only version the feed serves (built from durabletask-dotnet 28d93770), drops
+    // those self-sent events when it continues as new; upstream fixed that in 9842ef51 (#708). On that version the run
+    // below waits for s50's approval forever; it checks the orchestrator's promise only on a host that delivers them.
+    [Fact(Skip = "InProcessTestHost 0.2.3-preview.1 drops events the SDK carries over at ContinueAsNew (fixed upstream in durabletask-dotnet 9842ef51).")]
+    public async Task LongRun_ContinuesAsNew_CarryingAnApprovalRaisedBeforeItsStepWasReached()
+    {
+        // Events applied: perceive 1, plan 2, s1 gate 3, approval 4, act 5, s2..s48 two each (99), s49 gate 100: the run
+        // continues as new while s49 awaits approval, with s50's approval, raised earlier, unread.
+        const int Steps = 50;
+        string[] approvalSteps = ["s1", "s49", "s50"];
+        var script = new RunScript
+        {
+            Plan = _ => Answers.Plan(expectHealthy: false, Answers.Probes(Steps)),
+            Gate = g => approvalSteps.Contains(g.StepId) ? Answers.RequireApproval(g, new(Answers.Operator)) : Answers.Permit(g),
+        };
+        var runId = await host.StartAsync(Answers.Request(), script);
+        var runs = host.Runs();
+
+        await host.AwaitingApprovalAsync(runId, "s1");
+        var s50 = AgenticJson.Digest(AgenticJson.ToElement(new { probe = Steps }));
+        await host.Engine.Client.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent("s50"),
+            AgenticJson.ToElement(new ApprovalDecision("approve", "carol", [Answers.Operator], s50, "approved ahead", Answers.T0)), Ct);
+        Assert.Equal(ApprovalRefusal.None, (await runs.DecideAsync(runId, "s1", approve: true, null, "bob", [Answers.Operator], Ct)).Refusal);
+        await host.AwaitingApprovalAsync(runId, "s49");
+        Assert.Equal(ApprovalRefusal.None, (await runs.DecideAsync(runId, "s49", approve: true, null, "bob", [Answers.Operator], Ct)).Refusal);
+
+        var run = await host.EndedAsync(runId);
+        RunChecks.Ended(run, "completed");
+        Assert.Equal(Enumerable.Range(1, Steps).Select(i => $"s{i}"), script.ActedSteps);
+        Assert.Equal("carol", run.View.Steps[Steps - 1].Approval?.Approver);
+        Assert.Equal([0, 1], host.Recorder.Episodes(runId).Select(e => e.Generation).Distinct());
+        RunChecks.ReplayedIdentically(host, runId);
+    }
 }
