@@ -87,7 +87,7 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
             while (true)
             {
                 var commands = workflow.Decide(state);
-                context.SetCustomStatus(Status(state));
+                context.SetCustomStatus(new StatusDocument(state));
                 if (commands.FirstOrDefault(c => c is CompleteRun or FailRun) is { } end)
                 {
                     var final = RunView.From(state);
@@ -188,11 +188,32 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
         }
     }
 
-    // The run's document as the custom status: in full while it is small, a bounded summary after.
-    private static JsonElement Status(AgentRunState state)
+    // The run's document as the custom status: in full while it is small, a bounded summary after. The SDK serializes
+    // the custom status once, when the episode ends, so the document is built for the last state only, not on every
+    // turn of the loop (a replay turns it once per event in the history).
+    [System.Text.Json.Serialization.JsonConverter(typeof(StatusDocumentConverter))]
+    private sealed class StatusDocument(AgentRunState state)
     {
-        var full = AgenticJson.ToElement(RunView.From(state));
-        return full.GetRawText().Length <= FullStatusChars ? full : AgenticJson.ToElement(RunView.Summary(state));
+        public AgentRunState State { get; } = state;
+    }
+
+    private sealed class StatusDocumentConverter : System.Text.Json.Serialization.JsonConverter<StatusDocument>
+    {
+        public override StatusDocument Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            throw new NotSupportedException("The custom status is read as a RunView.");
+
+        public override void Write(Utf8JsonWriter writer, StatusDocument value, JsonSerializerOptions options)
+        {
+            var full = JsonSerializer.SerializeToUtf8Bytes(RunView.From(value.State), AgenticJson.Options);
+            if (full.Length <= FullStatusChars)
+            {
+                writer.WriteRawValue(full, skipInputValidation: true);
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, RunView.Summary(value.State), AgenticJson.Options);
+            }
+        }
     }
 
     private static AgentRunInput ReadInput(TaskOrchestrationContext context)
