@@ -9,7 +9,7 @@ namespace Agentic.Runtime.Engine;
 /// "Agentic": { "Engine": {
 ///   "PartitionCount": 4, "MaxPollMilliseconds": 1000, "ControlVisibilitySeconds": 60, "WorkItemVisibilitySeconds": 60,
 ///   "LeaseSeconds": 30, "MaxConcurrentActivities": 32, "MaxConcurrentOrchestrations": 64,
-///   "MaxTimerIntervalSeconds": 259200, "MaxDequeueCount": 5, "ShutdownGraceSeconds": 20 } }
+///   "MaxTimerIntervalSeconds": 259200, "MaxDequeueCount": 5, "RequestVisibilitySeconds": 30, "ShutdownGraceSeconds": 20 } }
 /// </code>
 /// The defaults and what each costs are in the README's settings table.
 /// </summary>
@@ -53,6 +53,13 @@ public sealed class EngineOptions
     /// <summary>An <c>agent-runs</c> message whose run could not be started after this many deliveries goes to <c>agent-runs-poison</c>.</summary>
     [Range(1, 100)]
     public int MaxDequeueCount { get; set; } = 5;
+
+    /// <summary>
+    /// How long a received <c>agent-runs</c> message stays invisible (renewed while its run is started): how soon a start
+    /// that failed is tried again, and so, with <see cref="MaxDequeueCount"/>, how soon it goes to <c>agent-runs-poison</c>.
+    /// </summary>
+    [Range(5, 600)]
+    public int RequestVisibilitySeconds { get; set; } = 30;
 
     /// <summary>How long work in hand may take to finish on shutdown.</summary>
     [Range(0, 600)]
