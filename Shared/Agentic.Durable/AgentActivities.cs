@@ -14,14 +14,17 @@ namespace Agentic.Durable;
 /// attempt number, so it is 0. A <see cref="NonRetryableException"/> propagates: the orchestrator's retry policy
 /// recognises it by type and stops retrying. An <see cref="ActivityBusyException"/> (another worker holds the step's
 /// ledger lease, as when the engine delivered the same activity twice) is waited out inside the attempt, within its
-/// timeout, so a redelivery spends no retry.
+/// timeout, so a redelivery spends no retry: the step is tried again every second until the holder has recorded its
+/// outcome (which is then returned) or its lease has ended.
 /// </summary>
 public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvider clock, ILogger<AgentActivityRunner> logger)
 {
     // WARNING: activity names are stored in Durable history; they come from Agentic.Core.Agents.AgentActivities,
     // whose constants must not be renamed while runs are in flight.
 
-    private static readonly TimeSpan LongestBusyWait = TimeSpan.FromSeconds(30);
+    // A holder that is alive records its outcome long before its lease ends (the lease covers the call's longest
+    // duration), so a duplicate asks again soon rather than at the lease's end.
+    private static readonly TimeSpan BusyPoll = TimeSpan.FromSeconds(1);
 
     /// <summary>Runs one attempt of activity <paramref name="name"/> with the envelope <paramref name="input"/>.</summary>
     public async Task<JsonElement> RunAsync(string name, JsonElement input, CancellationToken cancellationToken)
@@ -38,6 +41,7 @@ public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvide
         }
         try
         {
+            var waiting = false;
             while (true)
             {
                 try
@@ -46,9 +50,13 @@ public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvide
                 }
                 catch (ActivityBusyException busy)
                 {
-                    var wait = busy.RetryAfter is { } until ? until - clock.GetUtcNow() : TimeSpan.FromSeconds(1);
-                    wait = wait < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : wait > LongestBusyWait ? LongestBusyWait : wait;
-                    logger.ActivityBusy(name, call.CommandId, call.RunId, busy.Message);
+                    var wait = busy.RetryAfter is { } until ? until - clock.GetUtcNow() : BusyPoll;
+                    wait = wait < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : wait > BusyPoll ? BusyPoll : wait;
+                    if (!waiting)
+                    {
+                        logger.ActivityBusy(name, call.CommandId, call.RunId, busy.Message);
+                        waiting = true;
+                    }
                     await Task.Delay(wait, clock, attempt.Token);
                 }
             }

@@ -45,7 +45,7 @@ public sealed class RunRequestListener : IDisposable
         _clock = clock;
         _options = options.Value;
         _logger = logger;
-        _pump = new QueuePump(_queue, 8, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(_options.MaxPollMilliseconds), HandleAsync, logger);
+        _pump = new QueuePump(_queue, 8, TimeSpan.FromSeconds(_options.RequestVisibilitySeconds), TimeSpan.FromMilliseconds(_options.MaxPollMilliseconds), HandleAsync, logger);
     }
 
     internal async Task ProvisionAsync(CancellationToken cancellationToken)

@@ -4,6 +4,8 @@ using System.Text.Json;
 // The sample fleet: services are created on first touch (healthy, 2 replicas). Side-effecting routes
 // honour Idempotency-Key: a repeated key is answered from the first response and not applied again, and
 // /admin/effects reports, per key, how often it was applied and how often it was requested.
+// /admin/fail-next and /admin/delay-next make the next side effects fail, or answer late after being applied
+// (a call whose caller may die before it hears back), for tests of retries and redelivery.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
@@ -11,6 +13,7 @@ var app = builder.Build();
 var fleet = new ConcurrentDictionary<string, Service>(StringComparer.Ordinal);
 var effects = new ConcurrentDictionary<string, Effect>(StringComparer.Ordinal);
 var failNext = 0;
+var delayNextMs = 0;
 
 Service Get(string name) => fleet.GetOrAdd(name, n => new Service(n));
 
@@ -40,7 +43,7 @@ services.MapGet("/diagnostics", (string name) =>
         });
     }
 });
-services.MapPost("/restart", (string name, HttpRequest request) => Apply(request, name, "restart", _ =>
+services.MapPost("/restart", (string name, HttpRequest request) => ApplyAsync(request, name, "restart", _ =>
 {
     var s = Get(name);
     lock (s)
@@ -50,7 +53,7 @@ services.MapPost("/restart", (string name, HttpRequest request) => Apply(request
         return new { message = $"restarted {name} ({s.Replicas} replicas)", service = name, restarts = s.Restarts };
     }
 }));
-services.MapPost("/scale", (string name, HttpRequest request, JsonElement body) => Apply(request, name, "scale", _ =>
+services.MapPost("/scale", (string name, HttpRequest request, JsonElement body) => ApplyAsync(request, name, "scale", _ =>
 {
     var replicas = body.TryGetProperty("replicas", out var r) && r.TryGetInt32(out var n) ? n : throw new BadHttpRequestException("replicas (integer) is required");
     var s = Get(name);
@@ -77,6 +80,11 @@ app.MapPost("/admin/fail-next", (int count) =>
     Interlocked.Exchange(ref failNext, count);
     return Results.Ok(new { failNext = count });
 });
+app.MapPost("/admin/delay-next", (int ms) =>
+{
+    Interlocked.Exchange(ref delayNextMs, ms);
+    return Results.Ok(new { delayNextMs = ms });
+});
 app.MapGet("/admin/effects", () => Results.Ok(new
 {
     effects = effects.Values.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new { e.Key, e.Operation, e.Service, e.Applied, e.Requests }),
@@ -89,6 +97,18 @@ app.MapPost("/admin/reset", () =>
 });
 
 app.Run();
+
+async Task<IResult> ApplyAsync(HttpRequest request, string service, string operation, Func<string, object> effect)
+{
+    var result = Apply(request, service, operation, effect);
+    // Applied (or answered from the first response) before the wait: the caller's side effect is done even if it
+    // never hears back. Only the next call waits.
+    if (Interlocked.Exchange(ref delayNextMs, 0) is > 0 and var delay)
+    {
+        await Task.Delay(delay, CancellationToken.None);
+    }
+    return result;
+}
 
 IResult Apply(HttpRequest request, string service, string operation, Func<string, object> effect)
 {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Agentic.Azure;
 using Agentic.Core.Json;
+using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
 using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
@@ -38,6 +39,31 @@ public sealed class LargeStateTests(AzuriteFixture azurite, FleetFixture fleet) 
         var row = (await table.GetEntityAsync<TableEntity>(runId, "", cancellationToken: Ct)).Value;
         var stored = row.GetString("Output") ?? "";
         Assert.True(stored.Length < 1024 && stored.Contains(Hub + "-largemessages/", StringComparison.Ordinal), $"The instances row holds the output inline ({stored.Length} characters).");
+    }
+
+    [Fact]
+    public async Task Request_NearTheBodySizeLimit_RunsToCompletion_WithItsInputKeptInABlob()
+    {
+        var runtime = await StartRuntimeAsync();
+        var goal = string.Concat(Enumerable.Repeat("Find out why checkout is slow. ", 70))[..2000];
+        var target = Fleet.HealthyTarget();
+        // Parameters the playbook does not read fill the body up to a few hundred bytes short of the limit.
+        var size = JsonSerializer.SerializeToUtf8Bytes(new { agent = "diagnostics", target, goal, parameters = new { probes = 2, notes = "" } }, AgenticJson.Options).Length;
+        var notes = new string('n', RunRequestParser.MaxBodyBytes - size - 200);
+        var body = new { agent = "diagnostics", target, goal, parameters = new { probes = 2, notes } };
+        Assert.InRange(JsonSerializer.SerializeToUtf8Bytes(body, AgenticJson.Options).Length, RunRequestParser.MaxBodyBytes - 300, RunRequestParser.MaxBodyBytes);
+
+        var runId = await SubmitAsync(runtime, Requests.Parse(body));
+
+        var run = await runtime.WaitTerminalAsync(runId);
+        AssertCompleted(run, "done");
+        Assert.Equal(goal, run.View.Goal);
+        Assert.Equal(2, run.View.Steps.Count);
+        // The start message and the instance's input outgrew a queue message and a table property: the engine keeps
+        // them in its large-message blobs, and the instances row holds a reference.
+        var row = (await EngineStorage.Instances.GetEntityAsync<TableEntity>(runId, "", cancellationToken: Ct)).Value;
+        var input = row.GetString("Input") ?? "";
+        Assert.True(input.Length < 1024 && input.Contains(Hub + "-largemessages/", StringComparison.Ordinal), $"The instances row holds the input inline ({input.Length} characters).");
     }
 
     [Fact]

@@ -14,7 +14,10 @@ namespace Agentic.Runtime.Tests;
 [CollectionDefinition(nameof(RunRequestQueueUsers), DisableParallelization = true)]
 public sealed class RunRequestQueueUsers;
 
-/// <summary>The queue trigger of the local host: requests become runs; bad requests go to the poison queue at once.</summary>
+/// <summary>
+/// The queue trigger of the local host: requests become runs; bad requests go to the poison queue at once, requests
+/// whose start keeps failing after the configured number of deliveries.
+/// </summary>
 [Collection(nameof(RunRequestQueueUsers))]
 public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
 {
@@ -53,6 +56,32 @@ public sealed class RunRequestQueueTests(AzuriteFixture azurite, FleetFixture fl
         Assert.Equal(RunRequestListener.QueueName, poisoned.Queue);
         Assert.Equal(1, poisoned.DequeueCount);
         Assert.Empty(await RunIdsAsync(runtime));
+        await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
+        AssertCompleted(await runtime.WaitTerminalAsync(await WaitForTheRunAsync(runtime)), "done");
+    }
+
+    [Fact]
+    public async Task Queue_RequestWhoseStartKeepsFailing_GoesToPoisonAfterMaxDequeueCount_AndStartsNoRun()
+    {
+        var runtime = await StartRuntimeAsync(new Dictionary<string, string?>
+        {
+            ["Agentic:Engine:MaxDequeueCount"] = "2",
+            ["Agentic:Engine:RequestVisibilitySeconds"] = "5",
+        });
+        // The engine can not take a start while its instances table is gone: every start fails at storage.
+        await EngineStorage.Instances.DeleteAsync(Ct);
+        var body = Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } });
+
+        await RequestsQueue(runtime).SendMessageAsync(body, Ct);
+
+        var poisoned = await WaitForPoisonAsync(runtime.Storage.Queues.GetQueueClient(RunRequestListener.QueueName + "-poison"), p => p.Message == body, "the request whose start failed");
+        Assert.Equal("The run could not be started after 3 deliveries.", poisoned.Reason);
+        Assert.Equal(3, poisoned.DequeueCount);
+        Assert.Equal(2, runtime.LogTail(500).Split($"Handling a message from {RunRequestListener.QueueName} failed").Length - 1);
+        // No start reached the engine.
+        Assert.Equal(0, await EngineStorage.ControlMessageCountAsync(Ct));
+        // Storage back, the listener and the engine go on; the one run on the hub is the next request's.
+        await EngineStorage.Instances.CreateAsync(Ct);
         await RequestsQueue(runtime).SendMessageAsync(Requests.Body(new { agent = "diagnostics", target = Fleet.HealthyTarget(), parameters = new { probes = 1 } }), Ct);
         AssertCompleted(await runtime.WaitTerminalAsync(await WaitForTheRunAsync(runtime)), "done");
     }

@@ -59,6 +59,13 @@ public sealed class SampleFleet : IAsyncDisposable
     public async Task FailNextAsync(int count) =>
         (await Http.PostAsync(new Uri(BaseUri, "admin/fail-next?count=" + count.ToString(CultureInfo.InvariantCulture)), null)).EnsureSuccessStatusCode();
 
+    /// <summary>
+    /// Makes the next side-effect call answer <paramref name="delay"/> late, after it was applied: a call in flight whose
+    /// caller can be stopped or killed before it hears back.
+    /// </summary>
+    public async Task DelayNextAsync(TimeSpan delay) =>
+        (await Http.PostAsync(new Uri(BaseUri, "admin/delay-next?ms=" + ((int)delay.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)), null)).EnsureSuccessStatusCode();
+
     /// <summary>Every side effect received: key (run/step), operation, times applied, times requested.</summary>
     public async Task<IReadOnlyList<SideEffect>> EffectsAsync()
     {

@@ -9,7 +9,7 @@ namespace Agentic.Runtime.Engine;
 /// "Agentic": { "Engine": {
 ///   "PartitionCount": 4, "MaxPollMilliseconds": 1000, "ControlVisibilitySeconds": 120, "WorkItemVisibilitySeconds": 60,
 ///   "LeaseSeconds": 30, "MaxConcurrentActivities": 32, "MaxConcurrentOrchestrations": 64,
-///   "MaxTimerIntervalSeconds": 259200, "MaxDequeueCount": 5, "ShutdownGraceSeconds": 20 } }
+///   "MaxTimerIntervalSeconds": 259200, "MaxDequeueCount": 5, "RequestVisibilitySeconds": 30, "ShutdownGraceSeconds": 20 } }
 /// </code>
 /// The defaults and what each costs are in the README's settings table.
 /// </summary>
@@ -65,6 +65,13 @@ public sealed class EngineOptions
     /// </summary>
     [RegularExpression("^[A-Za-z0-9._-]{1,100}$", ErrorMessage = "Agentic:Engine:WorkerId may hold only letters, digits, '.', '_' and '-' (at most 100).")]
     public string? WorkerId { get; set; }
+
+    /// <summary>
+    /// How long a received <c>agent-runs</c> message stays invisible (renewed while its run is started): how soon a start
+    /// that failed is tried again, and so, with <see cref="MaxDequeueCount"/>, how soon it goes to <c>agent-runs-poison</c>.
+    /// </summary>
+    [Range(5, 600)]
+    public int RequestVisibilitySeconds { get; set; } = 30;
 
     /// <summary>How long work in hand may take to finish on shutdown.</summary>
     [Range(0, 600)]

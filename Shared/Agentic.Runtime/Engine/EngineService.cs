@@ -67,13 +67,12 @@ public sealed class EngineService : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggers);
         var lease = TimeSpan.FromSeconds(options.LeaseSeconds);
         return new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = storage.Options.HubName,
-            StorageAccountClientProvider = storage.Connection.ConnectionString is { } connection
-                ? new StorageAccountClientProvider(connection)
-                : new StorageAccountClientProvider(storage.Connection.Identity!.Blob, storage.Connection.Identity.Queue, storage.Connection.Identity.Table, storage.Connection.Identity.Credential),
+            StorageAccountClientProvider = Clients(storage.Connection, loggers),
             PartitionCount = options.PartitionCount,
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(options.MaxPollMilliseconds),
             ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(options.ControlVisibilitySeconds),
@@ -91,6 +90,25 @@ public sealed class EngineService : BackgroundService
             WorkerId = string.IsNullOrEmpty(options.WorkerId) ? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}" : options.WorkerId,
             LoggerFactory = loggers,
         };
+    }
+
+    // The engine's storage clients; its queues are read through the guard, so a message it can not read is moved aside
+    // instead of stalling it.
+    private static StorageAccountClientProvider Clients(StorageConnection connection, ILoggerFactory loggers)
+    {
+        var guardLogger = loggers.CreateLogger<UnreadableMessageGuard>();
+        if (connection.ConnectionString is { } text)
+        {
+            return new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(text),
+                new UnreadableMessageGuard(text, null, null, TimeProvider.System, guardLogger),
+                StorageServiceClientProvider.ForTable(text));
+        }
+        var identity = connection.Identity!;
+        return new StorageAccountClientProvider(
+            StorageServiceClientProvider.ForBlob(identity.Blob, identity.Credential),
+            new UnreadableMessageGuard(null, identity.Queue, identity.Credential, TimeProvider.System, guardLogger),
+            StorageServiceClientProvider.ForTable(identity.Table, identity.Credential));
     }
 
     /// <inheritdoc />

@@ -26,6 +26,9 @@ public sealed class FleetFixture : IAsyncLifetime
     /// <summary>Makes the fleet's next <paramref name="count"/> side-effect calls, whoever makes them, answer 503.</summary>
     public Task FailNextAsync(int count) => Fleet.FailNextAsync(count);
 
+    /// <summary>Makes the fleet's next side-effect call, whoever makes it, answer <paramref name="delay"/> late, after it was applied.</summary>
+    public Task DelayNextAsync(TimeSpan delay) => Fleet.DelayNextAsync(delay);
+
     /// <summary>The side effects the fleet saw for one run.</summary>
     public async Task<IReadOnlyList<SideEffect>> EffectsOfAsync(string runId) =>
         [.. (await Fleet.EffectsAsync()).Where(e => e.Key.StartsWith(runId + "/", StringComparison.Ordinal))];

@@ -27,6 +27,9 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
     /// <summary>This test's hub.</summary>
     protected string Hub { get; } = Hubs.New();
 
+    /// <summary>The engine's tables and queues on this test's hub, as storage holds them.</summary>
+    internal EngineHub EngineStorage => field ??= new(Azurite, Hub);
+
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A runtime on this test's hub, not started yet.</summary>
@@ -100,6 +103,30 @@ public abstract class RuntimeTest(AzuriteFixture azurite, FleetFixture fleet) : 
         Assert.Equal($"{runId}/{stepId}", effect.Key);
         Assert.Equal(operation, effect.Operation);
         Assert.Equal(1, effect.Applied);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> (and what <paramref name="describe"/> says) after the timeout.</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, Func<Task<string>>? describe = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var until = DateTime.UtcNow + limit;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                Assert.Fail($"Not {what} within {limit.TotalSeconds:0} s.{(describe is null ? "" : "\n" + await describe())}");
+            }
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    /// <summary>Waits until the fleet's side effect for <paramref name="runId"/> satisfies <paramref name="condition"/> (the call reached the fleet).</summary>
+    internal async Task<SideEffect> WaitForEffectAsync(string runId, Func<SideEffect, bool> condition, string what)
+    {
+        SideEffect? found = null;
+        await WaitUntilAsync(async () => (found = (await Fleet.EffectsOfAsync(runId)).FirstOrDefault(condition)) is not null, what,
+            describe: async () => "The fleet saw: " + string.Join(", ", await Fleet.EffectsOfAsync(runId)));
+        return found!;
     }
 
     /// <summary>Waits until a message matching <paramref name="match"/> is on <paramref name="poison"/>, and returns it.</summary>
