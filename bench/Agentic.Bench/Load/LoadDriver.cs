@@ -106,6 +106,9 @@ internal static class LoadDriver
         if (options.Warmup > 0)
         {
             await side.RunAsync(Targets(fleet, "warm", options.Warmup), options.Steps, Math.Min(options.InFlight, options.Warmup), ct);
+            // The engine logs a run's end before it commits the last episode: let the warm-up's last commits and deletes
+            // land outside the timed part.
+            await Task.Delay(TimeSpan.FromSeconds(3), ct);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
