@@ -24,7 +24,7 @@ internal sealed record IdleOptions
     /// <summary>Single submissions timed one after another after each window.</summary>
     public int Submits { get; init; } = 20;
 
-    /// <summary>Submissions in flight at once while parking.</summary>
+    /// <summary>Runs on their way to park at once (the home runner: submissions in flight).</summary>
     public int ParkConcurrency { get; init; } = 32;
 
     /// <summary>
@@ -88,17 +88,19 @@ internal static class IdleDriver
         };
         var ct = cancel.Token;
         Say(F($"Agentic idle: runs parked on an approval; {options.WindowSeconds} s idle windows, {options.Submits} timed single submissions after each, parking {options.ParkConcurrency} submissions at a time; {Environment.ProcessorCount} cores, load average {LoadAverage()}."));
-        await using var azurite = new Azurite();
-        await azurite.StartAsync();
         await using var fleet = await SampleFleet.StartAsync();
-        var emulator = OtherProcess.Azurite(azurite.ConnectionString);
-        Say($"Azurite{(emulator is null ? " (its CPU not readable)" : "")} and the sample fleet ({fleet.BaseUri}) started.");
-        using var meter = new StorageMeter(azurite.ConnectionString, fleet.BaseUri);
         var ok = true;
         try
         {
             foreach (var side in options.Sides)
             {
+                // A fresh Azurite per side: the emulator slows down with what it holds (every table and queue of every
+                // hub), so a side must not inherit the other's thousands of runs.
+                await using var azurite = new Azurite();
+                await azurite.StartAsync();
+                var emulator = OtherProcess.Azurite(azurite.ConnectionString);
+                Say($"Azurite{(emulator is null ? " (its CPU not readable)" : "")} started for this side; the sample fleet at {fleet.BaseUri}.");
+                using var meter = new StorageMeter(azurite.ConnectionString, fleet.BaseUri);
                 ok &= await RunSideAsync(side, side == "home" ? options.HomeParked : options.Parked, options, azurite, fleet, meter, emulator, ct);
             }
         }
@@ -227,8 +229,10 @@ internal static class IdleDriver
     private static async Task<string> SubmitEngineAsync(EngineSide engine, RunRequest request, CancellationToken ct) =>
         (await engine.Runs.SubmitAsync(request, ct)).RunId;
 
-    // Submits `count` parking runs, `concurrency` at a time; returns how many parked, the time until the last submission
-    // returned and the time until the last one waited for approval.
+    // Submits `count` parking runs and returns how many parked, the time until the last submission returned and the time
+    // until the last one waited for approval. On the engine a slot is held from a run's submission until it parks, so at
+    // most `concurrency` runs are on their way at any time and stopping at the budget leaves little to drain; the home
+    // runner tells no run's parking apart, so its slots are held for the submission only and its runs are counted after.
     private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, int before, TimeSpan budget, CancellationToken ct)
     {
         using var slots = new SemaphoreSlim(concurrency, concurrency);
@@ -236,6 +240,7 @@ internal static class IdleDriver
         stop.CancelAfter(budget > TimeSpan.Zero ? budget : TimeSpan.FromSeconds(1));
         var watch = Stopwatch.StartNew();
         var ids = new List<string>();
+        var submitted = TimeSpan.Zero;
         var submissions = Enumerable.Range(0, count).Select(async _ =>
         {
             await slots.WaitAsync(ct);
@@ -249,6 +254,12 @@ internal static class IdleDriver
                 lock (ids)
                 {
                     ids.Add(id);
+                    submitted = watch.Elapsed;
+                }
+                if (side is EngineSide)
+                {
+                    await side.Signals.ParkedAsync(id).WaitAsync(ct);
+                    side.Signals.Forget(id);
                 }
             }
             finally
@@ -257,9 +268,11 @@ internal static class IdleDriver
             }
         });
         await Task.WhenAll(submissions);
-        var submitted = watch.Elapsed;
-        var left = budget - watch.Elapsed;
-        await WaitParkedAsync(side, ids, before + ids.Count, left > TimeSpan.FromMinutes(1) ? left : TimeSpan.FromMinutes(1), ct);
+        if (side is HomeSide)
+        {
+            var left = budget - watch.Elapsed;
+            await WaitParkedAsync(side, ids, before + ids.Count, left > TimeSpan.FromMinutes(1) ? left : TimeSpan.FromMinutes(1), ct);
+        }
         return (ids.Count, submitted, watch.Elapsed);
     }
 
