@@ -3,12 +3,11 @@ using Agentic.Azure;
 using Agentic.Core.Activities;
 using Agentic.Core.Json;
 using Agentic.Core.Workflow;
-using Agentic.Runtime.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>
 /// Executes work items: one activity attempt each, with its timeout. Success and final failure go back
@@ -105,7 +104,6 @@ public sealed class ActivityWorker<TInput, TState>(
         runner.SendControlAsync(new ControlMessage(item.RunId, "done:" + item.CommandId, change, null, null), TimeSpan.Zero, cancellationToken);
 }
 
-
 /// <summary>
 /// Reads the runner's queue messages: a message that does not parse, does not deserialize (a missing or unknown
 /// <c>$type</c>, members of the wrong type) or misses what it must carry is reported, never thrown.
@@ -154,6 +152,16 @@ internal static class Wire
         }
     }
 }
+
+/// <summary>Moves a message to a poison queue with the reason.</summary>
+internal static class Poison
+{
+    public static async Task MoveAsync(global::Azure.Storage.Queues.QueueClient poisonQueue, QueueMessage message, string reason, TimeProvider clock, ILogger logger, CancellationToken cancellationToken)
+    {
+        var record = new PoisonMessage(poisonQueue.Name.Replace("-poison", "", StringComparison.Ordinal), reason, message.DequeueCount, message.Body.ToString(), clock.GetUtcNow());
+        await poisonQueue.SendMessageAsync(JsonSerializer.Serialize(record, AgenticJson.Options), cancellationToken: cancellationToken);
+        logger.Poisoned(poisonQueue.Name, reason);
+    }
 
     /// <summary>
     /// A message this host can not read. It is left for another delivery until it has been delivered

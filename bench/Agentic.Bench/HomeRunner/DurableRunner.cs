@@ -4,14 +4,13 @@ using System.Text.Json;
 using Agentic.Azure;
 using Agentic.Core.Json;
 using Agentic.Core.Workflow;
-using Agentic.Runtime.Queues;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>
 /// Runs a decider durably on Azure Storage. Each run is one table partition: the <c>run</c> row holds the

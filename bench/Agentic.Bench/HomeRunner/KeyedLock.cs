@@ -1,4 +1,4 @@
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>An async lock per key: events of one run are applied one at a time in this process.</summary>
 internal sealed class KeyedLock

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Agentic.Bench.HomeRunner;
 
+// The home runner's log messages as Agentic.Runtime had them (same ids), including those of the queue pump, the
+// agent-runs listener and provisioning, which the product's Logs.cs keeps internal.
 internal static partial class Logs
 {
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Run {RunId} started.")]
@@ -30,4 +32,22 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 121, Level = LogLevel.Warning, Message = "Outbox sweep failed: {Error}")]
     public static partial void SweepFailed(this ILogger logger, string error);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Message moved to {Queue}: {Reason}")]
+    public static partial void Poisoned(this ILogger logger, string queue, string reason);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Queue {Queue} unavailable, backing off {DelayMs} ms: {Error}")]
+    public static partial void QueueUnavailable(this ILogger logger, string queue, int delayMs, string error);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Error, Message = "Handling a message from {Queue} failed; it will be retried after its lease.")]
+    public static partial void HandlerFailed(this ILogger logger, Exception exception, string queue);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "Queue {Queue}: stopping, {InFlight} message(s) in hand.")]
+    public static partial void Draining(this ILogger logger, string queue, int inFlight);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "Storage not reachable yet ({Error}); retrying.")]
+    public static partial void StorageWaiting(this ILogger logger, string error);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Warning, Message = "Run request rejected to {Queue}: {Reason}")]
+    public static partial void RunRequestRejected(this ILogger logger, string queue, string reason);
 }

@@ -1,4 +1,4 @@
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>The runner's status of a run, beside the decider's own state.</summary>
 public enum RunStatus

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>
 /// Tuning of the local durable runner. Bound from:

@@ -1,14 +1,13 @@
 using System.Text.Json;
 using Agentic.Azure;
 using Agentic.Core.Json;
-using Agentic.Runtime.Queues;
 using Azure;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Agentic.Runtime;
+namespace Agentic.Bench.HomeRunner;
 
 /// <summary>
 /// The local runner's background work: provisions storage, then pumps the control queue (events and

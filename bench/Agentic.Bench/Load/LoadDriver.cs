@@ -1,27 +1,37 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using Agentic.Azure;
-using Agentic.Bench.Simulation;
-using Agentic.Core.Json;
-using Agentic.Core.Workflow;
-using Agentic.Runtime;
 using Agentic.Testing;
-using Microsoft.Extensions.Configuration;
+using static Agentic.Bench.Load.Report;
 
 namespace Agentic.Bench.Load;
 
-/// <summary>What one side (runner or floor) measured.</summary>
-internal sealed record SideResult(string Name, int Runs, int StepsPerRun, TimeSpan Wall, List<double> StepMs, List<double> GateToActMs)
+/// <summary>What one side measured.</summary>
+internal sealed record SideResult(
+    string Name, int Runs, int StepsPerRun, TimeSpan Wall, List<double> StepMs, List<double> GateToActMs,
+    IReadOnlyDictionary<RequestKind, Tally> Requests, ProcessCost Cost)
 {
+    public int Steps => Runs * StepsPerRun;
+
     public double RunsPerSecond => Runs / Wall.TotalSeconds;
 
-    public double StepsPerSecond => Runs * StepsPerRun / Wall.TotalSeconds;
+    public double StepsPerSecond => Steps / Wall.TotalSeconds;
+
+    public double StepP50 => Stats.Percentile(StepMs, 50);
+
+    public double StepP95 => Stats.Percentile(StepMs, 95);
+
+    public double StorageRequestsPerStep => (double)StorageCount(Requests) / Steps;
+
+    public double CpuMsPerStep => Cost.Cpu.TotalMilliseconds / Steps;
+
+    public double AllocatedKbPerStep => Cost.Allocated / 1024.0 / Steps;
 }
 
 /// <summary>
-/// <c>load</c>: starts Azurite and the sample fleet, runs N diagnostics runs of K steps through the real
-/// runner, then issues the same storage operations directly (the floor), and prints both and their ratio.
+/// <c>load</c>: starts one Azurite and the sample fleet, then runs the same load (N diagnostics runs of K read-only,
+/// permitted steps) through (a) the home runner, (b) the local host on the Durable Task engine and (c) the bare engine
+/// with a trivial orchestrator of as many activities, one side after the other on fresh hubs, and prints each side,
+/// a summary and the ratios (b)/(a) and (b)/(c).
 /// </summary>
 internal static class LoadDriver
 {
@@ -36,7 +46,7 @@ internal static class LoadDriver
         };
         var ct = cancel.Token;
 
-        Say($"Agentic load: {options.Runs} runs x {options.Steps} steps of agent 'diagnostics' (read-only, all permitted), {options.InFlight} in flight, {options.Warmup} warm-up runs first; {Environment.ProcessorCount} cores, load average {LoadAverage()}.");
+        Say(F($"Agentic load: {options.Runs} runs x {options.Steps} steps of agent 'diagnostics' (read-only, all permitted) on each of {string.Join(", ", options.Sides)}; {options.InFlight} in flight, {options.Warmup} warm-up runs first; {Environment.ProcessorCount} cores, load average {LoadAverage()}."));
         await using var azurite = new Azurite();
         await azurite.StartAsync();
         await using var fleet = await SampleFleet.StartAsync();
@@ -44,19 +54,15 @@ internal static class LoadDriver
         Say(Stats.StepDefinition);
         using var meter = new StorageMeter(azurite.ConnectionString, fleet.BaseUri);
 
-        SideResult? runner = null;
-        SideResult? floor = null;
+        var results = new List<SideResult>();
         var ok = true;
         try
         {
-            if (options.Only != "floor")
+            foreach (var name in options.Sides)
             {
-                (runner, var runnerOk) = await RunRunnerAsync(options, azurite, fleet, meter, ct);
-                ok &= runnerOk;
-            }
-            if (options.Only != "runner")
-            {
-                floor = await RunFloorAsync(options, azurite, fleet, meter, ct);
+                var (result, sideOk) = await RunSideAsync(name, options, azurite, fleet, meter, ct);
+                results.Add(result);
+                ok &= sideOk;
             }
         }
         catch (OperationCanceledException)
@@ -64,177 +70,109 @@ internal static class LoadDriver
             Say($"FAILED: cancelled, or the timed part took longer than {options.TimeoutSeconds} s (--timeout-seconds).");
             return 1;
         }
-        if (runner is not null && floor is not null)
-        {
-            var ratio = runner.Wall / floor.Wall;
-            Say("");
-            Say(string.Create(CultureInfo.InvariantCulture, $"ratio runner/floor: total time {ratio:0.00}x, steps/s {floor.StepsPerSecond / runner.StepsPerSecond:0.00}x (target <= 2.0: {(ratio <= 2.0 ? "met" : "NOT met")})"));
-        }
-        // Other processes on the machine compete with Azurite for the cores: say how busy it was.
+        Summary(results);
         Say($"load average at the end: {LoadAverage()}");
         return ok ? 0 : 1;
     }
 
-    private static async Task<(SideResult, bool)> RunRunnerAsync(LoadOptions options, Azurite azurite, SampleFleet fleet, StorageMeter meter, CancellationToken ct)
+    private static async Task<(SideResult, bool)> RunSideAsync(string name, LoadOptions options, Azurite azurite, SampleFleet fleet, StorageMeter meter, CancellationToken ct)
     {
-        var hub = Hubs.New("bench");
-        // A dev deployment whose runs may target the fleet.
-        var settings = new Dictionary<string, string?>(RunnerLoad.Settings(options, azurite.ConnectionString, hub).Concat(fleet.TargetSettings()))
+        var hub = Hubs.New(name);
+        meter.Hub = hub;
+        Say("");
+        Say(name switch
         {
+            "home" => $"== (a) home: the retired home runner in process (its old AddAgenticLocalRuntime on a generic host; bench copy in HomeRunner/), hub {hub}",
+            "engine" => $"== (b) engine: the local host's runtime in process (AddAgenticLocalRuntime on a generic host: Durable Task engine on Azure Storage, AgentRunOrchestrator, governed activities), hub {hub}",
+            _ => $"== (c) bare: the same engine, settings and SDK shim running a trivial orchestrator of 2 + 2K no-op activities (no governance, no fleet), hub {hub}",
+        });
+        Say("   " + options.Tuning.Describe(name));
+        var settings = new Dictionary<string, string?>(fleet.TargetSettings())
+        {
+            ["AgenticStorage"] = azurite.ConnectionString,
+            ["Agentic:HubName"] = hub,
             ["Agentic:Environment"] = "dev",
         };
-        Say("");
-        Say($"== runner: the local runtime in process (AddAgenticLocalRuntime on a generic host), hub {hub}");
-        Say("   " + string.Join(", ", settings.Where(s => s.Key.StartsWith("Agentic:Runner:", StringComparison.Ordinal)).Select(s => $"{s.Key["Agentic:Runner:".Length..]}={s.Value}")) + "; other runner options at their defaults");
-        await using var runner = await RunnerLoad.StartAsync(settings, ct);
+        foreach (var (key, value) in options.Tuning.Settings(name))
+        {
+            settings[key] = value;
+        }
+        await using LoadSide side = name switch
+        {
+            "home" => await HomeSide.StartAsync(settings, ct),
+            "engine" => await EngineSide.StartAsync(settings, ct),
+            _ => await BareSide.StartAsync(azurite.ConnectionString, hub, options.Tuning.EngineOptions(), ct),
+        };
         if (options.Warmup > 0)
         {
-            await runner.RunAsync(Targets(fleet, "warm", options.Warmup), options.Steps, Math.Min(options.InFlight, options.Warmup), ct);
+            await side.RunAsync(Targets(fleet, "warm", options.Warmup), options.Steps, Math.Min(options.InFlight, options.Warmup), ct);
+            // The engine logs a run's end before it commits the last episode: let the warm-up's last commits and deletes
+            // land outside the timed part.
+            await Task.Delay(TimeSpan.FromSeconds(3), ct);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         meter.Take();
         var cost = ProcessCost.Start();
-        var (ids, wall) = await RunnerLoad.TimeAsync(() => runner.RunAsync(Targets(fleet, "run", options.Runs), options.Steps, options.InFlight, timeout.Token));
+        var watch = Stopwatch.StartNew();
+        var ids = await side.RunAsync(Targets(fleet, "run", options.Runs), options.Steps, options.InFlight, timeout.Token);
+        var wall = watch.Elapsed;
         var spent = cost.Stop();
         var requests = meter.Take();
-        var runs = await runner.ReadAsync(ids, ct);
+        var runs = await side.ReadAllAsync(ids, options.Steps, ct);
 
         var ok = true;
-        var bad = runs.Where(r => r.Status != RunStatus.Completed || r.State.Steps.Length != options.Steps || r.State.Steps.Any(s => s.Status != StepStatus.Succeeded)).ToList();
+        var bad = runs.Where(r => !r.Ok).ToList();
         if (bad.Count > 0)
         {
             ok = false;
-            Say($"   FAILED: {bad.Count} run(s) did not complete all {options.Steps} steps, e.g. {bad[0].RunId}: {bad[0].Status}, {bad[0].State.FailureReason}");
+            Say($"   FAILED: {bad.Count} run(s) did not complete all {options.Steps} steps, e.g. {bad[0].RunId}: {bad[0].Detail}");
         }
-        if (runner.Problems.Count > 0)
+        if (side.Problems.Count > 0)
         {
-            Say("   runtime warnings/errors: " + string.Join(", ", runner.Problems.Select(p => $"{p.Key} x{p.Value}")));
+            Say("   warnings/errors logged: " + string.Join(", ", side.Problems.Select(p => $"{p.Key} x{p.Value}")));
         }
-        var origin = DateTimeOffset.UnixEpoch;
-        var latencies = runs.Select(r => Stats.StepLatencies(r.State.Log.Select(e => (e.Kind, (e.At - origin).TotalMilliseconds)))).ToList();
-        PrintRequests(requests, options);
-        PrintCost(spent, options);
-        var result = new SideResult("runner", runs.Count, options.Steps, wall, [.. latencies.SelectMany(l => l.Steps)], [.. latencies.SelectMany(l => l.GateToAct)]);
-        Print(result);
+        var latencies = runs.Select(r => Stats.StepLatencies(r.Marks)).ToList();
+        var result = new SideResult(name, runs.Count, options.Steps, wall, [.. latencies.SelectMany(l => l.Steps)], [.. latencies.SelectMany(l => l.GateToAct)], requests, spent);
+        Requests(name, requests, result.Steps, "step");
+        Say(F($"   this process: CPU {spent.Cpu.TotalSeconds:0.00} s = {result.CpuMsPerStep:0.00} ms per step, allocated {result.AllocatedKbPerStep:0} KB per step, {spent.Collections} gen0 GCs (Azurite and the fleet are other processes)"));
+        Say(F($"{name + ":",-8}{result.Runs} runs x {result.StepsPerRun} steps in {wall.TotalSeconds:0.000} s: {result.RunsPerSecond:0.00} runs/s, {result.StepsPerSecond:0.0} steps/s; step p50 {result.StepP50:0.0} ms, p95 {result.StepP95:0.0} ms; gate-to-act p50 {Stats.Percentile(result.GateToActMs, 50):0.0} ms, p95 {Stats.Percentile(result.GateToActMs, 95):0.0} ms"));
         return (result, ok);
     }
 
-    private static async Task<SideResult> RunFloorAsync(LoadOptions options, Azurite azurite, SampleFleet fleet, StorageMeter meter, CancellationToken ct)
+    private static void Summary(List<SideResult> results)
     {
-        var hub = Hubs.New("floor");
+        if (results.Count == 0)
+        {
+            return;
+        }
         Say("");
-        Say($"== floor: the runner's storage operations issued directly with the Azure SDK, one sequential chain per run, hub {hub}");
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AgenticStorage"] = azurite.ConnectionString }).Build();
-        var storage = new StorageClients(configuration, Microsoft.Extensions.Options.Options.Create(new AgenticStorageOptions { HubName = hub }));
-        var floor = new FloorLoad(storage, TimeSpan.FromSeconds(options.LeaseSeconds));
-        await floor.ProvisionAsync(ct);
-
-        // Scripts (and the serialization in them) are built before the clock starts: the floor is storage only.
-        static List<FloorScript> Scripts(IEnumerable<string> targets, int steps) =>
-            [.. targets.Select(t => FloorScript.Build(DiagnosticsRun.Simulate("run-" + Guid.NewGuid().ToString("N"), t, steps, DateTimeOffset.UtcNow)))];
-        var warm = Scripts(Targets(fleet, "warm", options.Warmup), options.Steps);
-        var timed = Scripts(Targets(fleet, "run", options.Runs), options.Steps);
-        PrintOperations(timed[0], options.Steps);
-
-        var clock = Stopwatch.StartNew();
-        await floor.RunAsync(warm, Math.Max(1, Math.Min(options.InFlight, options.Warmup)), clock, ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
-        meter.Take();
-        var cost = ProcessCost.Start();
-        var start = clock.Elapsed;
-        var chains = await floor.RunAsync(timed, options.InFlight, clock, timeout.Token);
-        var wall = clock.Elapsed - start;
-        var spent = cost.Stop();
-        PrintRequests(meter.Take(), options);
-        PrintCost(spent, options);
-
-        var empty = chains.Sum(c => c.EmptyReceives);
-        if (empty > 0)
+        Say("== summary (timed part of each side; storage requests counted on the wire, CPU and allocations of this process)");
+        Say(F($"{"side",-8}{"runs",6}{"steps",7}{"wall s",9}{"runs/s",8}{"steps/s",9}{"step p50 ms",13}{"p95 ms",9}{"storage req/step",18}{"CPU ms/step",13}{"alloc KB/step",15}"));
+        foreach (var r in results)
         {
-            Say($"   {empty} receive(s) found the queue empty for a moment and were repeated (not counted above).");
+            Say(F($"{r.Name,-8}{r.Runs,6}{r.Steps,7}{r.Wall.TotalSeconds,9:0.00}{r.RunsPerSecond,8:0.00}{r.StepsPerSecond,9:0.0}{r.StepP50,13:0.0}{r.StepP95,9:0.0}{r.StorageRequestsPerStep,18:0.00}{r.CpuMsPerStep,13:0.00}{r.AllocatedKbPerStep,15:0}"));
         }
-        var latencies = chains.Select(c => Stats.StepLatencies(c.Marks)).ToList();
-        var result = new SideResult("floor", chains.Count, options.Steps, wall, [.. latencies.SelectMany(l => l.Steps)], [.. latencies.SelectMany(l => l.GateToAct)]);
-        Print(result);
-        return result;
-    }
-
-    private static void PrintOperations(FloorScript script, int steps)
-    {
-        var operations = script.Operations.ToList();
-        var middle = steps >= 2 ? "s2" : "s1";
-        var last = "s" + steps.ToString(CultureInfo.InvariantCulture);
-        var step = operations.Where(o => o.Part == middle).ToList();
-        Say($"   storage operations per step (gate + act of a read-only tool), counted on step {middle}: {step.Count}");
-        foreach (var group in step.GroupBy(o => o.On).OrderBy(g => g.Key))
+        var engine = results.FirstOrDefault(r => r.Name == "engine");
+        var others = results.Where(r => r.Name != "engine").ToList();
+        if (engine is null || others.Count == 0)
         {
-            var counts = group.GroupBy(Verb).Select(v => $"{v.Count()} {v.Key}");
-            var what = group.Select(o => o.What).Distinct();
-            Say($"     {Name(group.Key),-13} {string.Join(", ", counts),-34} ({string.Join("; ", what)})");
+            return;
         }
-        var overhead = operations.Count(o => o.Part == "run");
-        Say($"   per run: {overhead} for start, perceive and plan + {step.Count} per step, the last step {operations.Count(o => o.Part == last)} (completing dispatches nothing) = {operations.Count} for {steps} step(s)");
-        var state = script.Ops.OfType<Transaction>().Last(t => t.RunRow is not null).RunRow!.GetBinary("State")!.Length;
-        var work = script.Ops.OfType<Send>().Where(s => s.On == Target.Work).Average(s => Encoding.UTF8.GetByteCount(s.Body));
-        var control = script.Ops.OfType<Send>().Where(s => s.On == Target.Control && s.Delay is null).Average(s => Encoding.UTF8.GetByteCount(s.Body));
-        Say(string.Create(CultureInfo.InvariantCulture, $"   sizes: run state {script.Ops.OfType<Transaction>().Where(t => t.RunRow is not null).Average(t => t.RunRow!.GetBinary("State")!.Length):0} B on average, {state} B at completion; work item {work:0} B, control message {control:0} B on average"));
+        Say("");
+        Say("ratios " + string.Concat(others.Select(o => $"{"engine/" + o.Name,14}")) + "   (wall time: above 1 is slower; steps/s: below 1 is slower)");
+        void Row(string what, Func<SideResult, double> value) =>
+            Say(F($"{what,-26}") + string.Concat(others.Select(o => F($"{value(engine) / value(o),13:0.00}x"))));
+        Row("wall time", r => r.Wall.TotalSeconds);
+        Row("steps/s", r => r.StepsPerSecond);
+        Row("step p50", r => r.StepP50);
+        Row("step p95", r => r.StepP95);
+        Row("storage requests/step", r => r.StorageRequestsPerStep);
+        Row("CPU/step", r => r.CpuMsPerStep);
+        Row("allocated/step", r => r.AllocatedKbPerStep);
     }
-
-    private static void PrintRequests(IReadOnlyDictionary<(string Service, string Method), Tally> requests, LoadOptions options)
-    {
-        Say("   requests on the wire in the timed part (count, per step, by method with mean latency):");
-        foreach (var line in StorageMeter.Describe(requests, options.Runs * options.Steps))
-        {
-            Say("     " + line);
-        }
-    }
-
-    private static void PrintCost(ProcessCost spent, LoadOptions options)
-    {
-        double steps = options.Runs * options.Steps;
-        Say(string.Create(CultureInfo.InvariantCulture,
-            $"   this process: CPU {spent.Cpu.TotalSeconds:0.00} s = {spent.Cpu.TotalMilliseconds / steps:0.00} ms per step, allocated {spent.Allocated / steps / 1024:0} KB per step, {spent.Collections} GCs (Azurite and the fleet are other processes)"));
-    }
-
-    private static string Verb(FloorOp op) => op switch
-    {
-        Transaction => "transaction",
-        Get => "get",
-        Upsert => "upsert",
-        Send => "send",
-        Receive => "receive",
-        Delete => "delete",
-        _ => op.GetType().Name,
-    };
-
-    private static string Name(Target target) => target switch
-    {
-        Target.Runs => "runs table",
-        Target.Ledger => "ledger table",
-        Target.Work => "work queue",
-        _ => "control queue",
-    };
 
     private static List<string> Targets(SampleFleet fleet, string prefix, int count) =>
         [.. Enumerable.Range(1, count).Select(i => fleet.Target(prefix + i.ToString(CultureInfo.InvariantCulture)))];
-
-    private static void Print(SideResult r) => Say(string.Create(CultureInfo.InvariantCulture,
-        $"{r.Name + ":",-8}{r.Runs} runs x {r.StepsPerRun} steps in {r.Wall.TotalSeconds:0.000} s: {r.RunsPerSecond:0.00} runs/s, {r.StepsPerSecond:0.0} steps/s; " +
-        $"step p50 {Stats.Percentile(r.StepMs, 50):0.0} ms, p95 {Stats.Percentile(r.StepMs, 95):0.0} ms; gate-to-act p50 {Stats.Percentile(r.GateToActMs, 50):0.0} ms, p95 {Stats.Percentile(r.GateToActMs, 95):0.0} ms"));
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static void Say(string line) => Console.WriteLine(line);
-}
-
-/// <summary>CPU time and allocations of this process over a timed part.</summary>
-internal sealed record ProcessCost(TimeSpan Cpu, long Allocated, int Collections)
-{
-    public static ProcessCost Start() => new(Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalAllocatedBytes(), GC.CollectionCount(0));
-
-    public ProcessCost Stop() => new(Process.GetCurrentProcess().TotalProcessorTime - Cpu, GC.GetTotalAllocatedBytes() - Allocated, GC.CollectionCount(0) - Collections);
 }

@@ -5,39 +5,29 @@ namespace Agentic.Bench.Load;
 /// <summary>Options of <c>load</c>: <c>--name value</c> pairs, all optional.</summary>
 internal sealed record LoadOptions
 {
-    /// <summary>Timed runs (and floor chains).</summary>
+    /// <summary>The sides in the order they run: (a) home runner, (b) local host on the engine, (c) bare engine.</summary>
+    public static readonly string[] AllSides = ["home", "engine", "bare"];
+
+    /// <summary>Timed runs per side.</summary>
     public int Runs { get; init; } = 200;
 
     /// <summary>Read-only steps per run: the diagnostics agent's <c>probes</c>.</summary>
     public int Steps { get; init; } = 5;
 
-    /// <summary>Runs (chains) in flight at once; all of them by default.</summary>
+    /// <summary>Runs in flight at once; all of them by default.</summary>
     public int Concurrency { get; init; }
 
-    /// <summary>Untimed runs (and chains) first, so JIT, connection pools and Azurite's collections are warm.</summary>
+    /// <summary>Untimed runs first on each side, so JIT, connection pools and Azurite's collections are warm.</summary>
     public int Warmup { get; init; } = 10;
-
-    // The runner's tuning defaults to the product's defaults. Measured at N=200, K=5 on 2 cores: more slots
-    // (64/64, 128/128) only queue more requests in Azurite's single event loop (128/128 was the slowest), and
-    // shorter polls add empty receives without cutting latency, since in-process enqueues wake the pumps.
-
-    /// <summary>Agentic:Runner:MaxConcurrentActivities.</summary>
-    public int Activities { get; init; } = 32;
-
-    /// <summary>Agentic:Runner:MaxConcurrentEvents.</summary>
-    public int Events { get; init; } = 16;
-
-    /// <summary>Agentic:Runner:MaxPollMilliseconds.</summary>
-    public int PollMilliseconds { get; init; } = 500;
-
-    /// <summary>Agentic:Runner:WorkLeaseSeconds and ControlLeaseSeconds (the floor receives with the same lease).</summary>
-    public int LeaseSeconds { get; init; } = 30;
 
     /// <summary>Give up (and fail) when the timed part of one side takes longer.</summary>
     public int TimeoutSeconds { get; init; } = 600;
 
-    /// <summary><c>both</c>, <c>runner</c> or <c>floor</c>.</summary>
-    public string Only { get; init; } = "both";
+    /// <summary>Which sides run.</summary>
+    public IReadOnlyList<string> Sides { get; init; } = AllSides;
+
+    /// <summary>The tuning of both runtimes; the products' defaults unless given.</summary>
+    public Tuning Tuning { get; init; } = new();
 
     /// <summary>The effective concurrency.</summary>
     public int InFlight => Concurrency > 0 ? Math.Min(Concurrency, Runs) : Runs;
@@ -45,35 +35,141 @@ internal sealed record LoadOptions
     public static LoadOptions Parse(IReadOnlyList<string> args)
     {
         var options = new LoadOptions();
+        foreach (var (name, value) in OptionReader.Pairs(args))
+        {
+            options = name switch
+            {
+                "--runs" => options with { Runs = OptionReader.Int(name, value, 1, 1_000_000) },
+                "--steps" => options with { Steps = OptionReader.Int(name, value, 1, 20) },
+                "--concurrency" => options with { Concurrency = OptionReader.Int(name, value, 1, 1_000_000) },
+                "--warmup" => options with { Warmup = OptionReader.Int(name, value, 0, 10_000) },
+                "--timeout-seconds" => options with { TimeoutSeconds = OptionReader.Int(name, value, 1, 86_400) },
+                "--only" => options with { Sides = OptionReader.Sides(name, value, AllSides) },
+                _ => options with { Tuning = options.Tuning.With(name, value) },
+            };
+        }
+        return options;
+    }
+}
+
+/// <summary>
+/// The runtimes' settings the driver may change; <c>null</c> leaves the product's default. The home runner's are
+/// <c>Agentic:Runner:*</c> (its old options), the engine's <c>Agentic:Engine:*</c> (both engine sides use them).
+/// </summary>
+internal sealed record Tuning
+{
+    public int? HomeActivities { get; init; }
+
+    public int? HomeEvents { get; init; }
+
+    public int? HomePollMilliseconds { get; init; }
+
+    public int? HomeLeaseSeconds { get; init; }
+
+    public int? EngineActivities { get; init; }
+
+    public int? EngineOrchestrations { get; init; }
+
+    public int? EnginePollMilliseconds { get; init; }
+
+    public int? Partitions { get; init; }
+
+    public Tuning With(string name, string value) => name switch
+    {
+        "--home-activities" => this with { HomeActivities = OptionReader.Int(name, value, 1, 1024) },
+        "--home-events" => this with { HomeEvents = OptionReader.Int(name, value, 1, 1024) },
+        "--home-poll-ms" => this with { HomePollMilliseconds = OptionReader.Int(name, value, 10, 60_000) },
+        "--home-lease-seconds" => this with { HomeLeaseSeconds = OptionReader.Int(name, value, 2, 600) },
+        "--engine-activities" => this with { EngineActivities = OptionReader.Int(name, value, 1, 1024) },
+        "--engine-orchestrations" => this with { EngineOrchestrations = OptionReader.Int(name, value, 1, 1024) },
+        "--engine-poll-ms" => this with { EnginePollMilliseconds = OptionReader.Int(name, value, 10, 60_000) },
+        "--partitions" => this with { Partitions = OptionReader.Int(name, value, 1, 16) },
+        _ => throw new ArgumentException($"Unknown option: {name} {value}."),
+    };
+
+    /// <summary>The given settings of one side, as configuration keys.</summary>
+    public Dictionary<string, string?> Settings(string side)
+    {
+        var settings = new Dictionary<string, string?>();
+        void Set(string key, int? value)
+        {
+            if (value is { } v)
+            {
+                settings[key] = v.ToString(CultureInfo.InvariantCulture);
+            }
+        }
+        if (side == "home")
+        {
+            Set("Agentic:Runner:MaxConcurrentActivities", HomeActivities);
+            Set("Agentic:Runner:MaxConcurrentEvents", HomeEvents);
+            Set("Agentic:Runner:MaxPollMilliseconds", HomePollMilliseconds);
+            Set("Agentic:Runner:WorkLeaseSeconds", HomeLeaseSeconds);
+            Set("Agentic:Runner:ControlLeaseSeconds", HomeLeaseSeconds);
+        }
+        else
+        {
+            Set("Agentic:Engine:MaxConcurrentActivities", EngineActivities);
+            Set("Agentic:Engine:MaxConcurrentOrchestrations", EngineOrchestrations);
+            Set("Agentic:Engine:MaxPollMilliseconds", EnginePollMilliseconds);
+            Set("Agentic:Engine:PartitionCount", Partitions);
+        }
+        return settings;
+    }
+
+    /// <summary>The engine's options with the given settings applied (for the bare side, which has no configuration).</summary>
+    public Runtime.Engine.EngineOptions EngineOptions()
+    {
+        var options = new Runtime.Engine.EngineOptions();
+        options.MaxConcurrentActivities = EngineActivities ?? options.MaxConcurrentActivities;
+        options.MaxConcurrentOrchestrations = EngineOrchestrations ?? options.MaxConcurrentOrchestrations;
+        options.MaxPollMilliseconds = EnginePollMilliseconds ?? options.MaxPollMilliseconds;
+        options.PartitionCount = Partitions ?? options.PartitionCount;
+        return options;
+    }
+
+    /// <summary>A line for the report: the effective tuning of a side.</summary>
+    public string Describe(string side)
+    {
+        if (side == "home")
+        {
+            var home = new HomeRunner.RunnerOptions();
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Agentic:Runner: MaxConcurrentActivities={HomeActivities ?? home.MaxConcurrentActivities}, MaxConcurrentEvents={HomeEvents ?? home.MaxConcurrentEvents}, MaxPollMilliseconds={HomePollMilliseconds ?? home.MaxPollMilliseconds}, Work/ControlLeaseSeconds={HomeLeaseSeconds ?? home.WorkLeaseSeconds}; the rest at the old defaults");
+        }
+        var engine = EngineOptions();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Agentic:Engine: PartitionCount={engine.PartitionCount}, MaxConcurrentActivities={engine.MaxConcurrentActivities}, MaxConcurrentOrchestrations={engine.MaxConcurrentOrchestrations}, MaxPollMilliseconds={engine.MaxPollMilliseconds}; the rest at the product's defaults");
+    }
+}
+
+/// <summary>Reads <c>--name value</c> pairs.</summary>
+internal static class OptionReader
+{
+    public static IEnumerable<(string Name, string Value)> Pairs(IReadOnlyList<string> args)
+    {
         for (var i = 0; i < args.Count; i += 2)
         {
             if (i + 1 >= args.Count)
             {
                 throw new ArgumentException($"Option {args[i]} needs a value.");
             }
-            var value = args[i + 1];
-            options = args[i] switch
-            {
-                "--runs" => options with { Runs = Positive(args[i], value) },
-                "--steps" => options with { Steps = Range(args[i], value, 1, 20) },
-                "--concurrency" => options with { Concurrency = Positive(args[i], value) },
-                "--warmup" => options with { Warmup = Range(args[i], value, 0, 10_000) },
-                "--activities" => options with { Activities = Range(args[i], value, 1, 1024) },
-                "--events" => options with { Events = Range(args[i], value, 1, 1024) },
-                "--poll-ms" => options with { PollMilliseconds = Range(args[i], value, 10, 60_000) },
-                "--lease-seconds" => options with { LeaseSeconds = Range(args[i], value, 2, 600) },
-                "--timeout-seconds" => options with { TimeoutSeconds = Positive(args[i], value) },
-                "--only" when value is "both" or "runner" or "floor" => options with { Only = value },
-                _ => throw new ArgumentException($"Unknown option or value: {args[i]} {value}."),
-            };
+            yield return (args[i], args[i + 1]);
         }
-        return options;
     }
 
-    private static int Positive(string name, string value) => Range(name, value, 1, int.MaxValue);
-
-    private static int Range(string name, string value, int min, int max) =>
+    public static int Int(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new ArgumentException($"{name} must be an integer from {min} to {max}, not '{value}'.");
+
+    public static IReadOnlyList<int> Ints(string name, string value, int min, int max) =>
+        [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => Int(name, v, min, max))];
+
+    public static IReadOnlyList<string> Sides(string name, string value, IReadOnlyList<string> allowed)
+    {
+        var sides = value == "all" ? [.. allowed] : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return sides.Length > 0 && sides.All(allowed.Contains)
+            ? [.. allowed.Where(sides.Contains)]
+            : throw new ArgumentException($"{name} takes a comma-separated list of {string.Join(", ", allowed)} (or all), not '{value}'.");
+    }
 }

@@ -5,15 +5,18 @@ internal static class Stats
 {
     /// <summary>The definition, printed with the numbers.</summary>
     public const string StepDefinition =
-        "Step latency: from the previous step's act completion (the plan's completion for step 1) to this step's act completion, " +
-        "i.e. one full gate -> act cycle with both event applies and dispatches; gate-to-act: from the gate's completion to the act's.";
+        "Step latency: from the previous step's 'acted' mark (the 'planned' mark for step 1) to this step's 'acted' mark, i.e. one full gate -> act cycle " +
+        "with both completions applied and both activities dispatched; gate-to-act: from the step's 'decided' mark to its 'acted' mark. Marks: home = the " +
+        "activity's completion time; engine and bare = the orchestration time of the episode that takes the completion up.";
 
     /// <summary>
-    /// Step latency, the same for runner and floor: from the previous step's "acted" stamp (for the first
-    /// step, the "planned" stamp) to this step's "acted" stamp. The stamps are activity completion times, so
-    /// one step's interval holds everything one step costs: the apply of the previous completion and the
-    /// dispatch of the gate, the gate activity, the apply of its decision and the dispatch of the act, and
-    /// the act activity. Also "gate to act": from the "decided" stamp to the "acted" stamp of the same step.
+    /// Step latency, the same definition on every side: from the previous step's "acted" mark (for the first step, the
+    /// "planned" mark) to this step's "acted" mark, and "gate to act", from the "decided" mark to the "acted" mark of the
+    /// same step. Marks are the run log's entries (the home runner stamps them with the activity's completion time, the
+    /// orchestrator with the time of the episode that applies the completion) or the bare orchestrator's own stamps
+    /// taken at the same points. Consecutive marks of the same kind are one full cycle apart either way: the apply of the
+    /// previous completion and the dispatch of the gate, the gate activity, the apply of its decision and the dispatch of
+    /// the act, and the act activity.
     /// </summary>
     public static (List<double> Steps, List<double> GateToAct) StepLatencies(IEnumerable<(string Kind, double AtMs)> marks)
     {

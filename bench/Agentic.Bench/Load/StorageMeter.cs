@@ -1,22 +1,33 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
+using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Agentic.Bench.Load;
 
+/// <summary>One kind of request: the service (told apart by port), the table, queue or container without the hub's
+/// prefix, the HTTP method and what the request does.</summary>
+internal readonly record struct RequestKind(string Service, string Resource, string Method, string Operation);
+
+/// <summary>Requests counted and their total duration.</summary>
+internal readonly record struct Tally(long Count, double Seconds);
+
 /// <summary>
-/// Counts the HTTP requests this process sends to Azurite, by service (told apart by port) and method, with
-/// their total duration, from .NET's own <c>http.client.request.duration</c> metric. The Azure SDK sends
-/// through HttpClient, so this is every storage operation as it went on the wire, retries included: the
-/// runner's real operation count, to set beside the floor's scripted one. Calls to the sample fleet (the
-/// tools and probes) are counted apart.
+/// Counts every HTTP request this process sends to Azurite (and to the sample fleet) with its table, queue or
+/// container, from HttpClient's own diagnostics (the <c>HttpHandlerDiagnosticListener</c> stop event carries the
+/// request). The Azure SDK, the product's stores and the Durable Task engine all send through
+/// HttpClient, so this is every storage operation as it went on the wire, retries and empty polls included. A receive
+/// that found the queue empty can not be told from one that got messages here (the body is read after the stop event);
+/// deletes count the messages handled. An entity group transaction goes to <c>$batch</c>, which names no
+/// table.
 /// </summary>
-internal sealed partial class StorageMeter : IDisposable
+internal sealed partial class StorageMeter : IDisposable, IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
 {
-    private readonly MeterListener _listener = new();
     private readonly Dictionary<int, string> _services;
-    private ConcurrentDictionary<(string Service, string Method), Tally> _tallies = new();
+    private readonly List<IDisposable> _subscriptions = [];
+    private ConcurrentDictionary<RequestKind, Tally> _tallies = new();
+    private PropertyInfo? _request;
 
     public StorageMeter(string connectionString, Uri fleet)
     {
@@ -24,72 +35,117 @@ internal sealed partial class StorageMeter : IDisposable
         _services = Endpoint().Matches(connectionString).ToDictionary(
             m => int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture), m => m.Groups["service"].Value.ToLowerInvariant());
         _services[fleet.Port] = "fleet";
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == "System.Net.Http" && instrument.Name == "http.client.request.duration")
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<double>(OnMeasurement);
-        _listener.Start();
+        _subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
     }
+
+    /// <summary>The hub whose prefix is taken off resource names (the side being measured).</summary>
+    public string Hub { get; set; } = "";
 
     /// <summary>What was counted since the last call, and a fresh start.</summary>
-    public IReadOnlyDictionary<(string Service, string Method), Tally> Take() => Interlocked.Exchange(ref _tallies, new());
+    public IReadOnlyDictionary<RequestKind, Tally> Take() => Interlocked.Exchange(ref _tallies, new());
 
-    public void Dispose() => _listener.Dispose();
-
-    /// <summary>The counts as a line per service: method count (mean ms).</summary>
-    public static IEnumerable<string> Describe(IReadOnlyDictionary<(string Service, string Method), Tally> tallies, double perStep)
+    public void Dispose()
     {
-        ArgumentNullException.ThrowIfNull(tallies);
-        foreach (var service in tallies.GroupBy(t => t.Key.Service).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var subscription in _subscriptions)
         {
-            var total = service.Sum(t => t.Value.Count);
-            var parts = service.OrderBy(t => t.Key.Method, StringComparer.Ordinal)
-                .Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key.Method} {t.Value.Count} ({Verb(service.Key, t.Key.Method)}, {t.Value.Seconds * 1000 / t.Value.Count:0.0} ms)"));
-            yield return string.Create(CultureInfo.InvariantCulture, $"{service.Key,-6} {total,6} = {total / perStep,5:0.0} per step: {string.Join(", ", parts)}");
+            subscription.Dispose();
         }
     }
 
-    private static string Verb(string service, string method) => (service, method) switch
+    void IObserver<DiagnosticListener>.OnNext(DiagnosticListener value)
     {
-        ("queue", "GET") => "receive",
-        ("queue", "POST") => "send",
-        ("queue", "DELETE") => "delete",
-        ("queue", "PUT") => "update: lease renewal or release",
-        ("table", "POST") => "transaction",
-        ("table", "GET") => "get or query",
-        ("table", "PUT") => "upsert or update",
-        ("table", "PATCH" or "MERGE") => "merge",
-        ("fleet", _) => "tool and probe calls",
-        _ => "other",
-    };
-
-    private void OnMeasurement(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
-    {
-        string? method = null;
-        var port = -1;
-        foreach (var tag in tags)
+        if (value.Name == "HttpHandlerDiagnosticListener")
         {
-            switch (tag.Key)
+            lock (_subscriptions)
             {
-                case "http.request.method":
-                    method = tag.Value as string;
-                    break;
-                case "server.port":
-                    port = Convert.ToInt32(tag.Value, CultureInfo.InvariantCulture);
-                    break;
+                _subscriptions.Add(value.Subscribe(this, (name, _, _) => name.StartsWith("System.Net.Http.HttpRequestOut", StringComparison.Ordinal)));
             }
         }
-        var service = _services.TryGetValue(port, out var name) ? name : "other";
-        _tallies.AddOrUpdate((service, method ?? "?"), _ => new Tally(1, seconds), (_, t) => new Tally(t.Count + 1, t.Seconds + seconds));
+    }
+
+    void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> value)
+    {
+        if (value.Key != "System.Net.Http.HttpRequestOut.Stop" || value.Value is not { } payload)
+        {
+            return;
+        }
+        var type = payload.GetType();
+        _request ??= type.GetProperty("Request");
+        if (_request?.GetValue(payload) is not HttpRequestMessage { RequestUri: { } uri } request)
+        {
+            return;
+        }
+        var service = _services.TryGetValue(uri.Port, out var name) ? name : "other";
+        var kind = Classify(service, request.Method.Method, uri);
+        var seconds = Activity.Current?.Duration.TotalSeconds ?? 0;
+        _tallies.AddOrUpdate(kind, _ => new Tally(1, seconds), (_, t) => new Tally(t.Count + 1, t.Seconds + seconds));
+    }
+
+    void IObserver<DiagnosticListener>.OnCompleted()
+    {
+    }
+
+    void IObserver<DiagnosticListener>.OnError(Exception error)
+    {
+    }
+
+    void IObserver<KeyValuePair<string, object?>>.OnCompleted()
+    {
+    }
+
+    void IObserver<KeyValuePair<string, object?>>.OnError(Exception error)
+    {
+    }
+
+    private RequestKind Classify(string service, string method, Uri uri)
+    {
+        if (service is "fleet" or "other")
+        {
+            return new(service, uri.AbsolutePath.StartsWith("/services/", StringComparison.Ordinal) ? "services" : "other", method, "tool and probe calls");
+        }
+        // Path style: /{account}/{resource}[/...]; a table entity is {table}(PartitionKey='..',RowKey='..').
+        var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var resource = segments.Length > 1 ? Uri.UnescapeDataString(segments[1]) : "(account)";
+        var paren = resource.IndexOf('(', StringComparison.Ordinal);
+        if (paren > 0)
+        {
+            resource = resource[..paren];
+        }
+        if (Hub.Length > 0 && resource.StartsWith(Hub, StringComparison.OrdinalIgnoreCase))
+        {
+            resource = resource[Hub.Length..].TrimStart('-');
+        }
+        resource = Partition().Replace(resource, "-NN");
+        var query = uri.Query;
+        var operation = (service, method) switch
+        {
+            ("queue", "GET") when segments.Length < 3 => "properties",
+            ("queue", "GET") when query.Contains("peekonly=true", StringComparison.OrdinalIgnoreCase) => "peek",
+            ("queue", "GET") => "receive (or empty poll)",
+            ("queue", "POST") => "send",
+            ("queue", "DELETE") => "delete",
+            ("queue", "PUT") when segments.Length > 3 => "update (lease renewal, release or back-off)",
+            ("queue", "PUT") => "create",
+            ("table", "POST") when resource == "$batch" => "transaction",
+            ("table", "POST") when resource == "Tables" => "create table",
+            ("table", "POST") => "insert",
+            ("table", "GET") when uri.AbsolutePath.Contains("RowKey=", StringComparison.Ordinal) => "get",
+            ("table", "GET") => "query",
+            ("table", "PUT") => "upsert or replace",
+            ("table", "PATCH" or "MERGE") => "merge",
+            ("table", "DELETE") => "delete",
+            ("blob", _) when query.Contains("comp=lease", StringComparison.OrdinalIgnoreCase) => "lease",
+            ("blob", "GET" or "HEAD") => "read",
+            ("blob", "PUT") => "write",
+            ("blob", "DELETE") => "delete",
+            _ => "other",
+        };
+        return new(service, resource, method, operation);
     }
 
     [GeneratedRegex(@"(?<service>Blob|Queue|Table)Endpoint=https?://[^:/]+:(?<port>\d+)")]
     private static partial Regex Endpoint();
-}
 
-/// <summary>Requests counted and their total duration.</summary>
-internal readonly record struct Tally(long Count, double Seconds);
+    [GeneratedRegex(@"-\d{2}$")]
+    private static partial Regex Partition();
+}

@@ -33,8 +33,8 @@ public sealed record SimulatedRun(RunRequest Request, AgentRunState Start, IRead
 /// <summary>
 /// Simulates runs of the "diagnostics" agent (K read-only steps, all permitted) with the real workflow,
 /// playbook, baseline policy and tool descriptors, and activity results shaped like the sample fleet's
-/// answers. The load driver's storage floor takes its entity and message sizes from here; the micro
-/// benchmarks take their states and events from here.
+/// answers. The load driver takes its requests from here; the micro benchmarks take their states and
+/// events from here.
 /// </summary>
 public static class DiagnosticsRun
 {
@@ -44,7 +44,11 @@ public static class DiagnosticsRun
 
     /// <summary>The request the load driver submits: agent "diagnostics" with <c>{"probes": K}</c>.</summary>
     public static RunRequest Request(string target, int probes, string principal = "bench") =>
-        RunRequestParser.Parse(Encoding.UTF8.GetBytes(RequestBody(target, probes)), principal, Admission(new Uri(target)));
+        Parse(RequestBody(target, probes), new Uri(target), principal);
+
+    /// <summary>Any request body, validated as a dev deployment whose run targets are the fleet's at <paramref name="target"/>.</summary>
+    public static RunRequest Parse(string body, Uri target, string principal = "bench") =>
+        RunRequestParser.Parse(Encoding.UTF8.GetBytes(body), principal, Admission(target));
 
     // A dev deployment whose run targets are the fleet's services at the target's address.
     private static RunAdmission Admission(Uri target)
