@@ -6,13 +6,13 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
-// dotnet run -c Release --project bench/Agentic.Bench -- load [--runs 200 --steps 5 --only home,engine,bare ...]
+// dotnet run -c Release --project bench/Agentic.Bench -- load [--runs 200 --steps 5 --only engine,bare ...]
 // dotnet run -c Release --project bench/Agentic.Bench -- idle [--parked 0,1000,10000 --window-seconds 30 ...]
 // dotnet run -c Release --project bench/Agentic.Bench -- micro [BenchmarkDotNet arguments]
-const string Usage = "usage: Agentic.Bench load [--runs N] [--steps K] [--concurrency C] [--warmup W] [--timeout-seconds T] [--only home,engine,bare] [tuning]\n" +
-    "       Agentic.Bench idle [--parked 0,1000,10000] [--home-parked 0,1000] [--only engine,home] [--window-seconds S] [--submits M] [--park-concurrency P] [--budget-minutes B] [tuning]\n" +
+const string Usage = "usage: Agentic.Bench load [--runs N] [--steps K] [--concurrency C] [--warmup W] [--timeout-seconds T] [--only engine,bare] [tuning]\n" +
+    "       Agentic.Bench idle [--parked 0,1000,10000] [--window-seconds S] [--submits M] [--park-concurrency P] [--budget-minutes B] [tuning]\n" +
     "       Agentic.Bench micro [BenchmarkDotNet arguments, e.g. --filter *Decider*]\n" +
-    "tuning: [--home-activities A] [--home-events E] [--home-poll-ms P] [--home-lease-seconds L] [--engine-activities A] [--engine-orchestrations O] [--engine-poll-ms P] [--partitions N]";
+    "tuning: [--engine-activities A] [--engine-orchestrations O] [--engine-poll-ms P] [--partitions N]";
 
 switch (args.FirstOrDefault())
 {

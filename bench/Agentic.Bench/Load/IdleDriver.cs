@@ -12,19 +12,13 @@ internal sealed record IdleOptions
     /// <summary>Parked runs at which the engine side is measured, ascending (runs are added between levels).</summary>
     public IReadOnlyList<int> Parked { get; init; } = [0, 1_000, 10_000];
 
-    /// <summary>The same for the home runner (its contrast; it slows down with parked runs, so fewer levels).</summary>
-    public IReadOnlyList<int> HomeParked { get; init; } = [0, 1_000];
-
-    /// <summary>Which sides, in this order.</summary>
-    public IReadOnlyList<string> Sides { get; init; } = ["engine", "home"];
-
     /// <summary>How long each idle window lasts.</summary>
     public int WindowSeconds { get; init; } = 30;
 
     /// <summary>Single submissions timed one after another after each window.</summary>
     public int Submits { get; init; } = 20;
 
-    /// <summary>Runs on their way to park at once (the home runner: submissions in flight).</summary>
+    /// <summary>Runs on their way to park at once.</summary>
     public int ParkConcurrency { get; init; } = 32;
 
     /// <summary>
@@ -43,8 +37,6 @@ internal sealed record IdleOptions
             options = name switch
             {
                 "--parked" => options with { Parked = Ascending(name, OptionReader.Ints(name, value, 0, 100_000)) },
-                "--home-parked" => options with { HomeParked = Ascending(name, OptionReader.Ints(name, value, 0, 100_000)) },
-                "--only" => options with { Sides = [.. OptionReader.Sides(name, value, ["engine", "home"])] },
                 "--window-seconds" => options with { WindowSeconds = OptionReader.Int(name, value, 1, 3600) },
                 "--submits" => options with { Submits = OptionReader.Int(name, value, 1, 10_000) },
                 "--park-concurrency" => options with { ParkConcurrency = OptionReader.Int(name, value, 1, 1024) },
@@ -70,8 +62,7 @@ internal sealed record IdleRow(
 /// <c>idle</c>: parks N approval-gated runs (agent <c>scaler</c> to zero replicas: perceive, plan, a gate that answers
 /// <c>require_approval</c>) on a fresh hub, lets the runtime settle, then measures for a fixed window the storage
 /// requests per second it sends while nothing happens, times M single submissions one after another, and reads the
-/// process's working set and GC heap; for each N of a list, adding runs between levels. Side (b) the engine, and side
-/// (a) the home runner for contrast.
+/// process's working set and GC heap; for each N of a list, adding runs between levels, on the local host's engine.
 /// </summary>
 internal static class IdleDriver
 {
@@ -92,17 +83,13 @@ internal static class IdleDriver
         var ok = true;
         try
         {
-            foreach (var side in options.Sides)
-            {
-                // A fresh Azurite per side: the emulator slows down with what it holds (every table and queue of every
-                // hub), so a side must not inherit the other's thousands of runs.
-                await using var azurite = new Azurite();
-                await azurite.StartAsync();
-                var emulator = OtherProcess.Azurite(azurite.ConnectionString);
-                Say($"Azurite{(emulator is null ? " (its CPU not readable)" : "")} started for this side; the sample fleet at {fleet.BaseUri}.");
-                using var meter = new StorageMeter(azurite.ConnectionString, fleet.BaseUri);
-                ok &= await RunSideAsync(side, side == "home" ? options.HomeParked : options.Parked, options, azurite, fleet, meter, emulator, ct);
-            }
+            // A fresh Azurite: the emulator slows down with what it holds (every table and queue of every hub).
+            await using var azurite = new Azurite();
+            await azurite.StartAsync();
+            var emulator = OtherProcess.Azurite(azurite.ConnectionString);
+            Say($"Azurite{(emulator is null ? " (its CPU not readable)" : "")} started; the sample fleet at {fleet.BaseUri}.");
+            using var meter = new StorageMeter(azurite.ConnectionString, fleet.BaseUri);
+            ok &= await RunSideAsync("engine", options.Parked, options, azurite, fleet, meter, emulator, ct);
         }
         catch (OperationCanceledException)
         {
@@ -118,9 +105,7 @@ internal static class IdleDriver
         var hub = Hubs.New("idle" + name);
         meter.Hub = hub;
         Say("");
-        Say(name == "engine"
-            ? $"== (b) engine: the local host's runtime in process (AddAgenticLocalRuntime), hub {hub}"
-            : $"== (a) home: the retired home runner in process (bench copy), hub {hub}");
+        Say($"== (b) engine: the local host's runtime in process (AddAgenticLocalRuntime), hub {hub}");
         Say("   " + options.Tuning.Describe(name));
         var settings = new Dictionary<string, string?>(fleet.TargetSettings())
         {
@@ -132,7 +117,7 @@ internal static class IdleDriver
         {
             settings[key] = value;
         }
-        await using LoadSide side = name == "engine" ? await EngineSide.StartAsync(settings, ct) : await HomeSide.StartAsync(settings, ct);
+        await using LoadSide side = await EngineSide.StartAsync(settings, ct);
         // JIT and connections: a few runs that end.
         await side.RunAsync([fleet.Target("warm1"), fleet.Target("warm2"), fleet.Target("warm3")], 1, 3, ct);
 
@@ -188,7 +173,7 @@ internal static class IdleDriver
                 ownSpent.Cpu.TotalSeconds * 100 / seconds, submitMs, workingSet / 1048576.0, heap / 1048576.0, sinceFirstPark?.Elapsed ?? TimeSpan.Zero));
             Say(F($"   submit latency of {options.Submits} single submissions: p50 {Stats.Percentile(submitMs, 50):0.0} ms, p95 {Stats.Percentile(submitMs, 95):0.0} ms"));
             sinceFirstPark ??= Stopwatch.StartNew();
-            await WaitParkedAsync(side, ids, parked + ids.Count, TimeSpan.FromMinutes(5), ct);
+            await WaitParkedAsync(side, ids, TimeSpan.FromMinutes(5), ct);
             parked += ids.Count;
             if (parked < level || sinceFirstPark.Elapsed > budget)
             {
@@ -208,21 +193,20 @@ internal static class IdleDriver
     {
         Say("");
         Say($"== idle summary, {name} (requests/s: storage requests on the wire per second of the idle window, by owner; submit: one submission at a time, after the window)");
-        Say(F($"{"parked",7}{"park s",8}{"subm/s",8}{"req/s",8}{"engine",8}{"runner",8}{"gov",6}{"listen",8}{"mean ms",9}{"Azurite CPU%",14}{"Azurite MB",12}{"own CPU%",10}{"submit p50",12}{"p95 ms",8}{"WS MB",8}{"heap MB",9}{"min",6}"));
+        Say(F($"{"parked",7}{"park s",8}{"subm/s",8}{"req/s",8}{"engine",8}{"gov",6}{"listen",8}{"mean ms",9}{"Azurite CPU%",14}{"Azurite MB",12}{"own CPU%",10}{"submit p50",12}{"p95 ms",8}{"WS MB",8}{"heap MB",9}{"min",6}"));
         foreach (var r in rows)
         {
             double Rate(string owner) => r.Requests.Where(q => Owner(name, q.Key) == owner).Sum(q => q.Value.Count) / r.WindowSeconds;
             var storage = r.Requests.Where(q => q.Key.Service is not ("fleet" or "other")).ToList();
             var count = storage.Sum(q => q.Value.Count);
             var mean = count == 0 ? 0 : storage.Sum(q => q.Value.Seconds) * 1000 / count;
-            Say(F($"{r.Parked,7}{r.ParkTime.TotalSeconds,8:0}{(r.Added == 0 ? 0 : r.Added / r.SubmitTime.TotalSeconds),8:0.0}{count / r.WindowSeconds,8:0.00}{Rate("engine"),8:0.00}{Rate("runner"),8:0.00}{Rate("governance"),6:0.0}{Rate("listener"),8:0.00}{mean,9:0.0}{r.AzuriteCpuPercent,14:0.0}{r.AzuriteMb,12:0}{r.OwnCpuPercent,10:0.0}{Stats.Percentile(r.SubmitMs, 50),12:0.0}{Stats.Percentile(r.SubmitMs, 95),8:0.0}{r.WorkingSetMb,8:0}{r.HeapMb,9:0.0}{r.SinceFirstPark.TotalMinutes,6:0.0}"));
+            Say(F($"{r.Parked,7}{r.ParkTime.TotalSeconds,8:0}{(r.Added == 0 ? 0 : r.Added / r.SubmitTime.TotalSeconds),8:0.0}{count / r.WindowSeconds,8:0.00}{Rate("engine"),8:0.00}{Rate("governance"),6:0.0}{Rate("listener"),8:0.00}{mean,9:0.0}{r.AzuriteCpuPercent,14:0.0}{r.AzuriteMb,12:0}{r.OwnCpuPercent,10:0.0}{Stats.Percentile(r.SubmitMs, 50),12:0.0}{Stats.Percentile(r.SubmitMs, 95),8:0.0}{r.WorkingSetMb,8:0}{r.HeapMb,9:0.0}{r.SinceFirstPark.TotalMinutes,6:0.0}"));
         }
     }
 
     private static Task<string> SubmitAsync(LoadSide side, string target, CancellationToken ct) => side switch
     {
         EngineSide engine => SubmitEngineAsync(engine, Requests.Parked(target), ct),
-        HomeSide home => home.SubmitAsync(Requests.Parked(target), ct),
         _ => throw new NotSupportedException($"Side {side.Name} can not park runs."),
     };
 
@@ -230,9 +214,8 @@ internal static class IdleDriver
         (await engine.Runs.SubmitAsync(request, ct)).RunId;
 
     // Submits `count` parking runs and returns how many parked, the time until the last submission returned and the time
-    // until the last one waited for approval. On the engine a slot is held from a run's submission until it parks, so at
-    // most `concurrency` runs are on their way at any time and stopping at the budget leaves little to drain; the home
-    // runner tells no run's parking apart, so its slots are held for the submission only and its runs are counted after.
+    // until the last one waited for approval. A slot is held from a run's submission until it parks, so at most
+    // `concurrency` runs are on their way at any time and stopping at the budget leaves little to drain.
     private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, int before, TimeSpan budget, CancellationToken ct)
     {
         using var slots = new SemaphoreSlim(concurrency, concurrency);
@@ -256,11 +239,8 @@ internal static class IdleDriver
                     ids.Add(id);
                     submitted = watch.Elapsed;
                 }
-                if (side is EngineSide)
-                {
-                    await side.Signals.ParkedAsync(id).WaitAsync(ct);
-                    side.Signals.Forget(id);
-                }
+                await side.Signals.ParkedAsync(id).WaitAsync(ct);
+                side.Signals.Forget(id);
             }
             finally
             {
@@ -268,30 +248,16 @@ internal static class IdleDriver
             }
         });
         await Task.WhenAll(submissions);
-        if (side is HomeSide)
-        {
-            var left = budget - watch.Elapsed;
-            await WaitParkedAsync(side, ids, before + ids.Count, left > TimeSpan.FromMinutes(1) ? left : TimeSpan.FromMinutes(1), ct);
-        }
         return (ids.Count, submitted, watch.Elapsed);
     }
 
-    private static async Task WaitParkedAsync(LoadSide side, IReadOnlyList<string> ids, int total, TimeSpan timeout, CancellationToken ct)
+    // The timed submissions park too before the next level: wait for each to wait for approval (learned from the log).
+    private static async Task WaitParkedAsync(LoadSide side, IReadOnlyList<string> ids, TimeSpan timeout, CancellationToken ct)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(timeout);
         try
         {
-            if (side is HomeSide home)
-            {
-                // The home runner logs nothing per event above Debug: count the runs whose outstanding commands include an
-                // approval timeout (reads before the window, not in it).
-                while (await CountParkedAsync(home.RunsTable, limit.Token) < total)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(2), limit.Token);
-                }
-                return;
-            }
             foreach (var id in ids)
             {
                 await side.Signals.ParkedAsync(id).WaitAsync(limit.Token);
@@ -302,18 +268,5 @@ internal static class IdleDriver
         {
             Say(F($"   WARNING: not every run was waiting for approval within {timeout.TotalMinutes:0.#} min ({side.Signals.ParkedCount} seen on the engine)."));
         }
-    }
-
-    private static async Task<int> CountParkedAsync(TableClient runs, CancellationToken ct)
-    {
-        var count = 0;
-        await foreach (var row in runs.QueryAsync<TableEntity>("RowKey eq 'run'", select: ["Outstanding"], cancellationToken: ct))
-        {
-            if (row.GetString("Outstanding")?.Contains("approval-timeout", StringComparison.Ordinal) == true)
-            {
-                count++;
-            }
-        }
-        return count;
     }
 }

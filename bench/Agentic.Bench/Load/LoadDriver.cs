@@ -29,9 +29,9 @@ internal sealed record SideResult(
 
 /// <summary>
 /// <c>load</c>: starts one Azurite and the sample fleet, then runs the same load (N diagnostics runs of K read-only,
-/// permitted steps) through (a) the home runner, (b) the local host on the Durable Task engine and (c) the bare engine
+/// permitted steps) through (b) the local host on the Durable Task engine and (c) the bare engine
 /// with a trivial orchestrator of as many activities, one side after the other on fresh hubs, and prints each side,
-/// a summary and the ratios (b)/(a) and (b)/(c).
+/// a summary and the ratio (b)/(c).
 /// </summary>
 internal static class LoadDriver
 {
@@ -82,7 +82,6 @@ internal static class LoadDriver
         Say("");
         Say(name switch
         {
-            "home" => $"== (a) home: the retired home runner in process (its old AddAgenticLocalRuntime on a generic host; bench copy in HomeRunner/), hub {hub}",
             "engine" => $"== (b) engine: the local host's runtime in process (AddAgenticLocalRuntime on a generic host: Durable Task engine on Azure Storage, AgentRunOrchestrator, governed activities), hub {hub}",
             _ => $"== (c) bare: the same engine, settings and SDK shim running a trivial orchestrator of 2 + 2K no-op activities (no governance, no fleet), hub {hub}",
         });
@@ -99,7 +98,6 @@ internal static class LoadDriver
         }
         await using LoadSide side = name switch
         {
-            "home" => await HomeSide.StartAsync(settings, ct),
             "engine" => await EngineSide.StartAsync(settings, ct),
             _ => await BareSide.StartAsync(azurite.ConnectionString, hub, options.Tuning.EngineOptions(), ct),
         };

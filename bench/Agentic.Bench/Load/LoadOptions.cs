@@ -5,8 +5,8 @@ namespace Agentic.Bench.Load;
 /// <summary>Options of <c>load</c>: <c>--name value</c> pairs, all optional.</summary>
 internal sealed record LoadOptions
 {
-    /// <summary>The sides in the order they run: (a) home runner, (b) local host on the engine, (c) bare engine.</summary>
-    public static readonly string[] AllSides = ["home", "engine", "bare"];
+    /// <summary>The sides in the order they run: (b) the local host on the engine, (c) the bare engine.</summary>
+    public static readonly string[] AllSides = ["engine", "bare"];
 
     /// <summary>Timed runs per side.</summary>
     public int Runs { get; init; } = 200;
@@ -53,19 +53,11 @@ internal sealed record LoadOptions
 }
 
 /// <summary>
-/// The runtimes' settings the driver may change; <c>null</c> leaves the product's default. The home runner's are
-/// <c>Agentic:Runner:*</c> (its old options), the engine's <c>Agentic:Engine:*</c> (both engine sides use them).
+/// The engine's settings the driver may change (<c>Agentic:Engine:*</c>, both sides use them); <c>null</c> leaves the
+/// product's default.
 /// </summary>
 internal sealed record Tuning
 {
-    public int? HomeActivities { get; init; }
-
-    public int? HomeEvents { get; init; }
-
-    public int? HomePollMilliseconds { get; init; }
-
-    public int? HomeLeaseSeconds { get; init; }
-
     public int? EngineActivities { get; init; }
 
     public int? EngineOrchestrations { get; init; }
@@ -76,10 +68,6 @@ internal sealed record Tuning
 
     public Tuning With(string name, string value) => name switch
     {
-        "--home-activities" => this with { HomeActivities = OptionReader.Int(name, value, 1, 1024) },
-        "--home-events" => this with { HomeEvents = OptionReader.Int(name, value, 1, 1024) },
-        "--home-poll-ms" => this with { HomePollMilliseconds = OptionReader.Int(name, value, 10, 60_000) },
-        "--home-lease-seconds" => this with { HomeLeaseSeconds = OptionReader.Int(name, value, 2, 600) },
         "--engine-activities" => this with { EngineActivities = OptionReader.Int(name, value, 1, 1024) },
         "--engine-orchestrations" => this with { EngineOrchestrations = OptionReader.Int(name, value, 1, 1024) },
         "--engine-poll-ms" => this with { EnginePollMilliseconds = OptionReader.Int(name, value, 10, 60_000) },
@@ -98,21 +86,10 @@ internal sealed record Tuning
                 settings[key] = v.ToString(CultureInfo.InvariantCulture);
             }
         }
-        if (side == "home")
-        {
-            Set("Agentic:Runner:MaxConcurrentActivities", HomeActivities);
-            Set("Agentic:Runner:MaxConcurrentEvents", HomeEvents);
-            Set("Agentic:Runner:MaxPollMilliseconds", HomePollMilliseconds);
-            Set("Agentic:Runner:WorkLeaseSeconds", HomeLeaseSeconds);
-            Set("Agentic:Runner:ControlLeaseSeconds", HomeLeaseSeconds);
-        }
-        else
-        {
-            Set("Agentic:Engine:MaxConcurrentActivities", EngineActivities);
-            Set("Agentic:Engine:MaxConcurrentOrchestrations", EngineOrchestrations);
-            Set("Agentic:Engine:MaxPollMilliseconds", EnginePollMilliseconds);
-            Set("Agentic:Engine:PartitionCount", Partitions);
-        }
+        Set("Agentic:Engine:MaxConcurrentActivities", EngineActivities);
+        Set("Agentic:Engine:MaxConcurrentOrchestrations", EngineOrchestrations);
+        Set("Agentic:Engine:MaxPollMilliseconds", EnginePollMilliseconds);
+        Set("Agentic:Engine:PartitionCount", Partitions);
         return settings;
     }
 
@@ -130,12 +107,6 @@ internal sealed record Tuning
     /// <summary>A line for the report: the effective tuning of a side.</summary>
     public string Describe(string side)
     {
-        if (side == "home")
-        {
-            var home = new HomeRunner.RunnerOptions();
-            return string.Create(CultureInfo.InvariantCulture,
-                $"Agentic:Runner: MaxConcurrentActivities={HomeActivities ?? home.MaxConcurrentActivities}, MaxConcurrentEvents={HomeEvents ?? home.MaxConcurrentEvents}, MaxPollMilliseconds={HomePollMilliseconds ?? home.MaxPollMilliseconds}, Work/ControlLeaseSeconds={HomeLeaseSeconds ?? home.WorkLeaseSeconds}; the rest at the old defaults");
-        }
         var engine = EngineOptions();
         return string.Create(CultureInfo.InvariantCulture,
             $"Agentic:Engine: PartitionCount={engine.PartitionCount}, MaxConcurrentActivities={engine.MaxConcurrentActivities}, MaxConcurrentOrchestrations={engine.MaxConcurrentOrchestrations}, MaxPollMilliseconds={engine.MaxPollMilliseconds}; the rest at the product's defaults");

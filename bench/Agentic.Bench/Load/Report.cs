@@ -14,7 +14,7 @@ internal static class Report
     /// Who issues a request: <c>engine</c> (the Durable Task engine's tables, queues and blobs; its history commits are
     /// the only table transactions while runs go), <c>governance</c> (the product's ledger table, which holds decisions,
     /// approvals and the idempotency ledger, its controls and policies tables), <c>listener</c> (the local host's
-    /// <c>agent-runs</c> queue), <c>runner</c> (the home runner's table, queues and payloads), <c>tools</c> (perceive and
+    /// <c>agent-runs</c> queue), <c>tools</c> (perceive and
     /// tool calls to the sample fleet: HTTP, not storage).
     /// </summary>
     public static string Owner(string side, RequestKind kind) => (kind.Service, kind.Resource) switch
@@ -23,7 +23,6 @@ internal static class Report
         ("table", "ledger" or "controls" or "policies") => "governance",
         ("queue", "agent-runs" or "agent-runs-poison") => "listener",
         ("table", "Tables") => "setup",
-        _ when side == "home" => "runner",
         _ => "engine",
     };
 
@@ -51,7 +50,7 @@ internal static class Report
 
     private static int OwnerOrder(string owner) => owner switch
     {
-        "engine" or "runner" => 0,
+        "engine" => 0,
         "governance" => 1,
         "listener" => 2,
         "setup" => 3,

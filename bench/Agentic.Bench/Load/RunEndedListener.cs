@@ -9,8 +9,7 @@ internal sealed record RunSignal(string Category, int EventId, string? Phase = n
 
 /// <summary>
 /// Learns that runs ended (or parked on an approval) from the runtime's own log events, so waiting for thousands of runs
-/// costs no storage reads that would load the storage being measured: the home runner's "Run {RunId} ended" (event 101 of
-/// <c>Agentic.Bench.HomeRunner.DurableRunner</c>, logged after the commit), the orchestrator's replay-safe "Run {RunId}
+/// costs no storage reads that would load the storage being measured: the orchestrator's replay-safe "Run {RunId}
 /// ended" (event 4 of <c>Agentic.Durable.AgentRunOrchestrator</c>, logged once, by the episode that returns, before
 /// the engine commits it) and its "{Change} applied, now {Phase}" (event 2, Debug). Also counts the warnings and errors
 /// the runtime logs, which a clean benchmark run should not have.

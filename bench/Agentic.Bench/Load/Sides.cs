@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Agentic.Bench.HomeRunner;
 using Agentic.Core.Runs;
 using Agentic.Core.Workflow;
 using Agentic.Durable;
@@ -17,7 +16,7 @@ namespace Agentic.Bench.Load;
 /// marks (<c>planned</c>, <c>decided</c>, <c>acted</c>, with their times) for the step latencies.</summary>
 internal sealed record FinishedRun(string RunId, bool Ok, string Detail, IReadOnlyList<(string Kind, double AtMs)> Marks);
 
-/// <summary>One way of running the load: the home runner, the local host on the engine, or the bare engine.</summary>
+/// <summary>One way of running the load: the local host on the engine, or the bare engine.</summary>
 internal abstract class LoadSide : IAsyncDisposable
 {
     protected LoadSide(string name, string hub, RunEndedListener signals)
@@ -27,7 +26,7 @@ internal abstract class LoadSide : IAsyncDisposable
         Signals = signals;
     }
 
-    /// <summary><c>home</c>, <c>engine</c> or <c>bare</c>.</summary>
+    /// <summary><c>engine</c> or <c>bare</c>.</summary>
     public string Name { get; }
 
     /// <summary>The side's own hub (tables, queues and containers are prefixed with it).</summary>
@@ -104,54 +103,6 @@ internal abstract class LoadSide : IAsyncDisposable
         await host.StopAsync(stop.Token);
         host.Dispose();
     }
-}
-
-/// <summary>
-/// Side (a), the retired home runner (<see cref="HomeRunner"/>, bench-only copy): its old DI on a generic host, fresh
-/// hub, submissions through its <c>AgentRuns</c>, ends from its "Run ended" log event (logged after the commit).
-/// </summary>
-internal sealed class HomeSide : LoadSide
-{
-    private readonly IHost _host;
-    private readonly HomeRunner.AgentRuns _runs;
-
-    private HomeSide(IHost host, string hub, RunEndedListener signals)
-        : base("home", hub, signals)
-    {
-        _host = host;
-        _runs = host.Services.GetRequiredService<HomeRunner.AgentRuns>();
-    }
-
-    /// <summary>The runs table, for counting parked runs (the home runner logs no per-event message above Debug).</summary>
-    public TableClient RunsTable => _host.Services.GetRequiredService<DurableRunner<RunRequest, AgentRunState>>().RunsTable;
-
-    public static async Task<HomeSide> StartAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
-    {
-        // ILogger<DurableRunner<,>>'s category leaves the generic arguments out.
-        var signals = new RunEndedListener(new RunSignal("Agentic.Bench.HomeRunner.DurableRunner", 101));
-        var builder = Builder(settings, signals);
-        builder.Services.AddHomeRunner(builder.Configuration);
-        var host = builder.Build();
-        await host.StartAsync(cancellationToken);
-        await host.Services.GetRequiredService<RunnerService<RunRequest, AgentRunState>>().Ready.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        return new HomeSide(host, settings["Agentic:HubName"]!, signals);
-    }
-
-    public override async Task<string> SubmitAsync(string target, int steps, CancellationToken cancellationToken) =>
-        (await _runs.SubmitAsync(Requests.Diagnostics(target, steps), cancellationToken)).RunId;
-
-    /// <summary>Submits any request (the idle mode's parked runs).</summary>
-    public async Task<string> SubmitAsync(RunRequest request, CancellationToken cancellationToken) =>
-        (await _runs.SubmitAsync(request, cancellationToken)).RunId;
-
-    public override async Task<FinishedRun> ReadAsync(string runId, int steps, CancellationToken cancellationToken)
-    {
-        var run = await _runs.GetAsync(runId, cancellationToken) ?? throw new InvalidOperationException($"Run {runId} is missing.");
-        var ok = run.Status == HomeRunner.RunStatus.Completed && run.State.Steps.Length == steps && run.State.Steps.All(s => s.Status == StepStatus.Succeeded);
-        return new(runId, ok, $"{run.Status}, {run.State.Steps.Length} step(s), {run.State.FailureReason ?? run.RunnerFailure}", Marks(run.State.Log));
-    }
-
-    public override ValueTask DisposeAsync() => new(StopAsync(_host));
 }
 
 /// <summary>

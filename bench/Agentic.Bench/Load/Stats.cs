@@ -6,14 +6,14 @@ internal static class Stats
     /// <summary>The definition, printed with the numbers.</summary>
     public const string StepDefinition =
         "Step latency: from the previous step's 'acted' mark (the 'planned' mark for step 1) to this step's 'acted' mark, i.e. one full gate -> act cycle " +
-        "with both completions applied and both activities dispatched; gate-to-act: from the step's 'decided' mark to its 'acted' mark. Marks: home = the " +
-        "activity's completion time; engine and bare = the orchestration time of the episode that takes the completion up.";
+        "with both completions applied and both activities dispatched; gate-to-act: from the step's 'decided' mark to its 'acted' mark. Marks: the " +
+        "orchestration time of the episode that takes the completion up.";
 
     /// <summary>
     /// Step latency, the same definition on every side: from the previous step's "acted" mark (for the first step, the
     /// "planned" mark) to this step's "acted" mark, and "gate to act", from the "decided" mark to the "acted" mark of the
-    /// same step. Marks are the run log's entries (the home runner stamps them with the activity's completion time, the
-    /// orchestrator with the time of the episode that applies the completion) or the bare orchestrator's own stamps
+    /// same step. Marks are the run log's entries (the orchestrator stamps them with the time of the episode that applies the
+    /// completion) or the bare orchestrator's own stamps
     /// taken at the same points. Consecutive marks of the same kind are one full cycle apart either way: the apply of the
     /// previous completion and the dispatch of the gate, the gate activity, the apply of its decision and the dispatch of
     /// the act, and the act activity.
