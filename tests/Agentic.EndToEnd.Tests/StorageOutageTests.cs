@@ -26,6 +26,11 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         {
             // The engine's account of each message (received, abandoned, completed) for the runs a failure message shows.
             ["Logging__LogLevel__DurableTask.AzureStorage"] = "Information",
+            // The product's visibility timeouts, not the tests' short ones: a message the host holds through the outage
+            // must not reappear while its session still retries, or it comes back as a duplicate whose receipt no longer
+            // matches (the reason the defaults are longer than any outage the host should ride out without a restart).
+            ["Agentic__Engine__ControlVisibilitySeconds"] = "120",
+            ["Agentic__Engine__WorkItemVisibilitySeconds"] = "60",
             ["Logging__LogLevel__DurableTask.Core"] = "Information",
         }, fleet);
         await host.StartAsync();

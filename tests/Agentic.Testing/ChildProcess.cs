@@ -141,12 +141,27 @@ public sealed partial class ChildProcess : IAsyncDisposable
 /// <summary>Loopback ports.</summary>
 public static class Ports
 {
-    /// <summary>A port that was free a moment ago.</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A port that was free a moment ago and that this process has not handed out before: the system may offer a port
+    /// it just gave again, and two services of one process (Azurite's queue and table) must not both get it.
+    /// </summary>
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>Whether something accepts connections on 127.0.0.1:<paramref name="port"/>.</summary>
