@@ -210,7 +210,7 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
         var json = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed && instance.SerializedOutput is { } output
             ? output
             : instance.SerializedCustomStatus;
-        var view = Parse(json) ?? FromInput(instance);
+        var view = Parse<RunView>(json) ?? FromInput(instance);
         view = instance.RuntimeStatus switch
         {
             OrchestrationRuntimeStatus.Failed => view with
@@ -233,13 +233,14 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
 
         RunView FromInput(OrchestrationMetadata pending)
         {
-            var request = ParseInput(pending.SerializedInput)?.Request;
+            var request = Parse<AgentRunInput>(pending.SerializedInput)?.Request;
             return new RunView(pending.InstanceId, "running", "Starting", request?.Agent ?? "", request?.Principal ?? "", request?.Target ?? "", request?.Environment ?? "", request?.Goal,
                 pending.CreatedAt, pending.LastUpdatedAt, [], [], null, null, null);
         }
     }
 
-    private static RunView? Parse(string? json)
+    // A stored document, or null when there is none or it does not read as one.
+    private static T? Parse<T>(string? json) where T : class
     {
         if (string.IsNullOrEmpty(json))
         {
@@ -247,23 +248,7 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
         }
         try
         {
-            return JsonSerializer.Deserialize<RunView>(json, AgenticJson.Options);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static AgentRunInput? ParseInput(string? json)
-    {
-        if (string.IsNullOrEmpty(json))
-        {
-            return null;
-        }
-        try
-        {
-            return JsonSerializer.Deserialize<AgentRunInput>(json, AgenticJson.Options);
+            return JsonSerializer.Deserialize<T>(json, AgenticJson.Options);
         }
         catch (JsonException)
         {

@@ -124,11 +124,11 @@ public sealed class EngineService : BackgroundService
             // The SDK's orchestrator reads failures (type and message, the inner chain) from failure details.
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
-        worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(AgentRunOrchestrator.Name, () => shims.CreateOrchestration(AgentRunOrchestrator.Name, _orchestrator)));
+        worker.AddTaskOrchestrations(new TaskCreator<TaskOrchestration>(AgentRunOrchestrator.Name, () => shims.CreateOrchestration(AgentRunOrchestrator.Name, _orchestrator)));
         foreach (var name in new[] { AgentActivities.Perceive, AgentActivities.Plan, AgentActivities.Gate, AgentActivities.Act })
         {
             var activity = new AgentActivity(name, _activities);
-            worker.AddTaskActivities(new Creator<TaskActivity>(name, () => shims.CreateActivity(name, activity)));
+            worker.AddTaskActivities(new TaskCreator<TaskActivity>(name, () => shims.CreateActivity(name, activity)));
         }
         await worker.StartAsync();
         _ready.TrySetResult();
@@ -171,20 +171,5 @@ public sealed class EngineService : BackgroundService
             }
         }
         return false;
-    }
-
-    // Creates a fresh orchestration or activity object per execution, as TaskHubWorker expects.
-    private sealed class Creator<T> : ObjectCreator<T>
-    {
-        private readonly Func<T> _create;
-
-        public Creator(string name, Func<T> create)
-        {
-            Name = name;
-            Version = string.Empty;
-            _create = create;
-        }
-
-        public override T Create() => _create();
     }
 }

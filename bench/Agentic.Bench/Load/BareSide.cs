@@ -57,10 +57,10 @@ internal sealed class BareSide : LoadSide
         // As EngineService wires it.
         var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { MaximumTimerInterval = TimeSpan.FromSeconds(options.MaxTimerIntervalSeconds) }, loggers);
         var worker = new TaskHubWorker(service, loggers) { ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails };
-        worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(Orchestration, () => shims.CreateOrchestration<int, List<Mark>?>(Orchestration, RunAsync)));
+        worker.AddTaskOrchestrations(new TaskCreator<TaskOrchestration>(Orchestration, () => shims.CreateOrchestration<int, List<Mark>?>(Orchestration, RunAsync)));
         foreach (var name in Activities)
         {
-            worker.AddTaskActivities(new Creator<TaskActivity>(name, () => shims.CreateActivity<int, string?>(name, (_, _) => Task.FromResult<string?>("ok"))));
+            worker.AddTaskActivities(new TaskCreator<TaskActivity>(name, () => shims.CreateActivity<int, string?>(name, (_, _) => Task.FromResult<string?>("ok"))));
         }
         await worker.StartAsync();
         return new BareSide(hub, signals, worker, new EngineClient(service, JsonDataConverter.Default), loggers);
@@ -110,21 +110,6 @@ internal sealed class BareSide : LoadSide
         }
         context.CreateReplaySafeLogger(Category).BareRunEnded(context.InstanceId, "completed");
         return marks;
-    }
-
-    // A fresh orchestration or activity object per execution, as TaskHubWorker expects (EngineService's is private).
-    private sealed class Creator<T> : ObjectCreator<T>
-    {
-        private readonly Func<T> _create;
-
-        public Creator(string name, Func<T> create)
-        {
-            Name = name;
-            Version = string.Empty;
-            _create = create;
-        }
-
-        public override T Create() => _create();
     }
 }
 
