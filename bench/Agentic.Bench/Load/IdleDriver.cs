@@ -136,7 +136,7 @@ internal static class IdleDriver
                 sinceFirstPark ??= Stopwatch.StartNew();
                 var left = budget - sinceFirstPark.Elapsed - TimeSpan.FromSeconds(SettleSeconds + options.WindowSeconds + 60);
                 Say(F($"   parking {level - parked} run(s) to reach {level} ..."));
-                (added, submitTime, parkTime) = await ParkAsync(side, target, level - parked, options.ParkConcurrency, parked, left, ct);
+                (added, submitTime, parkTime) = await ParkAsync(side, target, level - parked, options.ParkConcurrency, left, ct);
                 parked += added;
                 Say(F($"   {added} parked: submitted in {submitTime.TotalSeconds:0.0} s ({added / Math.Max(submitTime.TotalSeconds, 0.001):0.0} submissions/s), all waiting for approval after {parkTime.TotalSeconds:0.0} s ({added / Math.Max(parkTime.TotalSeconds, 0.001):0.0} runs/s); {sinceFirstPark.Elapsed.TotalMinutes:0.0} min since the first parked run"));
                 if (parked < level)
@@ -216,7 +216,7 @@ internal static class IdleDriver
     // Submits `count` parking runs and returns how many parked, the time until the last submission returned and the time
     // until the last one waited for approval. A slot is held from a run's submission until it parks, so at most
     // `concurrency` runs are on their way at any time and stopping at the budget leaves little to drain.
-    private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, int before, TimeSpan budget, CancellationToken ct)
+    private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, TimeSpan budget, CancellationToken ct)
     {
         using var slots = new SemaphoreSlim(concurrency, concurrency);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
