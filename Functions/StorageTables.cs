@@ -10,7 +10,7 @@ namespace Agentic.Functions;
 // (decisions, approvals, idempotency; without it every gate call fails closed), the controls and the policies. The local
 // runner does the same in RunnerService. While storage is unreachable it retries every second and the host does not start.
 public sealed class StorageTablesService(
-    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, ILogger<StorageTablesService> logger) : IHostedService
+    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableAuditStore audit, BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -21,6 +21,8 @@ public sealed class StorageTablesService(
                 await ledger.Table.CreateIfNotExistsAsync(cancellationToken);
                 await controls.Table.CreateIfNotExistsAsync(cancellationToken);
                 await policies.Table.CreateIfNotExistsAsync(cancellationToken);
+                await audit.Table.CreateIfNotExistsAsync(cancellationToken);
+                await checkpoints.Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
                 return;
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException && !cancellationToken.IsCancellationRequested)

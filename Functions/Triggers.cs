@@ -1,4 +1,5 @@
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
@@ -23,7 +24,7 @@ namespace Agentic.Functions;
 // Identity: every trigger runs inside SharedHttp.RunAsync, which authenticates the caller the way the local host does
 // (RequestGuard): bearer tokens, and App Service authentication's principal only while that is on. The function key the
 // platform checks says nothing about who calls.
-public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, TimeProvider clock, ILoggerFactory loggers, RunAdmission admission)
+public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers, RunAdmission admission)
 {
     public const string RunQueue = Agentic.Runtime.RunRequestListener.QueueName;
     public const string QueuePrincipal = Agentic.Runtime.RunRequestListener.Principal;
@@ -95,8 +96,8 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
             throw;
         }
         // A redelivered message must not start a second run: without a key of its own, the message id is the key.
-        await Runs(client).SubmitAsync(request with { IdempotencyKey = request.IdempotencyKey ?? "msg:" + message.MessageId }, cancellationToken);
+        await Runs(client).SubmitAsync(request with { IdempotencyKey = request.IdempotencyKey ?? "msg:" + message.MessageId }, Agentic.Core.Audit.RunTrigger.Queue, cancellationToken);
     }
 
-    private AgentRunClient Runs(DurableTaskClient client) => new(client, decisions, clock, loggers.CreateLogger<AgentRunClient>());
+    private AgentRunClient Runs(DurableTaskClient client) => new(client, decisions, audit, clock, loggers.CreateLogger<AgentRunClient>());
 }

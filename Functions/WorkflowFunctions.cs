@@ -29,4 +29,8 @@ public sealed class WorkflowFunctions(AgentRunOrchestrator orchestrator, AgentAc
     [Function(AgentActivities.Act)]
     public Task<JsonElement> Act([ActivityTrigger] JsonElement input, FunctionContext context) =>
         activities.RunAsync(AgentActivities.Act, input, context?.CancellationToken ?? default);
+
+    [Function(AgentActivities.Conclude)]
+    public Task<JsonElement> Conclude([ActivityTrigger] JsonElement input, FunctionContext context) =>
+        activities.RunAsync(AgentActivities.Conclude, input, context?.CancellationToken ?? default);
 }

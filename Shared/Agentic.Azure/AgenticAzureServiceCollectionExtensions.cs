@@ -1,3 +1,4 @@
+using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Secrets;
 using Agentic.Core.Tools;
@@ -32,6 +33,12 @@ public static class AgenticAzureServiceCollectionExtensions
         // Policy versions, the active set and the decisions across runs (the policy API and `agentic policy simulate`).
         services.TryAddSingleton<TablePolicyStore>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => sp.GetRequiredService<TablePolicyStore>());
+        // The audit trail: chains in a table, signed checkpoints in append blobs, a checkpoint on an interval.
+        services.TryAddSingleton<TableAuditStore>();
+        services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<TableAuditStore>());
+        services.TryAddSingleton<BlobCheckpointStore>();
+        services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<BlobCheckpointStore>());
+        services.AddHostedService<AuditCheckpointService>();
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);

@@ -49,8 +49,21 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, PlanActivity>();
         services.AddSingleton<IActivity, GateActivity>();
         services.AddSingleton<IActivity, ActActivity>();
+        services.AddSingleton<IActivity, ConcludeActivity>();
+        AddAudit(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
+    }
+
+    // The audit trail over the IAuditStore and ICheckpointStore the storage layer registers.
+    private static void AddAudit(IServiceCollection services)
+    {
+        services.AddOptions<Audit.AuditOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Audit.AuditOptions.Section).Bind(o));
+        services.TryAddSingleton<Audit.AuditHeads>();
+        services.TryAddSingleton(sp => new Audit.AuditLog(sp.GetRequiredService<Audit.IAuditStore>(), sp.GetRequiredService<Audit.AuditHeads>()));
+        services.TryAddSingleton(sp => new Audit.AuditSigner(sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<IOptions<Audit.AuditOptions>>().Value));
+        services.TryAddSingleton<Audit.AuditCheckpointer>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
@@ -56,9 +57,10 @@ public sealed record RunQuery(
 /// The run operations every trigger of both hosts uses, over the engine's <see cref="DurableTaskClient"/> (the
 /// Functions app's <c>[DurableClient]</c>, the local host's client on DurableTask.Core, or the in-process test host):
 /// submit with idempotency, read, approve, terminate and list. Run ids derived from an idempotency key make a repeated
-/// submission return the first run instead of starting another.
+/// submission return the first run instead of starting another. A run's acceptance and every approval are appended to
+/// the run's audit chain before the engine hears of them.
 /// </summary>
-public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore decisions, TimeProvider clock, ILogger<AgentRunClient> logger)
+public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILogger<AgentRunClient> logger)
 {
     private static readonly IReadOnlyList<OrchestrationRuntimeStatus> AnyStatus =
         [.. Enum.GetValues<OrchestrationRuntimeStatus>()];
@@ -72,13 +74,26 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
     /// <c>Created</c>; a later one that finds the record but no instance (the first stopped between the two) starts it,
     /// and the engine runs one execution however many starts it receives.
     /// </summary>
-    public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken)
+    public Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, CancellationToken cancellationToken) =>
+        SubmitAsync(request, RunTrigger.Http, cancellationToken);
+
+    /// <summary>As <see cref="SubmitAsync(RunRequest, CancellationToken)"/>, naming the trigger (<see cref="RunTrigger"/>) in the audit.</summary>
+    public async Task<(string RunId, bool Created)> SubmitAsync(RunRequest request, string trigger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var runId = RunIds.For(request);
         if (await ExistsAsync(runId, cancellationToken))
         {
             return (runId, false);
+        }
+        try
+        {
+            await audit.AppendAsync(runId, AuditEntries.Accepted(runId, request, trigger, clock.GetUtcNow()), AuditConflict.Refuse, cancellationToken);
+        }
+        catch (AuditConflictException)
+        {
+            // An earlier submission of this run id was accepted with another request: that acceptance stands, and so does
+            // its run, which this submission finds below.
         }
         var first = await decisions.RecordSubmissionAsync(runId, request.Principal, clock.GetUtcNow(), cancellationToken);
         if (!first && await ExistsAsync(runId, cancellationToken))
@@ -190,6 +205,8 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
                 return new(ApprovalRefusal.Forbidden, raced, null);
             }
         }
+        // The same answer is the same record, so a retry finds it; the act activity requires it in the chain.
+        await audit.AppendAsync(runId, AuditEntries.Approved(stepId, approval), AuditConflict.Refuse, cancellationToken);
         await client.RaiseEventAsync(runId, AgentWorkflow.Ids.ApprovalEvent(stepId), AgenticJson.ToElement(approval), cancellationToken);
         logger.ApprovalRecorded(runId, stepId, approval.Decision, approver);
         return new(ApprovalRefusal.None, approve ? "Approval recorded." : "Rejection recorded.", approval);

@@ -54,6 +54,11 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
 
     private static readonly JsonElement NoPayload = AgenticJson.ToElement<object?>(null);
 
+    // Recording a run's end is storage I/O that an outage may hold up: retried for about a minute.
+    private const string ConcludeId = "conclude";
+    private static readonly CoreRetryOptions ConcludeRetry = new(6, TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(30));
+    private static readonly TimeSpan ConcludeTimeout = TimeSpan.FromSeconds(60);
+
     Type ITaskOrchestrator.InputType => typeof(JsonElement);
 
     Type ITaskOrchestrator.OutputType => typeof(JsonElement?);
@@ -87,13 +92,17 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
             while (true)
             {
                 var commands = workflow.Decide(state);
-                context.SetCustomStatus(new StatusDocument(state));
                 if (commands.FirstOrDefault(c => c is CompleteRun or FailRun) is { } end)
                 {
+                    // The custom status keeps the last running document while the end is recorded: a run is reported
+                    // ended by its output, once its audit records are written and signed.
                     var final = RunView.From(state);
+                    await ConcludeAsync(context, final, attempts, logger);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
                     return AgenticJson.ToElement(final);
                 }
+
+                context.SetCustomStatus(new StatusDocument(state));
 
                 // Timers the decider no longer lists are cancelled (a live timer keeps an orchestration open);
                 // an activity can not be cancelled, so its result is dropped instead.
@@ -185,6 +194,23 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
             var name = waits.First(w => w.Value == finished).Key;
             waits.Remove(name);
             return new EventRaised(name, await (Task<JsonElement?>)finished ?? NoPayload, at);
+        }
+    }
+
+    // The run's end goes into its audit chain and a signed checkpoint (an activity: the orchestrator replays and never
+    // writes) before the run reports it ended. A run whose end could not be recorded after every retry still ends: its
+    // chain then verifies as not covered by a checkpoint, which is what verification reports.
+    // WARNING: this activity call is part of every run's history from here on; removing it breaks runs in flight.
+    private static async Task ConcludeAsync(TaskOrchestrationContext context, RunView final, Dictionary<string, int> attempts, ILogger logger)
+    {
+        var envelope = new ActivityEnvelope(context.InstanceId, ConcludeId, AgenticJson.ToElement(ConcludeInput.From(final)), ConcludeTimeout);
+        try
+        {
+            await context.CallActivityAsync<JsonElement>(Core.Agents.AgentActivities.Conclude, AgenticJson.ToElement(envelope), Options(ConcludeId, ConcludeRetry, attempts));
+        }
+        catch (TaskFailedException ex)
+        {
+            logger.ConcludeFailed(context.InstanceId, Cause(ex.FailureDetails).ErrorMessage);
         }
     }
 

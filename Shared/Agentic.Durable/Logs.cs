@@ -19,6 +19,9 @@ internal static partial class Logs
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Run {RunId} ended {Status}: {Summary}")]
     public static partial void RunEnded(this ILogger logger, string runId, string status, string? summary);
 
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Run {RunId}: its end could not be recorded in the audit chain: {Error}")]
+    public static partial void ConcludeFailed(this ILogger logger, string runId, string error);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Run {RunId} requested by {Principal} (new run: {Created}).")]
     public static partial void RunRequested(this ILogger logger, string runId, string principal, bool created);
 

@@ -79,7 +79,7 @@ public sealed class RunRequestListener : IDisposable
         }
         // A redelivered message must not start a second run: without a key of its own, the message id is the key.
         request = request with { IdempotencyKey = request.IdempotencyKey ?? "msg:" + message.MessageId };
-        await _runs.SubmitAsync(request, cancellationToken);
+        await _runs.SubmitAsync(request, Agentic.Core.Audit.RunTrigger.Queue, cancellationToken);
         return MessageOutcome.Complete;
     }
 }

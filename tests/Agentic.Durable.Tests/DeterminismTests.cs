@@ -49,13 +49,19 @@ public sealed class DeterminismTests(DurableHost host)
         var firstCommands = Normalized(RunChecks.ReplayedIdentically(host, firstId), firstId);
         var secondCommands = Normalized(RunChecks.ReplayedIdentically(host, secondId), secondId);
         Assert.Equal(firstCommands, secondCommands);
-        // What the recorder saw is what the fakes served: every activity, in order, once (nothing failed here).
+        // What the recorder saw is what the fakes served: every activity, in order, once (nothing failed here); then the
+        // run's end recorded by the real conclude activity.
         Assert.Equal(
-            first.Calls.Select(c => c.CommandId),
+            first.Calls.Select(c => c.CommandId).Append("conclude"),
             firstCommands.Where(c => c.StartsWith("activity ", StringComparison.Ordinal)).Select(CommandIdOf));
         Assert.Equal(
             first.Calls.Select(c => $"{c.Activity} {c.CommandId} {Normalize(c.Input.GetRawText(), firstId)}"),
             second.Calls.Select(c => $"{c.Activity} {c.CommandId} {Normalize(c.Input.GetRawText(), secondId)}"));
+        // The run's end is in its audit chain and under a signed checkpoint by the time the run reports it ended.
+        var audit = await (await host.Audit.VerifierAsync(Ct)).VerifyAsync([firstId], Ct);
+        Assert.True(audit.Valid);
+        Assert.NotNull(await host.Audit.Store.FindAsync(firstId, Agentic.Core.Audit.AuditEntries.OutcomeId, Ct));
+        Assert.Equal(audit.Chains[0].Records, audit.Chains[0].Coverage?.Length);
         // The run's deadline is one timer for the whole run; the approval timeout one per approval asked.
         Assert.Single(firstCommands, c => c == "timer +04:00:00");
         Assert.Equal(firstRun.View.Steps.Count(s => s.Approval is not null), firstCommands.Count(c => c == "timer +01:00:00"));

@@ -59,7 +59,7 @@ public sealed class RecordImmutabilityTests(AzuriteFixture azurite, FleetFixture
             var meeting = new Meeting(2);
             var permit = new MeetingPolicy(PolicyLoader.Load(PolicyText("lenient", "1", null), "lenient.yaml"), meeting);
             var forbid = new MeetingPolicy(PolicyLoader.Load(PolicyText("strict", "1", "sample.diagnostics"), "strict.yaml"), meeting);
-            var gates = new[] { permit, forbid }.Select(p => new GateActivity(p, tools, runtime.Governance, controls, TimeProvider.System));
+            var gates = new[] { permit, forbid }.Select(p => new GateActivity(p, tools, runtime.Governance, controls, runtime.Services.GetRequiredService<Agentic.Core.Audit.AuditLog>(), TimeProvider.System));
 
             var answers = await Task.WhenAll(gates.Select(g => DecideAsync(g, Input(runId, "s1"))));
 

@@ -47,6 +47,9 @@ public static class TestIdentities
     /// <summary>The base64 signing key of <see cref="MintToken"/>.</summary>
     public static string SigningKey { get; } = NewSecret(32, base64Url: false);
 
+    /// <summary>The audit signing key (PKCS#8 PEM) the hosts of this test process sign checkpoints with.</summary>
+    public static string AuditSigningKey { get; } = Agentic.Core.Audit.AuditSigner.NewKeyPem();
+
     /// <summary>The settings (environment variable names) that make a host accept these keys and tokens.</summary>
     public static Dictionary<string, string?> HostSettings()
     {
@@ -55,6 +58,8 @@ public static class TestIdentities
             ["Agentic__Auth__Jwt__Authority"] = Authority,
             ["Agentic__Auth__Jwt__Audience"] = Audience,
             ["Agentic__Auth__Jwt__SigningKeys__0"] = SigningKey,
+            // One audit signing key for every host of the test process: hosts sharing a hub sign one checkpoint sequence.
+            ["Agentic__Secrets__audit-signing-key"] = AuditSigningKey,
         };
         var i = 0;
         foreach (var ((principal, roles), key) in Keys)

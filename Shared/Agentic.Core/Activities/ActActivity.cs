@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
@@ -7,10 +9,12 @@ using Agentic.Core.Tools;
 namespace Agentic.Core.Activities;
 
 /// <summary>
-/// Executes one step: proves a stored decision (and approval) exists for the exact arguments, then
-/// calls the tool through the idempotency ledger so a redelivered attempt never repeats a side effect.
+/// Executes one step: proves a stored decision (and approval) exists for the exact arguments, in the decision store and
+/// in the run's audit chain, then calls the tool through the idempotency ledger so a redelivered attempt never repeats a
+/// side effect. The audit chain gets the action before the call (with sensitive arguments as digests) and its outcome
+/// after.
 /// </summary>
-public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch) : Activity<ActInput, ActResult>
+public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch, AuditLog audit, TimeProvider clock) : Activity<ActInput, ActResult>
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -24,10 +28,11 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         {
             throw new NonRetryableException($"No tool named '{input.Tool}' is registered.");
         }
-        await EnsureAuthorizedAsync(input, tool.Descriptor, cancellationToken);
+        var approvals = await EnsureAuthorizedAsync(input, tool.Descriptor, cancellationToken);
         // A kill switch or quarantine engaged after the gate (say, while the step waited for approval) still stops it.
         if ((await controls.GetActiveAsync(input.Agent ?? "", input.Tool, cancellationToken)) is [var control, ..])
         {
+            await audit.AppendAsync(input.RunId, AuditEntries.ControlApplied(input.StepId, input.Tool, control.Rule, control.EngagedBy, "act", clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
             throw new NonRetryableException($"Stopped by {control.Rule}, engaged by {control.EngagedBy}: {control.Reason}");
         }
 
@@ -35,7 +40,8 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}") { Agent = input.Agent };
         if (descriptor.SideEffect == SideEffect.ReadOnly)
         {
-            return ToResult(descriptor, await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), replayed: false);
+            await audit.AppendAsync(input.RunId, AuditEntries.ActionStarted(input, descriptor, approvals, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
+            return await AuditedAsync(input, descriptor, await MeasuredAsync(input, () => InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), cancellationToken), replayed: false, cancellationToken);
         }
 
         // The call can not outlive the executor's bound (waiting for a slot and a permit, then the call, each within the
@@ -45,32 +51,63 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         switch (entry.State)
         {
             case LedgerBegin.Recorded:
-                return ToResult(descriptor, entry.Outcome!, replayed: true);
+                return await AuditedAsync(input, descriptor, (entry.Outcome!, TimeSpan.Zero), replayed: true, cancellationToken);
             case LedgerBegin.Busy:
                 throw new ActivityBusyException($"Step {input.StepId} of run {input.RunId} is being executed by another worker.", entry.LeaseUntil);
             case LedgerBegin.Resumed when !descriptor.Idempotent:
                 throw new NonRetryableException(
                     $"An earlier attempt of {descriptor.Name} was interrupted and its outcome is unknown; the tool is not idempotent, so it is not called again.");
         }
-        // Started, or Resumed with an idempotent tool: the idempotency key makes the repeat harmless.
-        ToolOutcome outcome;
+        // Started, or Resumed with an idempotent tool: the idempotency key makes the repeat harmless. The action is in
+        // the audit chain before the call.
+        (ToolOutcome Outcome, TimeSpan Took) done;
         try
         {
-            outcome = await InvokeAsync(tool, call, input.Agent ?? "", cancellationToken);
+            await audit.AppendAsync(input.RunId, AuditEntries.ActionStarted(input, descriptor, approvals, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
+            done = await MeasuredAsync(input, () => InvokeAsync(tool, call, input.Agent ?? "", cancellationToken), cancellationToken);
         }
         catch (Exception ex) when (ex is not NonRetryableException)
         {
             await ledger.ReleaseAsync(input.RunId, input.StepId, CancellationToken.None);
             throw;
         }
-        await ledger.CompleteAsync(input.RunId, input.StepId, outcome, cancellationToken);
-        return ToResult(descriptor, outcome, replayed: false);
+        await ledger.CompleteAsync(input.RunId, input.StepId, done.Outcome, cancellationToken);
+        return await AuditedAsync(input, descriptor, done, replayed: false, cancellationToken);
     }
 
-    private async Task EnsureAuthorizedAsync(ActInput input, ToolDescriptor tool, CancellationToken cancellationToken)
+    // Times the call; a failure goes into the audit chain (its class, not its text) before it propagates.
+    private async Task<(ToolOutcome Outcome, TimeSpan Took)> MeasuredAsync(ActInput input, Func<Task<ToolOutcome>> call, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return (await call(), Stopwatch.GetElapsedTime(started));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await audit.AppendAsync(input.RunId, AuditEntries.ActionFailed(input, ex, Stopwatch.GetElapsedTime(started), clock.GetUtcNow()), AuditConflict.Amend, CancellationToken.None);
+            throw;
+        }
+    }
+
+    // The outcome in the audit chain, then the result. An outcome answered from the ledger was recorded by the attempt
+    // that made the call, unless it stopped in between.
+    private async Task<ActResult> AuditedAsync(ActInput input, ToolDescriptor descriptor, (ToolOutcome Outcome, TimeSpan Took) done, bool replayed, CancellationToken cancellationToken)
+    {
+        if (!replayed || await audit.FindAsync(input.RunId, AuditEntries.OutcomeOf(input.StepId), cancellationToken) is null)
+        {
+            await audit.AppendAsync(input.RunId, AuditEntries.ActionSucceeded(input, done.Outcome, replayed, done.Took, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
+        }
+        return ToResult(descriptor, done.Outcome, replayed);
+    }
+
+    // The decision (and, where it required them, the approvals) in the decision store and in the audit chain; the ids of
+    // the approval records the action follows from.
+    private async Task<IReadOnlyList<string>> EnsureAuthorizedAsync(ActInput input, ToolDescriptor tool, CancellationToken cancellationToken)
     {
         var decision = await decisions.GetDecisionAsync(input.RunId, input.StepId, cancellationToken)
             ?? throw new NonRetryableException($"No recorded decision for step {input.StepId}: refusing to act.");
+        await EnsureAuditedAsync(input, decision, cancellationToken);
         if (decision.ArgsDigest != input.ArgsDigest || decision.Tool != input.Tool)
         {
             throw new NonRetryableException($"The recorded decision for step {input.StepId} covers {decision.Tool} {decision.ArgsDigest}, not {input.Tool} {input.ArgsDigest}: refusing to act.");
@@ -83,7 +120,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         switch (decision.Effect)
         {
             case GateEffect.Permit:
-                return;
+                return [];
             case GateEffect.RequireApproval:
             {
                 // The quorum counts distinct approvers who approved these exact arguments holding the role the decision
@@ -102,10 +139,33 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
                 {
                     throw new NonRetryableException($"Step {input.StepId} requires {quorum} approval(s) for {input.ArgsDigest}; {approvers} recorded: refusing to act.");
                 }
-                return;
+                var ids = forThese.Select(a => AuditEntries.ApprovalId(input.StepId, a.Approver)).Distinct(StringComparer.Ordinal).ToList();
+                foreach (var id in ids)
+                {
+                    if (await audit.FindAsync(input.RunId, id, cancellationToken) is null)
+                    {
+                        throw new NonRetryableException($"The approval record {id} is not in the audit chain of run {input.RunId}: refusing to act.");
+                    }
+                }
+                return ids;
             }
             default:
                 throw new NonRetryableException($"Step {input.StepId} was forbidden by rule '{decision.Rule}': refusing to act.");
+        }
+    }
+
+    // Write-ahead (invariant 1): the decision the step acts under must be in the run's audit chain, for the same tool,
+    // arguments and effect, before any side effect.
+    private async Task EnsureAuditedAsync(ActInput input, GateDecision decision, CancellationToken cancellationToken)
+    {
+        var record = await audit.FindAsync(input.RunId, Workflow.AgentWorkflow.Ids.Gate(input.StepId), cancellationToken)
+            ?? throw new NonRetryableException($"The decision for step {input.StepId} is not in the audit chain of run {input.RunId}: refusing to act.");
+        var data = record.Read().Data;
+        var effect = AgenticJson.ToElement(decision.Effect).GetString();
+        if (data.GetProperty("tool").GetString() != decision.Tool || data.GetProperty("argsDigest").GetString() != decision.ArgsDigest
+            || data.GetProperty("effect").GetString() != effect)
+        {
+            throw new NonRetryableException($"The audit record of step {input.StepId}'s decision does not match the stored decision: refusing to act.");
         }
     }
 

@@ -1,4 +1,5 @@
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Policy;
 using Agentic.Core.Tools;
@@ -10,9 +11,11 @@ namespace Agentic.Core.Activities;
 /// the exact arguments. A step is decided once: executed again, the activity answers the decision stored first. In order: kill switches and quarantines, the tool registry (unknown tools, arguments that
 /// violate the input schema), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
 /// Anything that can not answer (control store, policy provider, decision store) makes the activity fail, and the
-/// workflow fails the step closed.
+/// workflow fails the step closed. The decision the step will act under is appended to the run's audit chain before the
+/// gate answers, so the act activity can require it there too (write-ahead); an audit store that can not answer fails
+/// the gate like any other store.
 /// </summary>
-public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, TimeProvider clock) : Activity<GateInput, GateDecision>
+public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, AuditLog audit, TimeProvider clock) : Activity<GateInput, GateDecision>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Gate;
@@ -28,14 +31,19 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             // The stored decision covers one tool and one argument digest; a step that now asks for anything else is
             // not what was decided, and fails closed rather than borrowing that decision.
             return stored.Tool == input.Tool && stored.ArgsDigest == input.ArgsDigest
-                ? stored
+                ? await AuditedAsync(stored, input, cancellationToken)
                 : throw new NonRetryableException($"Step {input.StepId} was decided for {stored.Tool} with arguments {stored.ArgsDigest}; it now asks for {input.Tool} with {input.ArgsDigest}.");
         }
         var known = tools.TryResolve(input.Tool, out var tool);
         var active = await controls.GetActiveAsync(input.Agent, input.Tool, cancellationToken);
         if (Controls.Decide(active, input, known ? tool.Descriptor.Version : "unknown", clock.GetUtcNow()) is { } stopped)
         {
-            return await decisions.RecordDecisionAsync(stopped, cancellationToken);
+            var first = await decisions.RecordDecisionAsync(stopped, cancellationToken);
+            if (first == stopped && active is [var control, ..])
+            {
+                await audit.AppendAsync(input.RunId, AuditEntries.ControlApplied(input.StepId, input.Tool, control.Rule, control.EngagedBy, "gate", stopped.DecidedAt), AuditConflict.Amend, cancellationToken);
+            }
+            return await AuditedAsync(first, input, cancellationToken);
         }
         var current = await policies.GetAsync(cancellationToken);
         var policy = current.Enforced;
@@ -59,12 +67,19 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
         }
         // Another attempt may have stored its decision meanwhile: the first stored is the step's decision.
-        return await decisions.RecordDecisionAsync(decision, cancellationToken);
+        return await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken);
 
         GateDecision Refuse(GateInput step, string toolVersion, string rule, string reason) =>
             new(step.RunId, step.StepId, step.Tool, toolVersion, step.ArgsDigest, GateEffect.Forbid, policy.Id, policy.Version, rule, reason, null, now, policy.ContentHash)
             {
                 Autonomy = step.Autonomy,
             };
+    }
+
+    // The step's decision in the run's audit chain: written once, found again by a repeated gate.
+    private async Task<GateDecision> AuditedAsync(GateDecision decision, GateInput input, CancellationToken cancellationToken)
+    {
+        await audit.AppendAsync(decision.RunId, AuditEntries.Decided(decision, input.Compensation), AuditConflict.Refuse, cancellationToken);
+        return decision;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
 using Agentic.Core.Tools;
@@ -12,9 +13,11 @@ namespace Agentic.Core.Activities;
 /// allow; the probe goes through the <see cref="EgressClient"/>, which checks every address the host resolves to, and
 /// reads at most <see cref="MaxBodyBytes"/> of the answer. A probe that can not reach the target is itself an
 /// observation (status <c>unreachable</c>); a refused target or an oversized answer is an error. Only a successful JSON
-/// answer is kept as evidence; anything else is recorded as its status, size and digest, never its body.
+/// answer is kept as evidence; anything else is recorded as its status, size and digest, never its body. The observation
+/// goes into the run's audit chain (source, contract, digest) before it is returned; a probe executed again after a
+/// redelivery that saw something else is recorded as an amendment, not over the first.
 /// </summary>
-public sealed class PerceiveActivity(RunTargets targets, EgressClient client, TimeProvider clock) : Activity<PerceiveInput, Observation>
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock) : Activity<PerceiveInput, Observation>
 {
     /// <summary>The most of a health answer that is read.</summary>
     public const int MaxBodyBytes = 64 * 1024;
@@ -24,6 +27,13 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Ti
 
     /// <inheritdoc />
     protected override async Task<Observation> RunAsync(PerceiveInput input, ActivityContext context, CancellationToken cancellationToken)
+    {
+        var observation = await ObserveAsync(input, cancellationToken);
+        await audit.AppendAsync(input.RunId, AuditEntries.Observed(context.CommandId, input, observation), AuditConflict.Amend, cancellationToken);
+        return observation;
+    }
+
+    private async Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken)
     {
         var grant = targets.Check(input.Target, input.Agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
@@ -74,19 +84,22 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Ti
     }
 }
 
-/// <summary>Turns an observation into a plan with the agent's deterministic playbook.</summary>
-public sealed class PlanActivity(AgentCatalog agents) : Activity<PlanInput, Plan>
+/// <summary>Turns an observation into a plan with the agent's deterministic playbook, and records the plan in the run's audit chain.</summary>
+public sealed class PlanActivity(AgentCatalog agents, AuditLog audit, TimeProvider clock) : Activity<PlanInput, Plan>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Plan;
 
     /// <inheritdoc />
-    protected override Task<Plan> RunAsync(PlanInput input, ActivityContext context, CancellationToken cancellationToken)
+    protected override async Task<Plan> RunAsync(PlanInput input, ActivityContext context, CancellationToken cancellationToken)
     {
         if (!agents.Contains(input.Agent))
         {
             throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
         }
-        return Task.FromResult(agents.Get(input.Agent).Playbook(input));
+        var plan = agents.Get(input.Agent).Playbook(input);
+        // A playbook names its version in the planner ("playbook:diagnostics@1"); a language model planner adds its own.
+        await audit.AppendAsync(input.RunId, AuditEntries.Planned(context.CommandId, input, plan, plannerVersion: null, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
+        return plan;
     }
 }

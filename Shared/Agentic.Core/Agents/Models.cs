@@ -159,4 +159,10 @@ public static class AgentActivities
 
     /// <summary>Execute one permitted step through the tool registry and the idempotency ledger.</summary>
     public const string Act = nameof(Act);
+
+    /// <summary>Record the run's end in its audit chain and sign a checkpoint over it.</summary>
+    public const string Conclude = nameof(Conclude);
+
+    /// <summary>Every activity a host registers.</summary>
+    public static IReadOnlyList<string> All { get; } = [Perceive, Plan, Gate, Act, Conclude];
 }

@@ -340,7 +340,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             : null;
     }
 
-    private const string UndoPrefix = "undo.";
+    /// <summary>The prefix of the ids of steps the workflow generates to undo completed ones.</summary>
+    public const string UndoPrefix = "undo.";
 
     private static bool IsValidStepId(string? id) =>
         !string.IsNullOrEmpty(id) && id.Length <= MaxStepIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');

@@ -125,7 +125,7 @@ public sealed class EngineService : BackgroundService
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
         worker.AddTaskOrchestrations(new TaskCreator<TaskOrchestration>(AgentRunOrchestrator.Name, () => shims.CreateOrchestration(AgentRunOrchestrator.Name, _orchestrator)));
-        foreach (var name in new[] { AgentActivities.Perceive, AgentActivities.Plan, AgentActivities.Gate, AgentActivities.Act })
+        foreach (var name in AgentActivities.All)
         {
             var activity = new AgentActivity(name, _activities);
             worker.AddTaskActivities(new TaskCreator<TaskActivity>(name, () => shims.CreateActivity(name, activity)));
@@ -155,6 +155,8 @@ public sealed class EngineService : BackgroundService
                 await _storage.Table(TablePolicyStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _requests.ProvisionAsync(stoppingToken);
                 await _payloads.Container.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
+                await _storage.Table(TableAuditStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
+                await _storage.Blobs.GetBlobContainerClient(_storage.Options.HubName + BlobCheckpointStore.ContainerSuffix).CreateIfNotExistsAsync(cancellationToken: stoppingToken);
                 return true;
             }
             catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException || ex.GetType().Name == "DurableTaskStorageException")

@@ -110,7 +110,7 @@ public sealed class PlaybookTests
         Assert.Throws<KeyNotFoundException>(() => AgentCatalog.Default.Get("janitor"));
     }
 
-    private static PlanActivity PlanActivity { get; } = new(AgentCatalog.Default);
+    private static PlanActivity PlanActivity { get; } = new(AgentCatalog.Default, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System);
 
     private static ActivityContext Context { get; } = new("run-1", "plan", 1);
 

@@ -13,7 +13,7 @@ public sealed class ActGovernanceTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private readonly MemoryDecisionStore _decisions = new();
+    private readonly Agentic.Testing.AuditingDecisionStore _decisions = new(new MemoryDecisionStore(), Agentic.Testing.TestAudit.InMemoryLog());
     private readonly MemoryLedger _ledger = new();
     private readonly MemoryControls _controls = new();
 
@@ -21,7 +21,7 @@ public sealed class ActGovernanceTests
 
     private ActActivity Act(ITool tool, TimeSpan? watchInterval = null) =>
         new(new ToolRegistry([tool]), new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, _controls,
-            new ControlWatch(_controls, TimeProvider.System, watchInterval ?? TimeSpan.FromMilliseconds(50)));
+            new ControlWatch(_controls, TimeProvider.System, watchInterval ?? TimeSpan.FromMilliseconds(50)), _decisions.Audit, TimeProvider.System);
 
     private async Task<ActInput> DecidedAsync(ToolDescriptor tool, string arguments, GateEffect effect, ApprovalTerms? terms = null, string? toolHash = null)
     {

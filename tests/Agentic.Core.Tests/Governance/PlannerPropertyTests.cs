@@ -146,8 +146,9 @@ public sealed class PlannerPropertyTests
         var decisions = new MemoryDecisionStore();
         var ledger = new MemoryLedger();
         var controls = new NoControls();
-        var gate = new GateActivity(new StaticPolicyProvider(Policy), Registry, decisions, controls, TimeProvider.System);
-        var act = new ActActivity(Registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), decisions, ledger, controls, new ControlWatch(controls, TimeProvider.System));
+        var audit = Agentic.Testing.TestAudit.InMemoryLog();
+        var gate = new GateActivity(new StaticPolicyProvider(Policy), Registry, decisions, controls, audit, TimeProvider.System);
+        var act = new ActActivity(Registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), decisions, ledger, controls, new ControlWatch(controls, TimeProvider.System), audit, TimeProvider.System);
         var workflow = new AgentWorkflow(new AgentWorkflowOptions { MaxPlans = 4 });
         var request = new RunRequest
         {
@@ -201,7 +202,9 @@ public sealed class PlannerPropertyTests
                     // Every approval is granted, by a new operator each time, so whatever may run does run.
                     var step = state.Steps[state.Current];
                     var approval = new ApprovalDecision("approve", $"op{step.Approvals.Length + 1}", ["operator", "admin"], step.ArgsDigest, null, now);
-                    decisions.RecordApprovalAsync(runId, step.StepId, approval, ct).GetAwaiter().GetResult();
+                    var stored = decisions.RecordApprovalAsync(runId, step.StepId, approval, ct).GetAwaiter().GetResult();
+                    // As the run client does: the approval goes into the run's audit chain before the run hears of it.
+                    audit.AppendAsync(runId, Agentic.Core.Audit.AuditEntries.Approved(step.StepId, stored), Agentic.Core.Audit.AuditConflict.Refuse, ct).GetAwaiter().GetResult();
                     change = new EventRaised(wait.EventName, AgenticJson.ToElement(approval), now);
                     break;
                 }

@@ -13,7 +13,7 @@ public sealed class GateActivityTests
     private async Task<GateDecision> GateAsync(string tool, string arguments)
     {
         var registry = new ToolRegistry(SampleServiceTools.Descriptors.Select(d => new FakeTool(d, TestJson.Parse("{}"))));
-        var gate = new GateActivity(_policy, registry, _decisions, new NoControls(), TimeProvider.System);
+        var gate = new GateActivity(_policy, registry, _decisions, new NoControls(), Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System);
         var args = TestJson.Parse(arguments);
         var input = new GateInput("run-1", "s1", "alice", "scaler", "dev", tool, args, AgenticJson.Digest(args), 0);
         var output = await gate.RunAsync(AgenticJson.ToElement(input), new ActivityContext("run-1", "c1", 1), TestContext.Current.CancellationToken);

@@ -132,7 +132,7 @@ internal sealed class RunDriver
     public async Task<RunDriver> PlanWithPlaybookAsync()
     {
         var call = Single<CallActivity>();
-        var planner = new PlanActivity(AgentCatalog.Default);
+        var planner = new PlanActivity(AgentCatalog.Default, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System);
         var plan = await planner.RunAsync(call.Input, new ActivityContext(RunId, call.Id, 1), TestContext.Current.CancellationToken);
         return On(new ActivityCompleted(call.Id, plan, Tick()));
     }

@@ -16,8 +16,8 @@ namespace Agentic.Durable.Tests.Support;
 /// <summary>
 /// The real <see cref="AgentRunOrchestrator"/> over the real <see cref="AgentWorkflow"/> on the Durable Task SDK's
 /// in-process test host (an in-memory backend behind a gRPC sidecar, the same worker and client libraries the hosts
-/// use). The four activities go through the product's <see cref="AgentActivity"/> adapter to scripted fakes, one
-/// <see cref="RunScript"/> per run id. The engine's timers are real time, so every wait here is for a condition.
+/// use). The four workflow activities go through the product's <see cref="AgentActivity"/> adapter to scripted fakes, one
+/// <see cref="RunScript"/> per run id; the conclude activity is the real one, on an in-memory audit trail. The engine's timers are real time, so every wait here is for a condition.
 /// </summary>
 public sealed class DurableHost : IAsyncLifetime
 {
@@ -31,7 +31,7 @@ public sealed class DurableHost : IAsyncLifetime
         ActRetry = new(3, TimeSpan.FromMilliseconds(200), 2, TimeSpan.FromSeconds(1)),
     };
 
-    private static readonly string[] ActivityNames = [AgentActivities.Perceive, AgentActivities.Plan, AgentActivities.Gate, AgentActivities.Act];
+    private static readonly string[] ScriptedNames = [AgentActivities.Perceive, AgentActivities.Plan, AgentActivities.Gate, AgentActivities.Act];
 
     private readonly ConcurrentDictionary<string, RunScript> _scripts = new(StringComparer.Ordinal);
     private DurableTaskTestHost? _host;
@@ -40,24 +40,27 @@ public sealed class DurableHost : IAsyncLifetime
 
     internal MemoryDecisionStore Decisions { get; } = new();
 
+    /// <summary>The audit trail the run client and the conclude activity write.</summary>
+    internal Agentic.Testing.TestAudit Audit { get; } = new();
+
     internal DurableTaskTestHost Engine => _host ?? throw new InvalidOperationException("The host has not started.");
 
     /// <summary>The product's run client over the engine's client; <paramref name="clock"/> stamps approvals.</summary>
     internal AgentRunClient Runs(TimeProvider? clock = null) =>
-        new(Engine.Client, Decisions, clock ?? TimeProvider.System, NullLogger<AgentRunClient>.Instance);
+        new(Engine.Client, Decisions, Audit.Log, clock ?? TimeProvider.System, NullLogger<AgentRunClient>.Instance);
 
     public async ValueTask InitializeAsync()
     {
         var orchestrator = new RecordingOrchestrator(new AgentRunOrchestrator(new AgentWorkflow(Options)), Recorder);
         var runner = new AgentActivityRunner(
-            new ActivityRegistry([.. ActivityNames.Select(name => new ScriptedActivity(name, Script))]),
+            new ActivityRegistry([.. ScriptedNames.Select(name => new ScriptedActivity(name, Script)), new ConcludeActivity(Audit.Log, Audit.Checkpointer, TimeProvider.System)]),
             TimeProvider.System,
             NullLogger<AgentActivityRunner>.Instance);
         _host = await DurableTaskTestHost.StartAsync(
             registry =>
             {
                 registry.AddOrchestrator(AgentRunOrchestrator.Name, orchestrator);
-                foreach (var name in ActivityNames)
+                foreach (var name in AgentActivities.All)
                 {
                     registry.AddActivity(name, new AgentActivity(name, runner));
                 }
@@ -72,6 +75,7 @@ public sealed class DurableHost : IAsyncLifetime
         {
             await _host.DisposeAsync();
         }
+        Audit.Dispose();
     }
 
     /// <summary>Starts <paramref name="request"/> through the run client, with <paramref name="script"/> answering its activities.</summary>

@@ -77,6 +77,7 @@ internal sealed class LocalRuntime : IAsyncDisposable
             ["Agentic:Engine:ControlVisibilitySeconds"] = "30",
             ["Agentic:Engine:WorkItemVisibilitySeconds"] = "20",
             ["Agentic:Engine:ShutdownGraceSeconds"] = "5",
+            ["Agentic:Secrets:audit-signing-key"] = TestIdentities.AuditSigningKey,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

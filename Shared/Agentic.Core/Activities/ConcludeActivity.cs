@@ -1,0 +1,40 @@
+using Agentic.Core.Agents;
+using Agentic.Core.Audit;
+using Agentic.Core.Runs;
+
+namespace Agentic.Core.Activities;
+
+/// <summary>Input of the conclude activity: how the run ended (no times: the activity stamps its records).</summary>
+/// <remarks>WARNING: kept in Durable history; add members as optional.</remarks>
+public sealed record ConcludeInput(string RunId, string Status, string? FailureReason, string? Summary, int Steps, int ToolCalls, double BudgetUsed)
+{
+    /// <summary>The input for a run whose final document is <paramref name="run"/>.</summary>
+    public static ConcludeInput From(RunView run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return new(run.Id, run.Status, run.FailureReason, run.Output?.Summary, run.Steps.Count, run.ToolCalls ?? 0, run.BudgetUsed ?? 0);
+    }
+}
+
+/// <summary>
+/// Records a run's end in its audit chain (a guard that ended it, then the outcome) and signs a checkpoint that covers
+/// the chain, before the orchestrator reports the run ended. Executed again, it finds its records and signs nothing new.
+/// </summary>
+public sealed class ConcludeActivity(AuditLog audit, AuditCheckpointer checkpoints, TimeProvider clock) : Activity<ConcludeInput, long?>
+{
+    /// <inheritdoc />
+    public override string Name => AgentActivities.Conclude;
+
+    /// <inheritdoc />
+    protected override async Task<long?> RunAsync(ConcludeInput input, ActivityContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        foreach (var entry in AuditEntries.Ended(input, clock.GetUtcNow()))
+        {
+            await audit.AppendAsync(input.RunId, entry, AuditConflict.Refuse, cancellationToken);
+        }
+        // This process appended the outcome, so the chain's full length is pending here unless a checkpoint covers it.
+        var checkpoint = await checkpoints.CheckpointAsync(input.RunId, cancellationToken);
+        return checkpoint?.Number;
+    }
+}
