@@ -35,6 +35,7 @@ internal static class LocalHostApp
             builder.Configuration["Agentic:Engine:WorkerId"] = WorkerId(builder.Configuration["urls"]!);
         }
         var keys = DemoKeys(options.Get("--keys") ?? LocalKeys.DefaultPath, builder.Configuration);
+        var auditKey = LocalAuditKey.Ensure(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
@@ -75,6 +76,10 @@ internal static class LocalHostApp
         if (settingsPath is not null)
         {
             app.Logger.LogSettings(settingsPath);
+        }
+        if (auditKey is not null)
+        {
+            app.Logger.LogAuditKey(auditKey);
         }
         if (keys is not null)
         {

@@ -7,6 +7,7 @@ return args switch
     ["policy", "test", var policy] => PolicyCommand.Test(policy, null),
     ["policy", "test", var policy, var tests] => PolicyCommand.Test(policy, tests),
     ["policy", "simulate", .. var rest] => await PolicySimulateCommand.RunAsync(rest),
+    ["audit", .. var rest] => await AuditCommand.RunAsync(rest),
     [] or ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -29,6 +30,13 @@ static int Usage(int code)
                        Re-evaluate the decisions recorded on the configured storage with a candidate policy
                        and list every decision that would change. Exits 0 (changes are information),
                        1 if the candidate does not load or the decisions can not be read, 2 on usage errors.
+          agentic audit verify (--run <id> | --all) [--public-key <file>] [--settings ...]
+                       Recompute every audit chain asked for from the configured storage and check it against the
+                       signed checkpoints, trusting only the given public key(s) (default: the dev key's,
+                       .agentic/audit-public-key.pem). Reports the first broken position with the expected and found
+                       hashes, and each chain's checkpoint and inclusion proof. Exits 0 only if all verify.
+          agentic audit export [--run <id>] [--since <ISO time>] [--out <file>] [--public-key <file>] [--settings ...]
+                       Write the audit records, each chain's proof and the checkpoints as JSON Lines (for a SIEM).
         """);
     return code;
 }

@@ -64,6 +64,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new Audit.AuditLog(sp.GetRequiredService<Audit.IAuditStore>(), sp.GetRequiredService<Audit.AuditHeads>()));
         services.TryAddSingleton(sp => new Audit.AuditSigner(sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<IOptions<Audit.AuditOptions>>().Value));
         services.TryAddSingleton<Audit.AuditCheckpointer>();
+        services.TryAddSingleton<Audit.AuditReader>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's

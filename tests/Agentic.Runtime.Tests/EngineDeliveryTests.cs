@@ -85,9 +85,10 @@ public sealed class EngineDeliveryTests(AzuriteFixture azurite, FleetFixture fle
         var runId = await SubmitAsync(runtime, Requests.Scaler(Fleet.HealthyTarget(), replicas: 0));
         var pending = (await runtime.WaitAwaitingApprovalAsync(runId, "s1")).View.PendingApproval!;
         Assert.Equal(2, pending.Quorum);
-        // bob's answer as the run client keeps it (recorded, then raised), raised twice through the engine client.
+        // bob's answer as the run client keeps it (recorded and audited, then raised), raised twice through the engine client.
         var answer = new ApprovalDecision("approve", Approver, ["operator"], pending.ArgsDigest, "once", DateTimeOffset.UtcNow) { ToolHash = pending.ToolHash };
         var approval = await runtime.Governance.RecordApprovalAsync(runId, "s1", answer, Ct);
+        await runtime.Services.GetRequiredService<Agentic.Core.Audit.AuditLog>().AppendAsync(runId, Agentic.Core.Audit.AuditEntries.Approved("s1", approval), Agentic.Core.Audit.AuditConflict.Refuse, Ct);
         var eventName = AgentWorkflow.Ids.ApprovalEvent("s1");
 
         await runtime.Engine.RaiseEventAsync(runId, eventName, AgenticJson.ToElement(approval), Ct);

@@ -33,6 +33,7 @@ public static class RunsApi
         runs.MapPost("/{id}/terminate", TerminateAsync);
         app.MapGet("/api/agents", ListAgents);
         app.MapGet("/api/tools", ListTools);
+        app.MapAgenticAudit();
         app.MapAgenticControls();
         app.MapAgenticPolicies();
         return app;
