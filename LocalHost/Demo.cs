@@ -138,8 +138,19 @@ internal static class Demo
         {
             Say($"  side effect {key}: applied {applied} time(s)");
         }
-        var ok = view.Status == "completed" && view.Output?.Outcome == "remediated" && restarts.Count == 1 && restarts[0].Applied == 1;
-        Say(ok ? "Demo passed: the service was diagnosed, restarted once with approval, and verified healthy." : "Demo FAILED: the run did not remediate the service as expected.");
+        // The run's audit chain, recomputed by the host and checked against the signed checkpoint of the run's end.
+        using var verify = new HttpRequestMessage(HttpMethod.Get, new Uri(api, $"/api/runs/{Uri.EscapeDataString(created.Id)}/audit/verify"));
+        verify.Headers.Add(ApiKeyHeader, requester.Key);
+        using var verified = await http.SendAsync(verify);
+        verified.EnsureSuccessStatusCode();
+        var audit = await verified.Content.ReadFromJsonAsync<JsonElement>();
+        var chain = audit.GetProperty("chain");
+        var auditOk = audit.GetProperty("valid").GetBoolean() && audit.GetProperty("covered").GetBoolean();
+        Say(auditOk
+            ? $"  audit: {chain.GetProperty("records").GetInt64()} records, chain valid, head {chain.GetProperty("head").GetString()![..19]}, signed by checkpoint {chain.GetProperty("coverage").GetProperty("checkpoint").GetInt64()} ({chain.GetProperty("coverage").GetProperty("keyId").GetString()}), inclusion proof valid"
+            : $"  audit: NOT verified: {chain}");
+        var ok = view.Status == "completed" && view.Output?.Outcome == "remediated" && restarts.Count == 1 && restarts[0].Applied == 1 && auditOk;
+        Say(ok ? "Demo passed: the service was diagnosed, restarted once with approval, verified healthy, and every decision is in a signed audit chain." : "Demo FAILED: the run did not remediate the service as expected, or its audit chain does not verify.");
         return ok ? 0 : 1;
     }
 

@@ -34,8 +34,11 @@ internal static class LocalHostApp
         {
             builder.Configuration["Agentic:Engine:WorkerId"] = WorkerId(builder.Configuration["urls"]!);
         }
-        var keys = DemoKeys(options.Get("--keys") ?? LocalKeys.DefaultPath, builder.Configuration);
-        var auditKey = LocalAuditKey.Ensure(builder.Configuration);
+        var keysPath = options.Get("--keys") ?? LocalKeys.DefaultPath;
+        var keys = DemoKeys(keysPath, builder.Configuration);
+        // The dev audit signing key lives beside the demo keys.
+        var auditKey = LocalAuditKey.Ensure(builder.Configuration,
+            string.Equals(keysPath, "none", StringComparison.OrdinalIgnoreCase) ? Path.GetDirectoryName(LocalKeys.DefaultPath)! : Path.GetDirectoryName(Path.GetFullPath(keysPath))!);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);

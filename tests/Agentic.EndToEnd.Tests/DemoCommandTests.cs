@@ -58,6 +58,19 @@ public sealed class DemoCommandTests(AzuriteFixture storage, ITestOutputHelper o
                 .Select(k => k.GetProperty("principal").GetString()).ToList();
             Assert.Equal(["demo-requester", "oncall-operator", "second-operator", "demo-admin"], principals);
             Assert.Contains("approved by oncall-operator", text, StringComparison.Ordinal);
+            Assert.Contains("chain valid", text, StringComparison.Ordinal);
+
+            // The README's audit check: every chain of the hub, with read access to storage and the public key the demo
+            // wrote beside its keys, nothing else.
+            var publicKey = Path.Combine(Path.GetDirectoryName(keys)!, "audit-public-key.pem");
+            Assert.DoesNotContain("PRIVATE", await File.ReadAllTextAsync(publicKey, cancellationToken), StringComparison.Ordinal);
+            await using var verify = ChildProcess.Start("agentic-audit", "dotnet",
+                [Repo.Output("Agentic.LocalHost", "agentic.dll"), "audit", "verify", "--all", "--public-key", publicKey, "--settings", settings]);
+            var verified = await verify.WaitForExitAsync(Limit);
+            output.WriteLine(string.Join('\n', verify.Lines));
+            Assert.True(verified == 0, $"agentic audit verify exited with {verified}:\n{verify.Tail()}");
+            Assert.Contains(verify.Lines, l => l.StartsWith("VALID", StringComparison.Ordinal));
+            Assert.Contains(verify.Lines, l => l.Contains("inclusion proof valid", StringComparison.Ordinal));
         }
         finally
         {

@@ -30,6 +30,21 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// <summary>The exit code once exited.</summary>
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits until the process exits and its output is read; its exit code. Throws <see cref="TimeoutException"/> after <paramref name="limit"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{Name} did not exit within {limit}:\n{Tail()}");
+        }
+        return _process.ExitCode;
+    }
+
     /// <summary>The last lines the process printed.</summary>
     public string Tail(int lines = 60) => string.Join('\n', _output.TakeLast(lines));
 
