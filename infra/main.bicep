@@ -83,6 +83,11 @@ param keyVaultName string = ''
 @description('Prefix of every Agentic table, queue and blob container (Agentic:HubName).')
 param hubName string = 'agentic'
 
+@description('Days each audit checkpoint blob is kept immutable (WORM: time-based retention with protected append writes). Audit outlives run state; the policy is created unlocked, so lock it (az storage container immutability-policy lock) once the period is agreed.')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 2555
+
 @description('Off for dev environments so that azd down --purge can free the vault name. Turn it on for production: once on, it can never be turned off.')
 param keyVaultPurgeProtection bool = false
 
@@ -112,8 +117,9 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 
 // Names the code uses: RunTriggers.RunQueue, TableGovernanceStore ("{hub}ledger"), TableControlStore
-// ("{hub}controls"), TablePolicyStore ("{hub}policies") and PayloadStore ("{hub}-payloads"). The Functions host
-// creates the tables at start too (StorageTablesService), but not the queues or the container.
+// ("{hub}controls"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit"), PayloadStore ("{hub}-payloads")
+// and BlobCheckpointStore ("{hub}-audit"). The Functions host creates the tables and containers at start too
+// (StorageTablesService), but not the queues, and never the audit container's immutability policy.
 var runQueueName = 'agent-runs'
 var agenticQueueNames = [
   runQueueName
@@ -123,8 +129,10 @@ var agenticTableNames = [
   '${hubName}ledger'
   '${hubName}controls'
   '${hubName}policies'
+  '${hubName}audit'
 ]
 var payloadContainerName = '${hubName}-payloads'
+var auditContainerName = '${hubName}-audit'
 
 // Organize resources in a resource group
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -183,6 +191,8 @@ module storage './app/storage.bicep' = {
       deploymentStorageContainerName
       payloadContainerName
     ]
+    wormContainerName: auditContainerName
+    wormRetentionDays: auditRetentionDays
     queueNames: agenticQueueNames
     tableNames: agenticTableNames
   }

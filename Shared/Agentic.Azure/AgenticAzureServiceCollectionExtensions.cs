@@ -29,10 +29,11 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<IDecisionStore>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<IActionLedger>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<TableControlStore>();
-        services.TryAddSingleton<IControlStore>(sp => sp.GetRequiredService<TableControlStore>());
+        // Every engage and release is appended to the audit's control chain.
+        services.TryAddSingleton<IControlStore>(sp => new AuditedControlStore(sp.GetRequiredService<TableControlStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         // Policy versions, the active set and the decisions across runs (the policy API and `agentic policy simulate`).
         services.TryAddSingleton<TablePolicyStore>();
-        services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => sp.GetRequiredService<TablePolicyStore>());
+        services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => new AuditedPolicyStore(sp.GetRequiredService<TablePolicyStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         // The audit trail: chains in a table, signed checkpoints in append blobs, a checkpoint on an interval.
         services.TryAddSingleton<TableAuditStore>();
         services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<TableAuditStore>());

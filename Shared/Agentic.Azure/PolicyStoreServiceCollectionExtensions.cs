@@ -56,7 +56,7 @@ public static class PolicyStoreServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TablePolicyStore>();
-        services.TryAddSingleton<IPolicyStore>(sp => sp.GetRequiredService<TablePolicyStore>());
+        services.TryAddSingleton<IPolicyStore>(sp => new Agentic.Core.Audit.AuditedPolicyStore(sp.GetRequiredService<TablePolicyStore>(), sp.GetRequiredService<Agentic.Core.Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         services.TryAddSingleton(sp => new StoredPolicyProvider(
@@ -85,11 +85,13 @@ public static class PolicyStoreServiceCollectionExtensions
 
 /// <summary>
 /// Runs the <see cref="PolicyBootstrap"/> when the host starts, before any other hosted service: loads the configured
-/// policy (a policy that does not load stops the host, naming every problem), creates the policy table, then stores
-/// and activates the policy as <see cref="PolicyBootstrap"/> describes. While storage is unreachable it retries every
+/// policy (a policy that does not load stops the host, naming every problem), creates the policy and audit tables (an
+/// activation is appended to the audit's control chain), then stores and activates the policy as
+/// <see cref="PolicyBootstrap"/> describes. While storage is unreachable it retries every
 /// second; the host does not start serving until the policy is in force.
 /// </summary>
-public sealed class PolicyBootstrapService(IPolicyStore store, IOptions<AgenticPolicyOptions> options, ILogger<PolicyBootstrapService> logger) : IHostedService
+public sealed class PolicyBootstrapService(
+    IPolicyStore store, IOptions<AgenticPolicyOptions> options, ILogger<PolicyBootstrapService> logger, TablePolicyStore? table = null, TableAuditStore? audit = null) : IHostedService
 {
     private readonly TaskCompletionSource<IReadOnlyList<BootstrapActivation>> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -106,9 +108,9 @@ public sealed class PolicyBootstrapService(IPolicyStore store, IOptions<AgenticP
         {
             try
             {
-                if (store is TablePolicyStore table)
+                foreach (var client in new[] { table?.Table, audit?.Table }.OfType<global::Azure.Data.Tables.TableClient>())
                 {
-                    await table.Table.CreateIfNotExistsAsync(cancellationToken);
+                    await client.CreateIfNotExistsAsync(cancellationToken);
                 }
                 var steps = await bootstrap.RunAsync(configured, cancellationToken);
                 foreach (var step in steps)

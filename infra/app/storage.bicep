@@ -9,6 +9,12 @@ param tags object = {}
 @description('Blob containers to create: the Flex deployment package and the payload container.')
 param containerNames string[]
 
+@description('The container of the signed audit checkpoints: append blobs under a time-based immutability (WORM) policy.')
+param wormContainerName string
+
+@description('Days a checkpoint blob stays immutable after it is created.')
+param wormRetentionDays int
+
 @description('Queues to create, e.g. agent-runs and its poison queue.')
 param queueNames string[]
 
@@ -54,6 +60,25 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     }
   }
 ]
+
+// Checkpoints are appended, never rewritten: protected append writes let new lines in while the policy forbids any
+// change to or deletion of what is there, for the retention period.
+resource wormContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: wormContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource wormPolicy 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+  parent: wormContainer
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: wormRetentionDays
+    allowProtectedAppendWrites: true
+  }
+}
 
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage

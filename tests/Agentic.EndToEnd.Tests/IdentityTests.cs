@@ -43,6 +43,10 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         { "POST", "/api/policies/baseline/3/activate", """{"reason": "x"}""" },
         { "POST", "/api/policies/shadow/clear", """{"reason": "x"}""" },
         { "POST", "/api/policies/rollback", """{"reason": "x"}""" },
+        { "GET", "/api/runs/run-00000000000000000000000000000000/audit", null },
+        { "GET", "/api/runs/run-00000000000000000000000000000000/audit/verify", null },
+        { "GET", "/api/runs/run-00000000000000000000000000000000/lineage/s1/act/outcome", null },
+        { "GET", "/api/audit/keys", null },
     };
 
     [Theory]
@@ -226,6 +230,41 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         Assert.Equal(HttpStatusCode.Accepted, await StatusAsync(HttpMethod.Post, new Uri(run.TerminatePostUri), Caller.Requester));
         var ended = await host.PollAsync(run.Id, v => v.Status != "running", Token);
         Assert.Equal("terminated", ended.Status);
+    }
+
+    [Fact]
+    public async Task RunAudit_IsReadByItsRequesterOrOperatorsOnly_AndVerifiesWithTheServedKey()
+    {
+        var run = await host.Api.SubmitAsync(Workload.DiagnosticsBody(host.Fleet.Target("audited"), probes: 2), Caller.Requester, Token);
+        var ended = await host.PollAsync(run.Id, v => v.Status != "running", Token);
+        Assert.Equal("completed", ended.Status);
+        var audit = new Uri($"/api/runs/{run.Id}/audit", UriKind.Relative);
+        var verify = new Uri($"/api/runs/{run.Id}/audit/verify", UriKind.Relative);
+        var lineage = new Uri($"/api/runs/{run.Id}/lineage/s2/act/outcome", UriKind.Relative);
+
+        foreach (var uri in new[] { audit, verify, lineage })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(HttpMethod.Get, uri, OtherRequester));
+            Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(HttpMethod.Get, uri, NoRole));
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(HttpMethod.Get, uri, Anonymous));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(HttpMethod.Get, uri, Caller.Requester));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(HttpMethod.Get, uri, Caller.Operator));
+        }
+
+        using var verified = await host.Api.SendAsync(HttpMethod.Get, verify, null, Caller.Operator, Token);
+        var report = JsonDocument.Parse(await verified.Content.ReadAsStringAsync(Token)).RootElement;
+        Assert.True(report.GetProperty("valid").GetBoolean(), report.ToString());
+        Assert.True(report.GetProperty("covered").GetBoolean(), report.ToString());
+        using var traced = await host.Api.SendAsync(HttpMethod.Get, lineage, null, Caller.Requester, Token);
+        var ancestors = JsonDocument.Parse(await traced.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("ancestors").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        Assert.Equal(["accepted", "perceive", "plan", "s2/gate", "s2/act"], ancestors);
+        // The served key is the one checkpoints are signed with, and only its public half.
+        using var keys = await host.Api.SendAsync(HttpMethod.Get, new Uri("/api/audit/keys", UriKind.Relative), null, Caller.Requester, Token);
+        var served = await keys.Content.ReadAsStringAsync(Token);
+        Assert.DoesNotContain("PRIVATE", served, StringComparison.Ordinal);
+        var keyId = JsonDocument.Parse(served).RootElement[0].GetProperty("keyId").GetString();
+        Assert.Equal(report.GetProperty("chain").GetProperty("coverage").GetProperty("keyId").GetString(), keyId);
+        Assert.Equal(Agentic.Core.Audit.AuditPublicKey.ParseAll(TestIdentities.AuditSigningKey).Single().KeyId, keyId);
     }
 
     [Fact]

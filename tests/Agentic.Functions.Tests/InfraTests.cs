@@ -33,6 +33,23 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
     }
 
     [Fact]
+    public void AuditCheckpoints_LiveInAContainerUnderATimeBasedImmutabilityPolicy_ThatLetsAppendsIn()
+    {
+        var (module, policy) = infra.One("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies");
+        var properties = policy["properties"]!;
+        // Protected append writes: checkpoints are appended to blobs that can be neither changed nor deleted.
+        Assert.True(properties["allowProtectedAppendWrites"]?.GetValue<bool>(), "The audit container's immutability policy must allow protected append writes.");
+        Assert.Equal("[parameters('wormRetentionDays')]", properties["immutabilityPeriodSinceCreationInDays"]?.GetValue<string>());
+        Assert.Equal("[parameters('auditRetentionDays')]", module.Argument("wormRetentionDays"));
+        // The container is the one the code appends checkpoints to.
+        var container = module.Argument("wormContainerName")!;
+        Assert.Contains($"{Agentic.Azure.BlobCheckpointStore.ContainerSuffix}", infra.Template["variables"]!["auditContainerName"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("auditContainerName", container, StringComparison.Ordinal);
+        // And the audit table is provisioned with the other tables.
+        Assert.Contains(infra.Template["variables"]!["agenticTableNames"]!.AsArray(), t => t!.GetValue<string>().Contains("'{0}" + Agentic.Azure.TableAuditStore.TableSuffix + "'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void FunctionApp_HasEverySettingTheCodeRequires()
     {
         var settings = AppSettings();

@@ -55,7 +55,7 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
     [Theory]
     [InlineData(200)]
     [InlineData(400)]
-    public async Task CanarySecret_EchoedInEveryEncoding_AppearsNowhere_InOutputErrorsLogsLedgerOrRunDocument(int status)
+    public async Task CanarySecret_EchoedInEveryEncoding_AppearsNowhere_InOutputErrorsLogsLedgerAuditOrRunDocument(int status)
     {
         // A service that answers with its X-Canary header in every encoding, one per line.
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, status, "text/plain",
@@ -106,7 +106,10 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
             // The engine's record of the run: every activity's input and output, the custom status and the output.
             ["history table"] = await TableTextAsync("History"),
             ["instances table"] = await TableTextAsync("Instances"),
+            // The run's audit chain: its records carry digests of arguments, results and evidence, never the values.
+            ["audit table"] = await TableTextAsync("audit"),
         };
+        Assert.Contains(run.View.Id, places["audit table"], StringComparison.Ordinal);
         foreach (var (place, text) in places)
         {
             foreach (var (form, value) in Forms(Canary))

@@ -20,7 +20,7 @@ public sealed record ConcludeInput(string RunId, string Status, string? FailureR
 /// Records a run's end in its audit chain (a guard that ended it, then the outcome) and signs a checkpoint that covers
 /// the chain, before the orchestrator reports the run ended. Executed again, it finds its records and signs nothing new.
 /// </summary>
-public sealed class ConcludeActivity(AuditLog audit, AuditCheckpointer checkpoints, TimeProvider clock) : Activity<ConcludeInput, long?>
+public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditCheckpointer checkpoints, TimeProvider clock) : Activity<ConcludeInput, long?>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Conclude;
@@ -29,11 +29,18 @@ public sealed class ConcludeActivity(AuditLog audit, AuditCheckpointer checkpoin
     protected override async Task<long?> RunAsync(ConcludeInput input, ActivityContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var written = false;
         foreach (var entry in AuditEntries.Ended(input, clock.GetUtcNow()))
         {
-            await audit.AppendAsync(input.RunId, entry, AuditConflict.Refuse, cancellationToken);
+            written |= (await audit.AppendAsync(input.RunId, entry, AuditConflict.Refuse, cancellationToken)).Written;
         }
-        // This process appended the outcome, so the chain's full length is pending here unless a checkpoint covers it.
+        if (!written && await audit.Store.GetHeadAsync(input.RunId, cancellationToken) is { } head)
+        {
+            // Executed again: the attempt that wrote the outcome may have stopped before its checkpoint. The chain's
+            // head goes into the next one whether or not that attempt signed it (a head signed twice costs a leaf).
+            heads.Appended(input.RunId, head);
+        }
+        // The outcome is the chain's last record, so its head is the whole chain.
         var checkpoint = await checkpoints.CheckpointAsync(input.RunId, cancellationToken);
         return checkpoint?.Number;
     }

@@ -180,7 +180,7 @@ public static class AuditEntries
             ["toolHash"] = input.Decision.ToolHash,
             ["sideEffect"] = Enum(tool.SideEffect),
             ["argsDigest"] = input.ArgsDigest,
-            ["arguments"] = SensitiveFields.Minimize(input.Arguments, tool.InputSchema),
+            ["arguments"] = Bounded(SensitiveFields.Minimize(input.Arguments, tool.InputSchema)),
             ["compensationOf"] = UndoneStep(input.StepId),
         }), [AgentWorkflow.Ids.Gate(input.StepId), .. approvals]);
     }
@@ -276,6 +276,16 @@ public static class AuditEntries
 
     private static int RoundOf(string commandId, string prefix) =>
         commandId.Length > prefix.Length + 1 && int.TryParse(commandId.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var round) ? round : 1;
+
+    // Arguments up to a few kilobytes are kept (minimized); larger ones by digest and size, so a record stays well inside
+    // a table entity's limits.
+    private static JsonNode? Bounded(JsonNode? arguments)
+    {
+        var text = arguments?.ToJsonString() ?? "null";
+        return text.Length <= 8192
+            ? arguments
+            : new JsonObject { ["digest"] = AgenticJson.Digest(System.Text.Encoding.UTF8.GetBytes(text)), ["chars"] = text.Length, ["truncated"] = true };
+    }
 
     private static string Cap(string text) => text.Length <= MaxText ? text : text[..MaxText] + $"... [{text.Length} chars, {AgenticJson.ShortDigest(AgenticJson.Digest(text))}]";
 

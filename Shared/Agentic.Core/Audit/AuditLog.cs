@@ -28,6 +28,9 @@ public sealed record AuditAppended(string Chain, StoredAuditRecord Record, bool 
 public sealed class AuditLog(IAuditStore store, AuditHeads heads)
 {
     private const int MaxAmendments = 20;
+
+    // Writers that keep finding the head moved are many writers on one chain; a run has a handful at most.
+    private const int MaxHeadMoves = 200;
     private const int MaxCachedHeads = 10_000;
 
     private readonly ConcurrentDictionary<string, AuditHead> _cache = new(StringComparer.Ordinal);
@@ -46,8 +49,12 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
         for (var amendment = 1; ; amendment++)
         {
             var head = _cache.TryGetValue(chain, out var cached) ? cached : await store.GetHeadAsync(chain, cancellationToken);
-            while (true)
+            for (var moves = 0; ; moves++)
             {
+                if (moves >= MaxHeadMoves)
+                {
+                    throw new InvalidOperationException($"Audit chain '{chain}': the head moved {MaxHeadMoves} times while appending '{id}'.");
+                }
                 var seq = head?.Length ?? 0;
                 var content = AuditChain.Content(chain, seq, entry with { Id = id });
                 var record = new StoredAuditRecord(seq, id, content, AuditChain.Link(head?.Hash ?? AuditChain.Genesis, content));

@@ -33,6 +33,10 @@ public static class AuditKinds
     public const string RunOutcome = "run.outcome";
     /// <summary>A policy version was activated (control chain).</summary>
     public const string PolicyActivated = "policy.activated";
+    /// <summary>The shadow policy was cleared (control chain).</summary>
+    public const string PolicyShadowCleared = "policy.shadow-cleared";
+    /// <summary>The enforced policy was rolled back to the previous one (control chain).</summary>
+    public const string PolicyRolledBack = "policy.rolled-back";
     /// <summary>A kill switch or quarantine was engaged (control chain).</summary>
     public const string ControlEngaged = "control.engaged";
     /// <summary>A kill switch or quarantine was released (control chain).</summary>

@@ -129,7 +129,10 @@ internal sealed class EngineSide : LoadSide
         const string Orchestrator = "Agentic.Durable.AgentRunOrchestrator";
         // Event 4: "Run {RunId} ended"; event 2 (Debug): "{Change} applied, now {Phase}", once per applied event.
         var signals = new RunEndedListener(new RunSignal(Orchestrator, 4), new RunSignal(Orchestrator, 2, nameof(RunPhase.AwaitingApproval)));
-        var builder = Builder(settings, signals);
+        // Checkpoints of the runs' audit chains are signed, as in any deployment: with a key of this process.
+        var signed = new Dictionary<string, string?>(settings);
+        signed.TryAdd("Agentic:Secrets:audit-signing-key", Agentic.Testing.TestIdentities.AuditSigningKey);
+        var builder = Builder(signed, signals);
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
