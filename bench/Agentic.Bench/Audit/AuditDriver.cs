@@ -65,15 +65,18 @@ internal static class AuditDriver
         Say("== append: one chain, one writer (its head cached, as an activity host appending to the runs it executes)");
         var log = new AuditLog(store, new AuditHeads());
         var raw = new List<double>(records);
+        var rawBatch = new List<double>(records);
         var audited = new List<double>(records);
         var perRound = Math.Max(1, records / rounds);
         var rawChain = "run-raw-" + Guid.NewGuid().ToString("N");
+        var batchChain = "run-batch-" + Guid.NewGuid().ToString("N");
         var auditChain = "run-audit-" + Guid.NewGuid().ToString("N");
         // Warm both paths (connections, JIT) before timing.
         await store.Table.AddEntityAsync(new TableEntity("warm", "r0") { ["Json"] = "{}" });
         await log.AppendAsync("warm", Entry(0), AuditConflict.Refuse, default);
         var previous = AuditChain.Genesis;
         var next = 0;
+        // The baselines hash like the chain does (outside the timed call), so their rows hold the same bytes.
         for (var round = 0; round < rounds; round++)
         {
             for (var i = 0; i < perRound; i++)
@@ -90,6 +93,23 @@ internal static class AuditDriver
             }
             for (var i = 0; i < perRound; i++)
             {
+                // The same three entities an append writes (head, record row, id row), in one unconditional transaction:
+                // the storage cost of the append without its hashing, conditions and checks.
+                var n = next + i;
+                var content = AuditChain.Content(batchChain, n, Entry(n));
+                var hash = AuditChain.Link(previous, content);
+                TableTransactionAction[] actions =
+                [
+                    new(TableTransactionActionType.UpsertReplace, new TableEntity(batchChain, "head") { ["Length"] = (long)n + 1, ["Hash"] = hash }),
+                    new(TableTransactionActionType.Add, new TableEntity(batchChain, TableAuditStore.RecordRow(n)) { ["Id"] = $"s{n}/act/outcome", ["Json"] = Encoding.UTF8.GetString(content), ["Hash"] = hash }),
+                    new(TableTransactionActionType.Add, new TableEntity(batchChain, $"i|s{n}%2Fact%2Foutcome") { ["Seq"] = (long)n, ["Hash"] = hash }),
+                ];
+                var started = Stopwatch.GetTimestamp();
+                await store.Table.SubmitTransactionAsync(actions);
+                rawBatch.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            for (var i = 0; i < perRound; i++)
+            {
                 var started = Stopwatch.GetTimestamp();
                 await log.AppendAsync(auditChain, Entry(next + i), AuditConflict.Refuse, default);
                 audited.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -97,10 +117,13 @@ internal static class AuditDriver
             next += perRound;
         }
         var rawMean = raw.Average();
+        var batchMean = rawBatch.Average();
         var auditMean = audited.Average();
-        Say(F($"   raw insert    : {raw.Count} rows, mean {rawMean:0.00} ms, p50 {Stats.Percentile(raw, 50):0.00} ms, p95 {Stats.Percentile(raw, 95):0.00} ms, {1000 / rawMean:0} rows/s"));
-        Say(F($"   audit append  : {audited.Count} records, mean {auditMean:0.00} ms, p50 {Stats.Percentile(audited, 50):0.00} ms, p95 {Stats.Percentile(audited, 95):0.00} ms, {1000 / auditMean:0} records/s"));
-        Say(F($"   ratio audit/raw: mean {auditMean / rawMean:0.00}x, p50 {Stats.Percentile(audited, 50) / Stats.Percentile(raw, 50):0.00}x (target <= 1.2)"));
+        Say(F($"   raw insert, record row only        : {raw.Count} rows, mean {rawMean:0.00} ms, p50 {Stats.Percentile(raw, 50):0.00} ms, p95 {Stats.Percentile(raw, 95):0.00} ms, {1000 / rawMean:0} rows/s"));
+        Say(F($"   raw insert, the append's 3 entities: {rawBatch.Count} transactions, mean {batchMean:0.00} ms, p50 {Stats.Percentile(rawBatch, 50):0.00} ms, p95 {Stats.Percentile(rawBatch, 95):0.00} ms, {1000 / batchMean:0} /s"));
+        Say(F($"   audit append                       : {audited.Count} records, mean {auditMean:0.00} ms, p50 {Stats.Percentile(audited, 50):0.00} ms, p95 {Stats.Percentile(audited, 95):0.00} ms, {1000 / auditMean:0} records/s"));
+        Say(F($"   ratio audit / raw insert of the same entities: mean {auditMean / batchMean:0.00}x, p50 {Stats.Percentile(audited, 50) / Stats.Percentile(rawBatch, 50):0.00}x (target <= 1.2)"));
+        Say(F($"   ratio audit / one plain row (no id index, no head): mean {auditMean / rawMean:0.00}x, p50 {Stats.Percentile(audited, 50) / Stats.Percentile(raw, 50):0.00}x"));
         var report = await new AuditVerifier(store, new InMemoryCheckpointStore(), []).VerifyChainAsync(auditChain, null, default);
         if (!report.Valid || report.Records != audited.Count)
         {

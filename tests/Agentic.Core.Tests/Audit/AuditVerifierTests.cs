@@ -201,6 +201,37 @@ public sealed class AuditVerifierTests : IDisposable
     }
 
     [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(600)]
+    [InlineData(8191)]
+    [InlineData(8192)]
+    [InlineData(19_999)]
+    public async Task LongChain_VerifiedInParallelChunks_NamesTheEditedPosition(int edited)
+    {
+        // 20,000 records: three chunks, hashed in parallel; an edit anywhere is found at its position (-1: none).
+        var records = new List<StoredAuditRecord>();
+        var previous = AuditChain.Genesis;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var content = AuditChain.Content("run-long", i, new AuditEntry($"r{i}", AuditKinds.Observation, At, AgenticJson.ToElement(new { i })));
+            previous = AuditChain.Link(previous, content);
+            records.Add(new StoredAuditRecord(i, $"r{i}", content, previous));
+        }
+        if (edited >= 0)
+        {
+            records[edited] = records[edited] with { Content = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(records[edited].Content).Replace("\"i\":", "\"j\":", StringComparison.Ordinal)) };
+        }
+        _audit.Store.Overwrite("run-long", records);
+
+        var report = await VerifyAsync("run-long");
+
+        Assert.Equal(edited < 0, report.Valid);
+        Assert.Equal(edited < 0 ? null : edited, report.Broken?.Position);
+        Assert.Equal(edited < 0 ? 20_000 : edited, report.Records);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
