@@ -31,11 +31,12 @@ internal static class AuditCommand
 
     private static async Task<int> VerifyAsync(string[] args)
     {
-        if (Parse(args, out var values, out var all) is { } problem)
+        if (CommandArguments.Parse(args, Known, Flags, out var values, out var flags) is { } problem)
         {
             return Usage(problem);
         }
         var run = values.GetValueOrDefault("--run");
+        var all = flags.Contains("--all");
         if (run is null == !all)
         {
             return Usage("give one of --run <id> or --all.");
@@ -50,8 +51,8 @@ internal static class AuditCommand
 
     private static async Task<int> ExportAsync(string[] args)
     {
-        var problem = Parse(args, out var values, out var all);
-        if (problem is not null || all)
+        var problem = CommandArguments.Parse(args, Known, Flags, out var values, out var flags);
+        if (problem is not null || flags.Count > 0)
         {
             return Usage(problem ?? "export takes no --all: it exports every chain unless --run is given.");
         }
@@ -181,33 +182,6 @@ internal static class AuditCommand
         }
         text.AppendLine(CultureInfo.InvariantCulture, $"{(report.Valid ? "VALID" : "NOT VALID")}: {report.Chains.Count(r => r.Valid)} of {report.Chains.Count} chain(s) verify.");
         return text.ToString();
-    }
-
-    private static string? Parse(string[] args, out Dictionary<string, string> values, out bool all)
-    {
-        values = new Dictionary<string, string>(StringComparer.Ordinal);
-        all = false;
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (Flags.Contains(args[i], StringComparer.Ordinal))
-            {
-                all = true;
-                continue;
-            }
-            if (!Known.Contains(args[i], StringComparer.Ordinal))
-            {
-                return $"Unexpected argument '{args[i]}'.";
-            }
-            if (i + 1 >= args.Length)
-            {
-                return $"{args[i]} needs a value.";
-            }
-            if (!values.TryAdd(args[i], args[++i]))
-            {
-                return $"{args[i - 1]} is given twice.";
-            }
-        }
-        return null;
     }
 
     private static int Usage(string problem)

@@ -19,7 +19,7 @@ internal static class PolicySimulateCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (Parse(args, out var values) is { } usage)
+        if (CommandArguments.Parse(args, Known, [], out var values, out _) is { } usage)
         {
             return Usage(usage);
         }
@@ -104,27 +104,6 @@ internal static class PolicySimulateCommand
         }
         Console.Write(report.Format());
         return 0;
-    }
-
-    private static string? Parse(string[] args, out Dictionary<string, string> values)
-    {
-        values = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (!Known.Contains(args[i], StringComparer.Ordinal))
-            {
-                return $"Unexpected argument '{args[i]}'.";
-            }
-            if (i + 1 >= args.Length)
-            {
-                return $"{args[i]} needs a value.";
-            }
-            if (!values.TryAdd(args[i], args[++i]))
-            {
-                return $"{args[i - 1]} is given twice.";
-            }
-        }
-        return null;
     }
 
     private static int Usage(string problem)

@@ -20,4 +20,10 @@ public static class RunIds
             ? "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{PrincipalIds.Normalize(request.Principal)}\n{request.Agent}\n{key}")))[..32]
             : "run-" + Guid.NewGuid().ToString("N");
     }
+
+    /// <summary>Whether <paramref name="id"/> has the shape of a run id (<c>run-</c> and 32 lowercase hex digits).</summary>
+    public static bool IsWellFormed(string? id) =>
+        id is { Length: 36 } && id.StartsWith("run-", StringComparison.Ordinal) && id.AsSpan(4).IndexOfAnyExcept(LowerHex) < 0;
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 }

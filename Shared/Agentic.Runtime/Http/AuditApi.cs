@@ -88,7 +88,8 @@ public static class AuditApi
             return refused;
         }
         ArgumentNullException.ThrowIfNull(audit);
-        var accepted = await audit.AcceptedAsync(id, cancellationToken);
+        // An id that can not be a run's names none: it never reaches storage.
+        var accepted = Agentic.Core.Runs.RunIds.IsWellFormed(id) ? await audit.AcceptedAsync(id, cancellationToken) : null;
         var principal = accepted is { } record && record.Data.TryGetProperty("principal", out var p) ? p.GetString() : null;
         return principal is null || !Caller.Of(request.HttpContext).MayAccessRunOf(principal)
             ? TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound)
