@@ -76,10 +76,11 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
     {
         ArgumentNullException.ThrowIfNull(request);
         var runId = RunIds.For(request);
-        if (await ExistsAsync(runId, cancellationToken))
-        {
-            return (runId, false);
-        }
+        // The record decides, not a read of the instance first: every start goes through here and records before it
+        // starts (both came in one change, so no hub holds a run without its record), so a run that exists has a record
+        // and the insert answers a repeat as well as a read would. A new run (the common case) then costs the insert and
+        // the engine's start; the engine reads the instance itself before starting (its dedupe), so a read here was a
+        // second read of the same row on every submission. A repeat costs the refused insert and one read.
         var first = await decisions.RecordSubmissionAsync(runId, request.Principal, clock.GetUtcNow(), cancellationToken);
         if (!first && await ExistsAsync(runId, cancellationToken))
         {
