@@ -24,6 +24,13 @@ internal sealed record IdleOptions
     /// <summary>Runs on their way to park at once.</summary>
     public int ParkConcurrency { get; init; } = 128;
 
+    /// <summary>
+    /// Minutes of parking one mode may take (0: no limit). When they are up no new run is submitted, the runs on their way
+    /// park, and the level is measured with the runs parked so far: on a shared 2-core box the emulator may not take
+    /// 10,000 in the time there is.
+    /// </summary>
+    public int ParkMinutes { get; init; }
+
     /// <summary>Which Azurite modes run, each on a fresh Azurite and hub.</summary>
     public IReadOnlyList<string> Azurite { get; init; } = ["disk"];
 
@@ -41,6 +48,7 @@ internal sealed record IdleOptions
                 "--submits" => options with { Submits = OptionReader.Int(name, value, 1, 10_000) },
                 "--park-concurrency" => options with { ParkConcurrency = OptionReader.Int(name, value, 1, 1024) },
                 "--azurite" => options with { Azurite = OptionReader.Sides(name, value, AllModes) },
+                "--park-minutes" => options with { ParkMinutes = OptionReader.Int(name, value, 0, 24 * 60) },
                 _ => options with { Tuning = options.Tuning.With(name, value) },
             };
         }
@@ -139,6 +147,7 @@ internal static class IdleDriver
         var target = fleet.Target("idle");
         var parked = 0;
         Stopwatch? sinceFirstPark = null;
+        using var parkingOver = CancellationTokenSource.CreateLinkedTokenSource(ct);
         foreach (var level in options.Parked)
         {
             var added = 0;
@@ -146,10 +155,21 @@ internal static class IdleDriver
             var parkTime = TimeSpan.Zero;
             if (level > parked)
             {
-                sinceFirstPark ??= Stopwatch.StartNew();
+                if (sinceFirstPark is null)
+                {
+                    sinceFirstPark = Stopwatch.StartNew();
+                    if (options.ParkMinutes > 0)
+                    {
+                        parkingOver.CancelAfter(TimeSpan.FromMinutes(options.ParkMinutes));
+                    }
+                }
                 Say(F($"   parking {level - parked} run(s) to reach {level} (load average {LoadAverage()}) ..."));
-                (added, submitTime, parkTime) = await ParkAsync(side, target, level - parked, options.ParkConcurrency, ct);
+                (added, submitTime, parkTime) = await ParkAsync(side, target, level - parked, options.ParkConcurrency, parkingOver.Token, ct);
                 parked += added;
+                if (parked < level)
+                {
+                    Say(F($"   STOPPED parking at {parked}: --park-minutes {options.ParkMinutes} are up; measuring what is parked."));
+                }
                 Say(F($"   {added} parked: submitted in {submitTime.TotalSeconds:0.0} s ({added / Math.Max(submitTime.TotalSeconds, 0.001):0.0} submissions/s), all waiting for approval after {parkTime.TotalSeconds:0.0} s ({added / Math.Max(parkTime.TotalSeconds, 0.001):0.0} runs/s); {sinceFirstPark.Elapsed.TotalMinutes:0.0} min since the first parked run; load average {LoadAverage()}"));
             }
 
@@ -192,6 +212,10 @@ internal static class IdleDriver
             sinceFirstPark ??= Stopwatch.StartNew();
             await WaitParkedAsync(side, ids, TimeSpan.FromMinutes(5), ct);
             parked += ids.Count;
+            if (parkingOver.IsCancellationRequested)
+            {
+                break;
+            }
         }
 
         if (side.Problems.Count > 0)
@@ -243,26 +267,45 @@ internal static class IdleDriver
     // until the last one waited for approval. A slot is held from a run's submission until it parks, so at most
     // `concurrency` runs are on their way at any time: the engine works through them instead of a backlog of unprocessed
     // submissions that would spill into the idle window.
-    private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, CancellationToken ct)
+    // When `over` is cancelled no new run is submitted; the ones on their way still park.
+    private static async Task<(int Parked, TimeSpan Submitted, TimeSpan AllParked)> ParkAsync(LoadSide side, string target, int count, int concurrency, CancellationToken over, CancellationToken ct)
     {
         using var slots = new SemaphoreSlim(concurrency, concurrency);
         var watch = Stopwatch.StartNew();
-        var ids = 0;
         var submitted = TimeSpan.Zero;
         var gate = new object();
+        var done = 0;
+        // Once parking is over, the runs on their way get 5 minutes: on a saturated emulator some may not park sooner.
+        using var drain = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var drainAfterOver = over.Register(() => drain.CancelAfter(TimeSpan.FromMinutes(5)));
         var submissions = Enumerable.Range(0, count).Select(async _ =>
         {
             await slots.WaitAsync(ct);
             try
             {
+                if (over.IsCancellationRequested)
+                {
+                    return;
+                }
                 var id = await SubmitAsync(side, target, ct);
                 lock (gate)
                 {
-                    ids++;
                     submitted = watch.Elapsed;
                 }
-                await side.Signals.ParkedAsync(id).WaitAsync(ct);
+                try
+                {
+                    await side.Signals.ParkedAsync(id).WaitAsync(drain.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    Say($"   WARNING: run {id} was not waiting for approval 5 minutes after parking stopped.");
+                    return;
+                }
                 side.Signals.Forget(id);
+                if (Interlocked.Increment(ref done) % 1000 == 0)
+                {
+                    Say(F($"     {done} parked in {watch.Elapsed.TotalSeconds:0} s ({done / watch.Elapsed.TotalSeconds:0.0} runs/s), load average {LoadAverage()}"));
+                }
             }
             finally
             {
@@ -270,7 +313,7 @@ internal static class IdleDriver
             }
         });
         await Task.WhenAll(submissions);
-        return (ids, submitted, watch.Elapsed);
+        return (done, submitted, watch.Elapsed);
     }
 
     // The timed submissions park too before the next level: wait for each to wait for approval (learned from the log).
