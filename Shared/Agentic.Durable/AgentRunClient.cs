@@ -82,23 +82,25 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
     {
         ArgumentNullException.ThrowIfNull(request);
         var runId = RunIds.For(request);
-        if (await ExistsAsync(runId, cancellationToken))
+        // The record decides, not a read of the instance first: every start goes through here and records before it
+        // starts (both came in one change, so no hub holds a run without its record), so a run that exists has a record
+        // and the insert answers a repeat as well as a read would. A new run (the common case) then costs the insert and
+        // the engine's start; the engine reads the instance itself before starting (its dedupe), so a read here was a
+        // second read of the same row on every submission. A repeat costs the refused insert and one read.
+        var first = await decisions.RecordSubmissionAsync(runId, request.Principal, clock.GetUtcNow(), cancellationToken);
+        if (!first && await ExistsAsync(runId, cancellationToken))
         {
             return (runId, false);
         }
+        // This submission starts the run (the first, or one after a first that stopped before starting): the run's
+        // acceptance goes into its audit chain before the engine hears of it.
         try
         {
             await audit.AppendAsync(runId, AuditEntries.Accepted(runId, request, trigger, clock.GetUtcNow()), AuditConflict.Refuse, cancellationToken);
         }
         catch (AuditConflictException)
         {
-            // An earlier submission of this run id was accepted with another request: that acceptance stands, and so does
-            // its run, which this submission finds below.
-        }
-        var first = await decisions.RecordSubmissionAsync(runId, request.Principal, clock.GetUtcNow(), cancellationToken);
-        if (!first && await ExistsAsync(runId, cancellationToken))
-        {
-            return (runId, false);
+            // An earlier submission of this run id was accepted with another request body: that acceptance stands.
         }
         var input = AgenticJson.ToElement(new AgentRunInput(request));
         try

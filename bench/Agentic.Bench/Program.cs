@@ -11,7 +11,7 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 // dotnet run -c Release --project bench/Agentic.Bench -- audit [--records 2000 --verify-records 100000]
 // dotnet run -c Release --project bench/Agentic.Bench -- micro [BenchmarkDotNet arguments]
 const string Usage = "usage: Agentic.Bench load [--runs N] [--steps K] [--concurrency C] [--warmup W] [--timeout-seconds T] [--only engine,bare] [tuning]\n" +
-    "       Agentic.Bench idle [--parked 0,1000,10000] [--window-seconds S] [--submits M] [--park-concurrency P] [--budget-minutes B] [tuning]\n" +
+    "       Agentic.Bench idle [--parked 0,1000,10000] [--window-seconds S] [--submits M] [--park-concurrency P] [--azurite disk,memory] [--park-minutes M] [tuning]\n" +
     "       Agentic.Bench audit [--records N] [--verify-records M] [--rounds R]\n" +
     "       Agentic.Bench micro [BenchmarkDotNet arguments, e.g. --filter *Decider*]\n" +
     "tuning: [--engine-activities A] [--engine-orchestrations O] [--engine-poll-ms P] [--partitions N]";

@@ -6,7 +6,12 @@ namespace Agentic.Testing;
 /// A real Azurite (blob, queue, table) on free loopback ports with its data in a temporary folder.
 /// It can be stopped and started again on the same ports and data, to simulate a storage outage.
 /// </summary>
-public sealed class Azurite : IAsyncDisposable
+/// <param name="inMemory">
+/// Keep everything in memory (<c>--inMemoryPersistence</c>) instead of the data folder: nothing survives a stop. On disk,
+/// Azurite's LokiJS stores write their whole database to a file every 5 s while anything changed, which blocks the
+/// emulator for longer the more it holds; the idle bench measures with and without that.
+/// </param>
+public sealed class Azurite(bool inMemory = false) : IAsyncDisposable
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private readonly string _data = Directory.CreateTempSubdirectory("agentic-azurite-").FullName;
@@ -34,7 +39,8 @@ public sealed class Azurite : IAsyncDisposable
         }
         _process = ChildProcess.Start("azurite", "node",
         [
-            bin, "--silent", "--location", _data, "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl",
+            // Azurite refuses a --location with --inMemoryPersistence.
+            bin, "--silent", .. (inMemory ? ["--inMemoryPersistence"] : new[] { "--location", _data }), "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl",
             "--blobHost", "127.0.0.1", "--blobPort", _blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--queueHost", "127.0.0.1", "--queuePort", _queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tableHost", "127.0.0.1", "--tablePort", _table.ToString(System.Globalization.CultureInfo.InvariantCulture),

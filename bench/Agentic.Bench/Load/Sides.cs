@@ -169,12 +169,30 @@ internal static class Requests
     /// <summary>Agent <c>diagnostics</c> with <c>{"probes": K}</c>: K read-only steps, all permitted.</summary>
     public static RunRequest Diagnostics(string target, int probes) => Simulation.DiagnosticsRun.Request(target, probes);
 
+    /// <summary>How long a parked run may wait for approval (the request's <c>approvalTimeoutSeconds</c>; the run waits
+    /// for the shorter of it and the policy's timeout) and its deadline: long enough that no timer of a parked run fires
+    /// while the idle bench measures, short enough for the engine to need one timer message each (under its
+    /// <c>MaxTimerIntervalSeconds</c>, 3 days).</summary>
+    public static readonly TimeSpan ParkedApprovalTimeout = TimeSpan.FromDays(2);
+
+    /// <summary>The parked runs' deadline (the request's <c>deadlineSeconds</c>).</summary>
+    public static readonly TimeSpan ParkedDeadline = TimeSpan.FromHours(60);
+
     /// <summary>
     /// Agent <c>scaler</c> to zero replicas: perceive, plan, then the gate of its one step answers
-    /// <c>require_approval</c> (rule <c>approve-large-scale</c>: two operators, 30 minutes, then escalation), and the run
-    /// waits. The cheapest approval-gated run the shipped agents make: 3 activities before it parks.
+    /// <c>require_approval</c> (rule <c>approve-large-scale</c>: two operators), and the run waits
+    /// <see cref="ParkedApprovalTimeout"/> under the idle bench's policy. The cheapest approval-gated run the shipped
+    /// agents make: 3 activities before it parks.
     /// </summary>
     public static RunRequest Parked(string target) => Simulation.DiagnosticsRun.Parse(
-        JsonSerializer.Serialize(new { agent = "scaler", target, goal = "Idle bench: wait for approval", parameters = new { replicas = 0 } }),
+        JsonSerializer.Serialize(new
+        {
+            agent = "scaler",
+            target,
+            goal = "Idle bench: wait for approval",
+            parameters = new { replicas = 0 },
+            approvalTimeoutSeconds = (int)ParkedApprovalTimeout.TotalSeconds,
+            deadlineSeconds = (int)ParkedDeadline.TotalSeconds,
+        }),
         new Uri(target));
 }

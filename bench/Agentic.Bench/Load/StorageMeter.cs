@@ -27,7 +27,11 @@ internal sealed partial class StorageMeter : IDisposable, IObserver<DiagnosticLi
     private readonly Dictionary<int, string> _services;
     private readonly List<IDisposable> _subscriptions = [];
     private ConcurrentDictionary<RequestKind, Tally> _tallies = new();
+    private ConcurrentDictionary<RequestKind, Tally> _marked = new();
     private PropertyInfo? _request;
+
+    /// <summary>The operation name of <see cref="Mark"/>'s activity.</summary>
+    public const string MarkName = "Agentic.Bench.Marked";
 
     public StorageMeter(string connectionString, Uri fleet)
     {
@@ -43,6 +47,16 @@ internal sealed partial class StorageMeter : IDisposable, IObserver<DiagnosticLi
 
     /// <summary>What was counted since the last call, and a fresh start.</summary>
     public IReadOnlyDictionary<RequestKind, Tally> Take() => Interlocked.Exchange(ref _tallies, new());
+
+    /// <summary>
+    /// Marks the requests the caller's own flow sends until the result is disposed (an <see cref="Activity"/>, which
+    /// flows with the async calls beneath it and is the parent of HttpClient's request activities): a submission's own
+    /// requests, told apart from the engine's pollers and the runs working in the background at the same time.
+    /// </summary>
+    public static Activity Mark() => new Activity(MarkName).Start();
+
+    /// <summary>The marked requests counted since the last call (they are in <see cref="Take"/> too), and a fresh start.</summary>
+    public IReadOnlyDictionary<RequestKind, Tally> TakeMarked() => Interlocked.Exchange(ref _marked, new());
 
     public void Dispose()
     {
@@ -79,6 +93,22 @@ internal sealed partial class StorageMeter : IDisposable, IObserver<DiagnosticLi
         var kind = Classify(service, request.Method.Method, uri);
         var seconds = Activity.Current?.Duration.TotalSeconds ?? 0;
         _tallies.AddOrUpdate(kind, _ => new Tally(1, seconds), (_, t) => new Tally(t.Count + 1, t.Seconds + seconds));
+        if (IsMarked(Activity.Current))
+        {
+            _marked.AddOrUpdate(kind, _ => new Tally(1, seconds), (_, t) => new Tally(t.Count + 1, t.Seconds + seconds));
+        }
+    }
+
+    private static bool IsMarked(Activity? activity)
+    {
+        for (; activity is not null; activity = activity.Parent)
+        {
+            if (activity.OperationName == MarkName)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     void IObserver<DiagnosticListener>.OnCompleted()
