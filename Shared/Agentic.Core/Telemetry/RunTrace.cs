@@ -159,3 +159,46 @@ public static class RunTrace
         };
     }
 }
+
+/// <summary>What the orchestrator reports as a run moves: approval waits starting and ending, and the run's end.</summary>
+public static class RunObservations
+{
+    /// <summary>
+    /// Compares the state before and after one event and records the approval waits it started or ended. The
+    /// orchestrator calls it only when not replaying, so each transition is recorded once; times come from the run's
+    /// log and the event, never from a clock.
+    /// </summary>
+    public static void Evolved(Workflow.AgentRunState before, Workflow.AgentRunState after, Workflow.WorkflowEvent change, bool ended)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(after);
+        ArgumentNullException.ThrowIfNull(change);
+        if (ReferenceEquals(before, after))
+        {
+            return;
+        }
+        var agent = after.Request.Agent;
+        var waitingBefore = Waiting(before);
+        var waitingAfter = ended ? [] : Waiting(after);
+        for (var started = waitingAfter.Count(s => !waitingBefore.Contains(s)); started > 0; started--)
+        {
+            RunTrace.ApprovalRequested(agent);
+        }
+        foreach (var step in waitingBefore.Except(waitingAfter, StringComparer.Ordinal))
+        {
+            var requestedAt = after.Log.FirstOrDefault(l => l.Kind == "awaiting-approval" && l.StepId == step)?.At ?? change.At;
+            var status = after.Steps.FirstOrDefault(s => s.StepId == step)?.Status;
+            var outcome = status switch
+            {
+                Workflow.StepStatus.Acting or Workflow.StepStatus.Succeeded or Workflow.StepStatus.Failed or Workflow.StepStatus.Compensated => "approved",
+                Workflow.StepStatus.Rejected when change is Workflow.TimerFired => "timed_out",
+                Workflow.StepStatus.Rejected => "rejected",
+                _ => "ended",
+            };
+            RunTrace.ApprovalEnded(after.RunId, step, agent, requestedAt, change.At, outcome);
+        }
+    }
+
+    private static HashSet<string> Waiting(Workflow.AgentRunState state) =>
+        state.Steps.Where(s => s.Status == Workflow.StepStatus.AwaitingApproval).Select(s => s.StepId).ToHashSet(StringComparer.Ordinal);
+}
