@@ -9,7 +9,6 @@ using Agentic.Core.Runs;
 using Agentic.Core.Telemetry;
 using Agentic.Runtime.Tests.Infrastructure;
 using Agentic.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -167,11 +166,12 @@ public sealed class TelemetryTests(AzuriteFixture azurite, FleetFixture fleet) :
         Assert.True(run.Status is "completed" or "failed", LocalRuntime.Describe(run));
     }
 
-    // The runtime as the hosts wire it (AddAgenticTelemetry), with this test's in-memory exporters added.
-    private void WithTelemetry(IServiceCollection services) =>
-        services.AddAgenticTelemetry(new ConfigurationBuilder().Build(), TelemetryHost.Local, otel => otel
-            .WithTracing(t => t.AddInMemoryExporter(_spans))
-            .WithMetrics(m => m.AddInMemoryExporter(_metrics)));
+    // The runtime wires telemetry as the hosts do (AddAgenticTelemetry); this test adds its in-memory exporters.
+    private void WithTelemetry(IServiceCollection services)
+    {
+        services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_spans));
+        services.ConfigureOpenTelemetryMeterProvider(m => m.AddInMemoryExporter(_metrics));
+    }
 
     // The spans of the run's trace (other tests' runtimes in this process export to this listener too), once its root
     // has been recorded.

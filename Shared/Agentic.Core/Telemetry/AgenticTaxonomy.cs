@@ -17,9 +17,6 @@ public static class AgenticTaxonomy
     /// store or a caller gave. Its secret values, in every spelling, are taken out (<see cref="SecretLogRedactor"/>).
     /// </summary>
     public static DataClassification Secret { get; } = new(Name, nameof(Secret));
-
-    /// <summary>Values a tool contract or a caller marks sensitive: never written to a log at all.</summary>
-    public static DataClassification Sensitive { get; } = new(Name, nameof(Sensitive));
 }
 
 /// <summary>The parameter may quote a secret value; see <see cref="AgenticTaxonomy.Secret"/>.</summary>
@@ -29,17 +26,6 @@ public sealed class SecretDataAttribute : DataClassificationAttribute
     /// <summary>Marks a value of class <see cref="AgenticTaxonomy.Secret"/>.</summary>
     public SecretDataAttribute()
         : base(AgenticTaxonomy.Secret)
-    {
-    }
-}
-
-/// <summary>The parameter is sensitive and is erased from logs; see <see cref="AgenticTaxonomy.Sensitive"/>.</summary>
-[AttributeUsage(AttributeTargets.Parameter | AttributeTargets.Property | AttributeTargets.Field | AttributeTargets.ReturnValue)]
-public sealed class SensitiveDataAttribute : DataClassificationAttribute
-{
-    /// <summary>Marks a value of class <see cref="AgenticTaxonomy.Sensitive"/>.</summary>
-    public SensitiveDataAttribute()
-        : base(AgenticTaxonomy.Sensitive)
     {
     }
 }

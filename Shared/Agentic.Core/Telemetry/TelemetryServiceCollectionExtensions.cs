@@ -83,14 +83,13 @@ public static class TelemetryServiceCollectionExtensions
         return builder;
     }
 
-    // Every log provider gets the parameters marked [SecretData] through the product's redactor and never the ones
-    // marked [SensitiveData]; unclassified parameters are logged as they are.
+    // Every log provider gets the parameters marked [SecretData] through the product's redactor; unclassified parameters
+    // are logged as they are. (No log line carries tool arguments, where a contract's sensitive fields live.)
     private static void AddLogRedaction(IServiceCollection services)
     {
         services.AddRedaction(r =>
         {
             r.SetRedactor<SecretLogRedactor>(new Microsoft.Extensions.Compliance.Classification.DataClassificationSet(AgenticTaxonomy.Secret));
-            r.SetRedactor<ErasingRedactor>(new Microsoft.Extensions.Compliance.Classification.DataClassificationSet(AgenticTaxonomy.Sensitive));
         });
         services.AddLogging(l => l.EnableRedaction());
     }
