@@ -30,7 +30,7 @@ builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Functi
     otel.UseFunctionsWorkerDefaults();
     if (builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } appInsights)
     {
-        otel.UseAzureMonitorExporter(o => o.ConnectionString = appInsights);
+        otel.UseAzureMonitorExporter(o => AzureMonitor.Configure(o, builder.Configuration, appInsights));
     }
 });
 
