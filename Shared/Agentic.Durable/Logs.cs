@@ -22,7 +22,7 @@ internal static partial class Logs
     public static partial void RunEnded(this ILogger logger, string runId, string status, [SecretData] string? summary);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Run {RunId}: its end could not be recorded in the audit chain: {Error}")]
-    public static partial void ConcludeFailed(this ILogger logger, string runId, string error);
+    public static partial void ConcludeFailed(this ILogger logger, string runId, [SecretData] string error);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Run {RunId} requested by {Principal} (new run: {Created}).")]
     public static partial void RunRequested(this ILogger logger, string runId, string principal, bool created);
