@@ -89,6 +89,8 @@ public sealed class TelemetryTests(AzuriteFixture azurite, FleetFixture fleet) :
         Assert.True(Count(metrics, "agentic.approval.duration", ("gen_ai.agent.name", "service-healer"), ("agentic.approval.outcome", "approved")) >= 1);
         Assert.True(Sum(metrics, "agentic.runs", ("gen_ai.agent.name", "service-healer"), ("agentic.run.status", "completed"), ("agentic.run.outcome", "remediated")) >= 1);
         Assert.Contains(metrics, m => m.Name == "agentic.approvals.pending");
+        // The audit trail's instruments are on the same meter.
+        Assert.True(Count(metrics, "agentic.audit.append.duration") >= 1);
     }
 
     [Fact]
