@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Agentic.Core.Agents;
 using Agentic.Core.Telemetry;
+using Agentic.Core.Workflow;
 using Agentic.Durable.Tests.Support;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -79,6 +80,17 @@ public sealed class TelemetryTests : IDisposable
         Assert.Equal("failed", Assert.Single(spans, s => s.DisplayName == $"invoke_agent {_agent}").GetTagItem("agentic.run.status"));
         Assert.Equal(0, PendingApprovals());
         Assert.Equal(1, Histogram("agentic.approval.duration", "timed_out"));
+        Assert.Equal(1, Sum("agentic.runs", ("agentic.run.status", "failed")));
+    }
+
+    [Fact]
+    public async Task GuardTrip_IsCountedByItsGuard()
+    {
+        var script = new RunScript { Plan = _ => Answers.Plan(expectHealthy: true, Answers.Probes(2)) };
+        var runId = await _host.StartAsync(Answers.Request() with { Agent = _agent, Guards = new RunGuards { MaxSteps = 1 } }, script);
+        RunChecks.Ended(await _host.EndedAsync(runId), "failed");
+
+        Assert.Equal(1, Sum("agentic.guard.trips", ("agentic.guard", "steps")));
         Assert.Equal(1, Sum("agentic.runs", ("agentic.run.status", "failed")));
     }
 
