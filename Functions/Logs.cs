@@ -1,3 +1,4 @@
+using Agentic.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Agentic.Functions;
@@ -7,8 +8,8 @@ namespace Agentic.Functions;
 internal static partial class Logs
 {
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Queue message {MessageId} is not a valid run request (delivery {DequeueCount}): {Reason}")]
-    public static partial void RunRequestRejected(this ILogger logger, string messageId, long dequeueCount, string reason);
+    public static partial void RunRequestRejected(this ILogger logger, string messageId, long dequeueCount, [SecretData] string reason);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Storage not reachable yet ({Error}); retrying before the tables are created.")]
-    public static partial void StorageWaiting(this ILogger logger, string error);
+    public static partial void StorageWaiting(this ILogger logger, [SecretData] string error);
 }

@@ -1,12 +1,16 @@
 using Agentic.Azure;
 using Agentic.Core;
+using Agentic.Core.Telemetry;
 using Agentic.Durable;
 using Agentic.Functions;
 using Agentic.Runtime.Http.Identity;
+using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 
@@ -17,6 +21,18 @@ builder.Services.AddProblemDetails();
 // Who may call: bearer tokens, and App Service authentication's principal while that is on; without either the app
 // refuses to start, naming the settings.
 builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind.Functions);
+
+// Traces, metrics and redacted logs: the worker's defaults (its spans, the host's trace context, the resource), OTLP when
+// an endpoint is set, and Azure Monitor when App Insights is (host.json's telemetryMode OpenTelemetry makes the host do
+// the same, so one trace holds the trigger and the run).
+builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Functions, otel =>
+{
+    otel.UseFunctionsWorkerDefaults();
+    if (builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } appInsights)
+    {
+        otel.UseAzureMonitorExporter(o => AzureMonitor.Configure(o, builder.Configuration, appInsights));
+    }
+});
 
 // The same registrations as the local host: the domain, then the storage-backed stores.
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);

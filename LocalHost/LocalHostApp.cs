@@ -2,6 +2,7 @@ using Agentic.Azure;
 using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
+using Agentic.Core.Telemetry;
 using Agentic.Runtime;
 using Agentic.Runtime.Http;
 using Agentic.Runtime.Http.Identity;
@@ -65,6 +66,8 @@ internal static class LocalHostApp
             o.IncludeFailureMessage = false;
         });
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
+        // Traces and metrics (OTLP when configured, the console when asked for) and redaction of classified log values.
+        builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Local);
         // The policy store decides what the gate enforces: the configured (or shipped) policy is stored and activated at start.
         builder.Services.AddAgenticPolicyStore(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Agentic.Core.Activities;
 using Agentic.Core.Json;
+using Agentic.Core.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -34,6 +35,8 @@ public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvide
             throw new NonRetryableException($"No activity named '{name}' is registered.");
         }
         var call = ReadEnvelope(name, input);
+        // The attempt's span is a child of the run's root, on whichever host and worker the engine delivered it to.
+        using var span = RunTrace.StartActivity(name, call.RunId, call.CommandId);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (call.Timeout > TimeSpan.Zero)
         {
@@ -66,11 +69,13 @@ public sealed class AgentActivityRunner(ActivityRegistry activities, TimeProvide
             // Timed out: retryable, like any transient failure.
             var seconds = call.Timeout.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
             logger.ActivityTimedOut(name, call.CommandId, call.RunId, seconds);
+            RunTrace.Failed(span, new TimeoutException());
             throw new TimeoutException($"{name} ({call.CommandId}) did not finish within {seconds} s.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.ActivityFailed(name, call.RunId, call.CommandId, ex is NonRetryableException ? "not retryable" : "retryable", ex.Message);
+            RunTrace.Failed(span, ex);
             throw;
         }
     }

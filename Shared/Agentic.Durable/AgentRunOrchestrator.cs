@@ -2,6 +2,7 @@ using System.Text.Json;
 using Agentic.Core.Activities;
 using Agentic.Core.Json;
 using Agentic.Core.Runs;
+using Agentic.Core.Telemetry;
 using Agentic.Core.Workflow;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -99,6 +100,10 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                     var final = RunView.From(state);
                     await ConcludeAsync(context, final, attempts, logger);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
+                    if (!context.IsReplaying)
+                    {
+                        RunTrace.RunEnded(state.RunId, state.Request.Agent, state.StartedAt, Now(context), final.Status, final.Output?.Outcome, final.FailureReason);
+                    }
                     return AgenticJson.ToElement(final);
                 }
 
@@ -148,7 +153,14 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                 var finished = await Task.WhenAny(
                     activities.Values.Concat<Task>(timers.Values.Select(t => t.Fired)).Concat(waits.Values).Append(terminate));
                 var change = await ToEventAsync(finished, Now(context));
+                var before = state;
                 state = workflow.Evolve(state, change);
+                // Telemetry of the run's own moves (approval waits) is recorded once: on the execution that applies
+                // the event for the first time, with the times the workflow recorded, never on a replay.
+                if (!context.IsReplaying)
+                {
+                    RunObservations.Evolved(before, state, change, workflow.IsTerminal(state));
+                }
                 applied++;
                 var kind = change.GetType().Name;
                 logger.EventApplied(state.RunId, kind, state.Phase);

@@ -1,10 +1,12 @@
+using Agentic.Core.Telemetry;
 using Agentic.Core.Workflow;
 using Microsoft.Extensions.Logging;
 
 namespace Agentic.Durable;
 
 // Source-generated log messages of the workflow on the engine. Event ids 1-9: the orchestrator (through its
-// replay-safe logger); 10-19: the run client; 20-29: activities.
+// replay-safe logger); 10-19: the run client; 20-29: activities. A parameter that can quote text from outside this
+// code (an error, a failure reason) is [SecretData]: the hosts' redaction takes every known secret value out of it.
 internal static partial class Logs
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Run {RunId} started: agent {Agent}, requested by {Principal}.")]
@@ -17,10 +19,10 @@ internal static partial class Logs
     public static partial void ContinuedAsNew(this ILogger logger, string runId, int events, int generation);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Run {RunId} ended {Status}: {Summary}")]
-    public static partial void RunEnded(this ILogger logger, string runId, string status, string? summary);
+    public static partial void RunEnded(this ILogger logger, string runId, string status, [SecretData] string? summary);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Run {RunId}: its end could not be recorded in the audit chain: {Error}")]
-    public static partial void ConcludeFailed(this ILogger logger, string runId, string error);
+    public static partial void ConcludeFailed(this ILogger logger, string runId, [SecretData] string error);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Run {RunId} requested by {Principal} (new run: {Created}).")]
     public static partial void RunRequested(this ILogger logger, string runId, string principal, bool created);
@@ -35,8 +37,8 @@ internal static partial class Logs
     public static partial void ActivityTimedOut(this ILogger logger, string activity, string commandId, string runId, string seconds);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Activity {Activity} of run {RunId} ({CommandId}) failed ({Retry}): {Error}")]
-    public static partial void ActivityFailed(this ILogger logger, string activity, string runId, string commandId, string retry, string error);
+    public static partial void ActivityFailed(this ILogger logger, string activity, string runId, string commandId, string retry, [SecretData] string error);
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Activity} ({CommandId}) of run {RunId} waits for another worker: {Reason}")]
-    public static partial void ActivityBusy(this ILogger logger, string activity, string commandId, string runId, string reason);
+    public static partial void ActivityBusy(this ILogger logger, string activity, string commandId, string runId, [SecretData] string reason);
 }

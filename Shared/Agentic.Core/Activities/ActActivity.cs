@@ -32,6 +32,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         // A kill switch or quarantine engaged after the gate (say, while the step waited for approval) still stops it.
         if ((await controls.GetActiveAsync(input.Agent ?? "", input.Tool, cancellationToken)) is [var control, ..])
         {
+            Telemetry.AgenticTelemetry.ControlStopped(control.Rule, "act", input.Agent);
             await audit.AppendAsync(input.RunId, AuditEntries.ControlApplied(input.StepId, input.Tool, control.Rule, control.EngagedBy, "act", clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
             throw new NonRetryableException($"Stopped by {control.Rule}, engaged by {control.EngagedBy}: {control.Reason}");
         }
@@ -191,6 +192,7 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
             }
             catch (Exception ex) when (stoppedBy is { } control && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or ToolException)
             {
+                Telemetry.AgenticTelemetry.ControlStopped(control.Rule, "in-flight", agent);
                 throw new NonRetryableException($"Cancelled in flight by {control.Rule}, engaged by {control.EngagedBy}: {control.Reason}", ex);
             }
         }

@@ -43,7 +43,7 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             {
                 await audit.AppendAsync(input.RunId, AuditEntries.ControlApplied(input.StepId, input.Tool, control.Rule, control.EngagedBy, "gate", stopped.DecidedAt), AuditConflict.Amend, cancellationToken);
             }
-            return await AuditedAsync(first, input, cancellationToken);
+            return Telemetry.AgenticTelemetry.Decided(input, await AuditedAsync(first, input, cancellationToken));
         }
         var current = await policies.GetAsync(cancellationToken);
         var policy = current.Enforced;
@@ -67,7 +67,7 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
         }
         // Another attempt may have stored its decision meanwhile: the first stored is the step's decision.
-        return await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken);
+        return Telemetry.AgenticTelemetry.Decided(input, await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken));
 
         GateDecision Refuse(GateInput step, string toolVersion, string rule, string reason) =>
             new(step.RunId, step.StepId, step.Tool, toolVersion, step.ArgsDigest, GateEffect.Forbid, policy.Id, policy.Version, rule, reason, null, now, policy.ContentHash)

@@ -5,7 +5,8 @@ namespace Agentic.Core.Audit;
 /// <summary>The audit trail's instruments: append latency, conflicts, checkpoints and verification failures.</summary>
 internal static class AuditMetrics
 {
-    private static readonly Meter Meter = new("Agentic");
+    // The product's one meter: whatever listens to "Agentic" gets these too.
+    private static readonly Meter Meter = Telemetry.AgenticTelemetry.Meter;
     private static readonly Histogram<double> AppendLatency = Meter.CreateHistogram<double>("agentic.audit.append.duration", "s", "Time to append one audit record, retries included.");
     private static readonly Counter<long> Conflicts = Meter.CreateCounter<long>("agentic.audit.conflicts", description: "Records refused because their id held other content.");
     private static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("agentic.audit.checkpoints", description: "Signed checkpoints appended.");

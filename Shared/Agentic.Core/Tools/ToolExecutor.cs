@@ -57,7 +57,59 @@ public sealed class ToolExecutor
         ArgumentNullException.ThrowIfNull(call);
         var descriptor = tool.Descriptor;
         var limits = LimitsOf(descriptor);
+        using var span = StartSpan(descriptor, call);
+        var started = _clock.GetTimestamp();
+        try
+        {
+            var outcome = await InvokeAdmittedAsync(tool, call, descriptor, limits, cancellationToken);
+            Measure(span, descriptor, call, started, "ok", null);
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            Measure(span, descriptor, call, started, ex is OperationCanceledException ? "cancelled" : "error", ex);
+            throw;
+        }
+    }
+
+    // The call's execute_tool span (OpenTelemetry GenAI conventions), a child of the act span that runs it, or of the
+    // run's root when called outside an activity. Names and ids only: no argument, output or error text.
+    private static System.Diagnostics.Activity? StartSpan(ToolDescriptor descriptor, ToolCall call)
+    {
+        var parent = System.Diagnostics.Activity.Current?.Context ?? (string.IsNullOrEmpty(call.RunId) ? default : Telemetry.RunTrace.ContextOf(call.RunId));
+        var span = Telemetry.AgenticTelemetry.Source.StartActivity($"execute_tool {descriptor.Name}", System.Diagnostics.ActivityKind.Internal, parent);
+        span?.SetTag(Telemetry.AgenticTelemetry.Attr.OperationName, "execute_tool")
+            .SetTag(Telemetry.AgenticTelemetry.Attr.ToolName, descriptor.Name)
+            .SetTag(Telemetry.AgenticTelemetry.Attr.ToolType, "function")
+            .SetTag(Telemetry.AgenticTelemetry.Attr.ToolCallId, call.IdempotencyKey)
+            .SetTag(Telemetry.AgenticTelemetry.Attr.ToolVersion, descriptor.Version)
+            .SetTag(Telemetry.AgenticTelemetry.Attr.RunId, call.RunId)
+            .SetTag(Telemetry.AgenticTelemetry.Attr.StepId, call.StepId);
+        return span;
+    }
+
+    private void Measure(System.Diagnostics.Activity? span, ToolDescriptor descriptor, ToolCall call, long started, string outcome, Exception? error)
+    {
+        KeyValuePair<string, object?>[] tags =
+        [
+            new(Telemetry.AgenticTelemetry.Attr.ToolName, descriptor.Name),
+            new(Telemetry.AgenticTelemetry.Attr.ToolOutcome, outcome),
+            new(Telemetry.AgenticTelemetry.Attr.AgentName, call.Agent ?? ""),
+        ];
+        Telemetry.AgenticTelemetry.ToolCalls.Add(1, tags);
+        Telemetry.AgenticTelemetry.ToolCallDuration.Record(_clock.GetElapsedTime(started).TotalSeconds, tags);
+        span?.SetTag(Telemetry.AgenticTelemetry.Attr.ToolOutcome, outcome);
+        if (error is not null)
+        {
+            Telemetry.RunTrace.Failed(span, error);
+        }
+    }
+
+    private async Task<ToolOutcome> InvokeAdmittedAsync(ITool tool, ToolCall call, ToolDescriptor descriptor, Limits limits, CancellationToken cancellationToken)
+    {
         var (secrets, slot) = await AdmitAsync(descriptor, limits, cancellationToken);
+        // The log redaction takes these values out of text that never passes through here (a store's error, say).
+        Telemetry.KnownSecrets.Remember(secrets.Values);
         // Whatever the tool does with its secrets, no form of their values leaves the call: not in the outcome (which is
         // stored in the ledger and the run), not in an error (which reaches logs and the run's failure reason).
         var redactor = secrets.Count == 0 ? null : new Redactor(secrets.Values);

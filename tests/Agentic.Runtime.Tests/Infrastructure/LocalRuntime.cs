@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Agentic.Azure;
+using Agentic.Core.Telemetry;
 using Agentic.Core.Tools.Builtin;
 using Agentic.Durable;
 using Agentic.Runtime.Engine;
@@ -101,6 +102,9 @@ internal sealed class LocalRuntime : IAsyncDisposable
         builder.Services.AddSingleton(new EgressClient(network.ResolveAsync, network.ConnectAsync));
         services?.Invoke(builder.Services);
         builder.Services.AddAgenticLocalRuntime(builder.Configuration);
+        // As the host: traces and metrics (exported only where a test adds an exporter) and the log redaction, without
+        // which a [SecretData] value is left out of the line altogether.
+        builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Local);
         return new LocalRuntime(builder.Build(), hub, log, network);
     }
 
