@@ -61,5 +61,5 @@ public sealed partial class AuditCheckpointService(AuditCheckpointer checkpointe
     private static partial void SigningWith(ILogger logger, string keyId);
 
     [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Audit checkpoint failed ({Error}): {Message}; the heads stay pending")]
-    private static partial void CheckpointFailed(ILogger logger, string error, string message);
+    private static partial void CheckpointFailed(ILogger logger, string error, [Agentic.Core.Telemetry.SecretData] string message);
 }

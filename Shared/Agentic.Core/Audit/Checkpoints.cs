@@ -351,7 +351,4 @@ internal static partial class AuditLogs
 {
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Audit checkpoint {Number} signed {Chains} chain head(s) with key {KeyId}")]
     public static partial void Checkpointed(ILogger logger, long number, int chains, string keyId);
-
-    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Audit checkpoint failed; the heads stay pending for the next one: {Reason}")]
-    public static partial void CheckpointFailed(ILogger logger, string reason);
 }
