@@ -116,7 +116,7 @@ public sealed class AgenticClient(Uri baseUri) : IDisposable
 
     /// <summary>Whether an exception means the host could not be reached or died mid-request (not that the test was cancelled).</summary>
     public static bool IsUnreachable(Exception ex, CancellationToken cancellationToken) =>
-        ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested);
+        ex is HttpRequestException or IOException or System.Net.Sockets.SocketException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested);
 
     /// <inheritdoc />
     public void Dispose() => Http.Dispose();
