@@ -20,37 +20,11 @@ namespace Agentic.Runtime.Tests;
 /// </summary>
 public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
 {
-    private const string Canary = "Canary/7+Secret&Value=42\"q~Zx";
+    private const string Canary = CanaryEcho.Canary;
 
-    private static readonly AgentCatalog Echo = new(
-    [
-        new("echo", "Reads the URL in parameters.url.", input => new Plan("scripted:echo",
-            [new("s1", "http.request", AgenticJson.ToElement(new { method = "GET", url = input.Parameters!.Value.GetProperty("url").GetString() }), "Read it.")],
-            ExpectHealthy: false, "One read.")) { Autonomy = Autonomy.Autonomous },
-    ]);
+    private static AgentCatalog Echo => CanaryEcho.Agent;
 
-    /// <summary>Every form the service echoes, by name: what must not appear anywhere.</summary>
-    private static Dictionary<string, string> Forms(string secret)
-    {
-        var forms = new Dictionary<string, string>
-        {
-            ["exact"] = secret,
-            ["upper"] = secret.ToUpperInvariant(),
-            ["lower"] = secret.ToLowerInvariant(),
-            ["base64"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
-            ["base64url"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
-            ["url"] = Uri.EscapeDataString(secret),
-            ["form"] = WebUtility.UrlEncode(secret),
-            ["json"] = JsonEncodedText.Encode(secret).ToString(),
-        };
-        for (var shift = 0; shift < 3; shift++)
-        {
-            // A token inside a larger base64 document, at each of the three alignments.
-            var blob = Convert.ToBase64String(Encoding.UTF8.GetBytes(new string('x', shift) + "{\"user\":\"bob\",\"token\":\"" + secret + "\",\"scope\":\"all\"}"));
-            forms[$"blob{shift}"] = blob;
-        }
-        return forms;
-    }
+    private static Dictionary<string, string> Forms(string secret) => CanaryEcho.Forms(secret);
 
     [Theory]
     [InlineData(200)]
@@ -60,19 +34,7 @@ public sealed class RedactionTests(AzuriteFixture azurite, FleetFixture fleet) :
         // A service that answers with its X-Canary header in every encoding, one per line.
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, status, "text/plain",
             string.Join('\n', Forms(c.Request.Headers["X-Canary"] ?? "").Select(f => $"{f.Key}: {f.Value}"))));
-        var settings = new Dictionary<string, string?>
-        {
-            ["Agentic:Egress:Allow:0:Scheme"] = "http",
-            ["Agentic:Egress:Allow:0:Host"] = "127.0.0.1",
-            ["Agentic:Egress:Allow:0:Port"] = new Uri(server.Url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            // The echo service is plain http on loopback; the rule says so explicitly, as a deployment would have to.
-            ["Agentic:Egress:Allow:0:AllowSecretsOverHttp"] = "true",
-            ["Agentic:Egress:Allow:0:Methods:0"] = "GET",
-            ["Agentic:Egress:Allow:0:Paths:0"] = "/api/**",
-            ["Agentic:Egress:Allow:0:AllowPrivate"] = "true",
-            ["Agentic:Egress:Allow:0:SecretHeaders:X-Canary"] = "canary",
-            ["Agentic:Secrets:canary"] = Canary,
-        };
+        var settings = CanaryEcho.Settings(server.Url);
         var runtime = await StartRuntimeAsync(settings, services => services.AddSingleton(Echo));
         var request = RunRequestParser.Parse(JsonSerializer.SerializeToUtf8Bytes(new { agent = "echo", target = Fleet.HealthyTarget(), parameters = new { url = server.Url + "/api/echo" } }, AgenticJson.Options), Requests.Requester, Requests.Admission(new Uri(Fleet.HealthyTarget()), Echo));
 

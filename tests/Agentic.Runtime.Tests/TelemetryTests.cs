@@ -23,7 +23,7 @@ namespace Agentic.Runtime.Tests;
 /// </summary>
 public sealed class TelemetryTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
 {
-    private const string Canary = "Canary/7+Secret&Value=42\"q~Zx";
+    private const string Canary = CanaryEcho.Canary;
 
     private readonly List<Activity> _spans = [];
     private readonly List<Metric> _metrics = [];
@@ -114,24 +114,8 @@ public sealed class TelemetryTests(AzuriteFixture azurite, FleetFixture fleet) :
     {
         await using var server = LoopbackServer.Start(c => LoopbackServer.WriteAsync(c, 200, "text/plain",
             string.Join('\n', Forms(c.Request.Headers["X-Canary"] ?? "").Values)));
-        var echo = new AgentCatalog(
-        [
-            new("echo", "Reads the URL in parameters.url.", input => new Plan("scripted:echo",
-                [new("s1", "http.request", AgenticJson.ToElement(new { method = "GET", url = input.Parameters!.Value.GetProperty("url").GetString() }), "Read it.")],
-                ExpectHealthy: false, "One read.")) { Autonomy = Autonomy.Autonomous },
-        ]);
-        var settings = new Dictionary<string, string?>
-        {
-            ["Agentic:Egress:Allow:0:Scheme"] = "http",
-            ["Agentic:Egress:Allow:0:Host"] = "127.0.0.1",
-            ["Agentic:Egress:Allow:0:Port"] = new Uri(server.Url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Agentic:Egress:Allow:0:AllowSecretsOverHttp"] = "true",
-            ["Agentic:Egress:Allow:0:Methods:0"] = "GET",
-            ["Agentic:Egress:Allow:0:Paths:0"] = "/api/**",
-            ["Agentic:Egress:Allow:0:AllowPrivate"] = "true",
-            ["Agentic:Egress:Allow:0:SecretHeaders:X-Canary"] = "canary",
-            ["Agentic:Secrets:canary"] = Canary,
-        };
+        var echo = CanaryEcho.Agent;
+        var settings = CanaryEcho.Settings(server.Url);
         var runtime = await StartRuntimeAsync(settings, services =>
         {
             services.AddSingleton(echo);
@@ -239,14 +223,5 @@ public sealed class TelemetryTests(AzuriteFixture azurite, FleetFixture fleet) :
     private static long Count(List<Metric> metrics, string name, params (string Key, string Value)[] tags) =>
         LastPoints(metrics, name).Where(p => Matches(p, tags)).Sum(p => p.GetHistogramCount());
 
-    private static Dictionary<string, string> Forms(string secret) => new()
-    {
-        ["exact"] = secret,
-        ["upper"] = secret.ToUpperInvariant(),
-        ["base64"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
-        ["base64url"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
-        ["url"] = Uri.EscapeDataString(secret),
-        ["form"] = WebUtility.UrlEncode(secret),
-        ["json"] = JsonEncodedText.Encode(secret).ToString(),
-    };
+    private static Dictionary<string, string> Forms(string secret) => CanaryEcho.Forms(secret);
 }

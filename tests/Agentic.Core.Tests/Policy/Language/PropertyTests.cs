@@ -151,7 +151,9 @@ public sealed class PropertyTests
             });
         });
 
-        Check.One(Config.WithMaxTest(1000), property);
+        // The floors only catch generators that stop making such policies. 1,000 unseeded draws once made 21 shadowed
+        // rules, under the floor; 2,000 keep an unlucky draw well clear of it.
+        Check.One(Config.WithMaxTest(2000), property);
 
         Assert.True(loaded >= 50 && unreachable >= 25 && shadowed >= 25, $"loaded {loaded}, unreachable {unreachable}, shadowed {shadowed}");
     }
