@@ -37,13 +37,7 @@ internal static class LocalAuditKey
         else
         {
             pem = AuditSigner.NewKeyPem();
-            Directory.CreateDirectory(Path.GetFullPath(directory));
-            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-            using var file = new StreamWriter(new FileStream(privatePath, create));
+            using var file = new StreamWriter(LocalKeys.CreateOwnerOnly(privatePath));
             file.Write(pem);
         }
         var keys = AuditPublicKey.ParseAll(pem);

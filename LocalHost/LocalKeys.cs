@@ -36,13 +36,7 @@ internal sealed record LocalKeys(IReadOnlyList<LocalKey> Keys)
             throw new InvalidOperationException($"The demo key file '{Path.GetFullPath(path)}' is not valid; delete it to have new keys made.");
         }
         var created = new LocalKeys([.. DemoPrincipals.Select(p => new LocalKey(p.Principal, [p.Role], NewKey()))]);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-        using (var file = new FileStream(path, create))
+        using (var file = CreateOwnerOnly(path))
         {
             JsonSerializer.Serialize(file, created, Json);
         }
@@ -64,6 +58,21 @@ internal sealed record LocalKeys(IReadOnlyList<LocalKey> Keys)
             }
         }
         return settings;
+    }
+
+    /// <summary>
+    /// Creates a new file (and its folder) that only its owner may read and write, for keys; fails when the file exists
+    /// rather than overwrite one.
+    /// </summary>
+    public static FileStream CreateOwnerOnly(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        return new FileStream(path, create);
     }
 
     /// <summary>The hex SHA-256 that configures <paramref name="key"/>.</summary>

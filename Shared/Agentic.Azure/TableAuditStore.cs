@@ -67,19 +67,11 @@ public sealed class TableAuditStore(StorageClients clients) : IAuditStore
         }
         catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 or 404)
         {
-            // The id row is the only insert that can collide while the head still matches; otherwise the head moved.
-            if (ex.FailedTransactionActionIndex == 2 || (ex.FailedTransactionActionIndex is null && await FindAsync(chain, record.Id, cancellationToken) is not null))
-            {
-                var existing = await FindAsync(chain, record.Id, cancellationToken);
-                return existing is null
-                    ? new AuditAppendResult(AuditAppendStatus.HeadMoved)
-                    : new AuditAppendResult(AuditAppendStatus.IdTaken, await GetHeadAsync(chain, cancellationToken), existing);
-            }
-            if (await FindAsync(chain, record.Id, cancellationToken) is { } taken)
-            {
-                return new AuditAppendResult(AuditAppendStatus.IdTaken, await GetHeadAsync(chain, cancellationToken), taken);
-            }
-            return new AuditAppendResult(AuditAppendStatus.HeadMoved);
+            // Whichever entity refused, the answer is one of two: the id is taken (its record is what the chain holds),
+            // or another writer moved the head.
+            return await FindAsync(chain, record.Id, cancellationToken) is { } existing
+                ? new AuditAppendResult(AuditAppendStatus.IdTaken, await GetHeadAsync(chain, cancellationToken), existing)
+                : new AuditAppendResult(AuditAppendStatus.HeadMoved);
         }
     }
 

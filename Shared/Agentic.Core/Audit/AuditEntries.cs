@@ -293,9 +293,9 @@ public static class AuditEntries
 
     private static string Enum<T>(T value) where T : struct, System.Enum => AgenticJson.ToElement(value).GetString()!;
 
-    private static JsonElement Data(JsonObject data)
+    /// <summary>A record's data: absent values are left out, as everywhere else in the product's JSON.</summary>
+    internal static JsonElement Data(JsonObject data)
     {
-        // Absent values are left out, as everywhere else in the product's JSON.
         foreach (var key in data.Where(p => p.Value is null).Select(p => p.Key).ToList())
         {
             data.Remove(key);

@@ -100,9 +100,9 @@ public static class AuditChain
             ["seq"] = seq,
             ["id"] = entry.Id,
             ["kind"] = entry.Kind,
-            ["at"] = entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
-            ["derivedFrom"] = new JsonArray([.. (entry.DerivedFrom ?? []).Select(d => (JsonNode?)JsonValue.Create(d))]),
-            ["data"] = JsonNode.Parse(entry.Data.ValueKind == JsonValueKind.Undefined ? "{}" : entry.Data.GetRawText()),
+            ["at"] = Time(entry.At),
+            ["derivedFrom"] = Lineage(entry.DerivedFrom),
+            ["data"] = DataNode(entry.Data),
         };
         return Jcs.Canonicalize(JsonSerializer.SerializeToElement(node));
     }
@@ -120,12 +120,23 @@ public static class AuditChain
     public static void ParseHash(string hash, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(hash);
-        if (hash.Length != 71 || !hash.StartsWith("sha256:", StringComparison.Ordinal)
-            || Convert.FromHexString(hash.AsSpan(7), destination, out _, out var written) != System.Buffers.OperationStatus.Done || written != 32)
+        if (!TryParseHash(hash, destination))
         {
             throw new FormatException($"'{hash}' is not a sha256: hash of 64 hex digits.");
         }
     }
+
+    /// <summary>Writes the 32 bytes of a <c>sha256:</c> hash; <c>false</c> when <paramref name="hash"/> is not one.</summary>
+    public static bool TryParseHash(string hash, Span<byte> destination) =>
+        hash is { Length: 71 } && hash.StartsWith("sha256:", StringComparison.Ordinal)
+        && Convert.FromHexString(hash.AsSpan(7), destination, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32;
+
+    /// <summary>A time as records and checkpoints hold it: UTC, seven fractional digits, <c>Z</c>.</summary>
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static JsonArray Lineage(IReadOnlyList<string>? derivedFrom) => new([.. (derivedFrom ?? []).Select(d => (JsonNode?)JsonValue.Create(d))]);
+
+    private static JsonNode? DataNode(JsonElement data) => JsonNode.Parse(data.ValueKind == JsonValueKind.Undefined ? "{}" : data.GetRawText());
 
     /// <summary>
     /// What makes two entries the same fact: kind, lineage and data (not the time or position, which a repeated write
@@ -136,8 +147,8 @@ public static class AuditChain
         var node = new JsonObject
         {
             ["kind"] = kind,
-            ["derivedFrom"] = new JsonArray([.. (derivedFrom ?? []).Select(d => (JsonNode?)JsonValue.Create(d))]),
-            ["data"] = JsonNode.Parse(data.ValueKind == JsonValueKind.Undefined ? "{}" : data.GetRawText()),
+            ["derivedFrom"] = Lineage(derivedFrom),
+            ["data"] = DataNode(data),
         };
         return AgenticJson.Digest(Jcs.Canonicalize(JsonSerializer.SerializeToElement(node)));
     }

@@ -165,7 +165,7 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                 previous.CopyTo(buffer, 0);
                 digests.AsSpan(i * 32, 32).CopyTo(buffer.AsSpan(32));
                 SHA256.HashData(buffer, previous);
-                if (!TryParse(record.Hash, stored) || !previous.AsSpan().SequenceEqual(stored))
+                if (!AuditChain.TryParseHash(record.Hash, stored) || !previous.AsSpan().SequenceEqual(stored))
                 {
                     return Broken(position, $"Record {position} ('{record.Id}') does not hash to its stored chain hash: its content, or a record before it, was changed.",
                         Hex(previous), record.Hash);
@@ -244,19 +244,6 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
             }
         }
         return (new CheckpointReport(true, count, null, null), leaves);
-    }
-
-    private static bool TryParse(string hash, Span<byte> destination)
-    {
-        try
-        {
-            AuditChain.ParseHash(hash, destination);
-            return true;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
     }
 
     private static string Hex(byte[] hash) => "sha256:" + Convert.ToHexStringLower(hash);

@@ -49,7 +49,7 @@ public sealed record AuditCheckpoint(long Number, string Prev, DateTimeOffset At
             ["v"] = 1,
             ["number"] = Number,
             ["prev"] = Prev,
-            ["at"] = At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            ["at"] = AuditChain.Time(At),
             ["keyId"] = KeyId,
             ["publicKey"] = PublicKey,
             ["leaves"] = new JsonArray([.. Leaves.Select(l => (JsonNode?)new JsonObject { ["chain"] = l.Chain, ["length"] = l.Length, ["head"] = l.Head })]),

@@ -118,11 +118,7 @@ internal static class ControlChain
     // Each change is its own fact: the id names what changed and when, so two changes never share one.
     public static Task AppendAsync(AuditLog audit, string kind, string what, DateTimeOffset at, JsonObject data, CancellationToken cancellationToken)
     {
-        foreach (var key in data.Where(p => p.Value is null).Select(p => p.Key).ToList())
-        {
-            data.Remove(key);
-        }
         var id = string.Create(CultureInfo.InvariantCulture, $"{kind}/{what}/{at.UtcTicks}");
-        return audit.AppendAsync(AuditChain.Control, new AuditEntry(id, kind, at, JsonSerializer.SerializeToElement(data)), AuditConflict.Amend, cancellationToken);
+        return audit.AppendAsync(AuditChain.Control, new AuditEntry(id, kind, at, AuditEntries.Data(data)), AuditConflict.Amend, cancellationToken);
     }
 }
