@@ -65,6 +65,11 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new Audit.AuditSigner(sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<IOptions<Audit.AuditOptions>>().Value));
         services.TryAddSingleton<Audit.AuditCheckpointer>();
         services.TryAddSingleton<Audit.AuditReader>();
+        services.AddOptions<RetentionOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(RetentionOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddSingleton<Audit.AuditRetention>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's

@@ -124,7 +124,7 @@ internal static class AuditDriver
         Say(F($"   audit append                       : {audited.Count} records, mean {auditMean:0.00} ms, p50 {Stats.Percentile(audited, 50):0.00} ms, p95 {Stats.Percentile(audited, 95):0.00} ms, {1000 / auditMean:0} records/s"));
         Say(F($"   ratio audit / raw insert of the same entities: mean {auditMean / batchMean:0.00}x, p50 {Stats.Percentile(audited, 50) / Stats.Percentile(rawBatch, 50):0.00}x (target <= 1.2)"));
         Say(F($"   ratio audit / one plain row (no id index, no head): mean {auditMean / rawMean:0.00}x, p50 {Stats.Percentile(audited, 50) / Stats.Percentile(raw, 50):0.00}x"));
-        var report = await new AuditVerifier(store, new InMemoryCheckpointStore(), []).VerifyChainAsync(auditChain, null, default);
+        var report = await new AuditVerifier(store, new InMemoryCheckpointStore(), []).VerifyChainAsync(auditChain, null, null, default);
         if (!report.Valid || report.Records != audited.Count)
         {
             Say($"FAILED: the appended chain does not verify: {report.Broken?.Reason} ({report.Records} records)");
@@ -161,7 +161,7 @@ internal static class AuditDriver
             }
             return Task.FromResult(true);
         });
-        var fromMemory = Best(5, async () => (await verifier.VerifyChainAsync(chain, null, default)).Valid);
+        var fromMemory = Best(5, async () => (await verifier.VerifyChainAsync(chain, null, null, default)).Valid);
         var ok = (await fromMemory).Valid;
         var floorTime = (await floor).Time;
         var memoryTime = (await fromMemory).Time;
@@ -177,7 +177,7 @@ internal static class AuditDriver
         }
         Say(F($"   written to Azurite in {written.Elapsed.TotalSeconds:0.0} s"));
         var fromAzurite = Stopwatch.StartNew();
-        var report = await new AuditVerifier(store, new InMemoryCheckpointStore(), []).VerifyChainAsync(chain, null, default);
+        var report = await new AuditVerifier(store, new InMemoryCheckpointStore(), []).VerifyChainAsync(chain, null, null, default);
         fromAzurite.Stop();
         Say(F($"   verify from Azurite:           {count / fromAzurite.Elapsed.TotalSeconds:N0} records/s ({fromAzurite.Elapsed.TotalSeconds:0.0} s, reading pages of 1,000)"));
         ok &= report.Valid && report.Records == count;
