@@ -120,21 +120,43 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
         var buffer = new byte[64];
         long position = 0;
         string? head = null;
-        // Records are taken in chunks: the content digests of a chunk are independent and computed in parallel, then
-        // folded into the chain in order. A run's chain (tens of records) is one small chunk, hashed in line.
-        var chunk = new List<StoredAuditRecord>(ChunkSize);
-        var digests = new byte[ChunkSize * 32];
+        // Records are taken in chunks. The content digests of a chunk are independent: they are computed in parallel
+        // while this thread folds the chunk before into the chain, whose links can only be computed in order. So both
+        // cores stay busy, and the link hash reuses one hash object (a one-shot hash pays most of its cost per call).
+        // A run's chain (tens of records) is one small chunk, hashed in line.
+        using var link = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var filling = new Chunk();
+        var spare = new Chunk();
+        Chunk? hashed = null;
+        Task? hashing = null;
         await foreach (var record in records.ReadAsync(chain, 0, cancellationToken))
         {
-            chunk.Add(record);
-            if (chunk.Count == ChunkSize && Fold() is { } broken)
+            filling.Records.Add(record);
+            if (filling.Records.Count < ChunkSize)
             {
+                continue;
+            }
+            var started = Task.Run(filling.HashContents, cancellationToken);
+            var broken = hashed is null ? null : await FoldAsync();
+            if (broken is not null)
+            {
+                await started;
                 return broken;
             }
+            (hashed, hashing, filling) = (filling, started, hashed ?? spare);
         }
-        if (Fold() is { } last)
+        if ((hashed is null ? null : await FoldAsync()) is { } last)
         {
             return last;
+        }
+        if (filling.Records.Count > 0)
+        {
+            filling.HashContents();
+            (hashed, hashing) = (filling, Task.CompletedTask);
+            if (await FoldAsync() is { } tail)
+            {
+                return tail;
+            }
         }
         if (covering is { } leaf && position < leaf.Leaf.Length)
         {
@@ -155,24 +177,15 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
         ChainReport Broken(long at, string reason, string? expected = null, string? found = null) =>
             new(chain, false, position, head, new ChainBreak(at, reason, expected, found), null, 0);
 
-        // Checks the records gathered so far in order; the first problem, or null.
-        ChainReport? Fold()
+        // Folds the hashed chunk into the chain in order, once its digests are done; the first problem, or null.
+        async Task<ChainReport?> FoldAsync()
         {
-            var count = chunk.Count;
-            if (count >= ParallelFrom)
-            {
-                Parallel.For(0, count, i => SHA256.HashData(chunk[i].Content, digests.AsSpan(i * 32, 32)));
-            }
-            else
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    SHA256.HashData(chunk[i].Content, digests.AsSpan(i * 32, 32));
-                }
-            }
+            await hashing!;
+            var chunk = hashed!;
+            var count = chunk.Records.Count;
             for (var i = 0; i < count; i++)
             {
-                var record = chunk[i];
+                var record = chunk.Records[i];
                 if (record.Seq != position)
                 {
                     return Broken(position, record.Seq > position
@@ -180,8 +193,9 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                         : $"Record {record.Seq} is stored again after {position - 1}: the chain was reordered.", $"seq {position}", $"seq {record.Seq}");
                 }
                 previous.CopyTo(buffer, 0);
-                digests.AsSpan(i * 32, 32).CopyTo(buffer.AsSpan(32));
-                SHA256.HashData(buffer, previous);
+                chunk.Digests.AsSpan(i * 32, 32).CopyTo(buffer.AsSpan(32));
+                link.AppendData(buffer);
+                link.GetHashAndReset(previous);
                 if (!AuditChain.TryParseHash(record.Hash, stored) || !previous.AsSpan().SequenceEqual(stored))
                 {
                     return Broken(position, $"Record {position} ('{record.Id}') does not hash to its stored chain hash: its content, or a record before it, was changed.",
@@ -196,8 +210,38 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                         s.Leaf.Head, head);
                 }
             }
-            chunk.Clear();
+            chunk.Records.Clear();
             return null;
+        }
+    }
+
+    // A chunk of records and the SHA-256 of each one's content.
+    private sealed class Chunk
+    {
+        public List<StoredAuditRecord> Records { get; } = new(ChunkSize);
+
+        public byte[] Digests { get; } = new byte[ChunkSize * 32];
+
+        public void HashContents()
+        {
+            var count = Records.Count;
+            if (count < ParallelFrom)
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                for (var i = 0; i < count; i++)
+                {
+                    hash.AppendData(Records[i].Content);
+                    hash.GetHashAndReset(Digests.AsSpan(i * 32, 32));
+                }
+                return;
+            }
+            // One hash object per worker, reused for its share of the chunk.
+            Parallel.For(0, count, () => IncrementalHash.CreateHash(HashAlgorithmName.SHA256), (i, _, hash) =>
+            {
+                hash.AppendData(Records[i].Content);
+                hash.GetHashAndReset(Digests.AsSpan(i * 32, 32));
+                return hash;
+            }, hash => hash.Dispose());
         }
     }
 
