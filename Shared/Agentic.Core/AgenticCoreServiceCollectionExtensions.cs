@@ -51,6 +51,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, ActActivity>();
         services.AddSingleton<IActivity, ConcludeActivity>();
         AddAudit(services);
+        AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
     }
@@ -70,6 +71,19 @@ public static class AgenticCoreServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddSingleton<Audit.AuditRetention>();
+    }
+
+    // Language models, prompt templates and the planner that uses them. A model or template that does not load stops
+    // the host at start.
+    private static void AddPlanning(IServiceCollection services)
+    {
+        services.AddOptions<Planning.ModelsOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Planning.ModelsOptions.Section).Bind(o.Models))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Planning.ModelsOptions>, Planning.ModelsOptionsValidator>());
+        services.TryAddSingleton<Planning.ChatModels>();
+        services.TryAddSingleton(sp => Planning.PromptTemplates.Load(ConfigurationOf(sp)["Agentic:Prompts:Path"]));
+        services.TryAddSingleton<Planning.LlmPlanner>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's
