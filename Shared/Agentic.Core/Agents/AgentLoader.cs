@@ -201,7 +201,7 @@ public static partial class AgentLoader
         }
 
         var signals = members.TryGetValue("signals", out var signalsMember) ? ReadSignals(source, signalsMember, where) : [HttpProbeSource.Health];
-        var tools = members.TryGetValue("tools", out var toolsMember) ? ReadTools(source, toolsMember, where) : [];
+        var tools = members.TryGetValue("tools", out var toolsMember) ? ReadTools(source, toolsMember, where) : null;
         var targets = members.TryGetValue("targets", out var targetsMember) ? ReadTargets(source, targetsMember, where) : null;
         var guards = members.TryGetValue("guards", out var guardsMember) ? ReadGuards(source, guardsMember, where) : null;
 
@@ -222,7 +222,7 @@ public static partial class AgentLoader
             source.Report(root!.Start, DiagnosticCodes.MissingKey, $"missing required key 'playbook' in {where} (its planner is 'playbook')");
         }
 
-        if (source.HasErrors || name is null || version is null || description is null || playbook is null)
+        if (source.HasErrors || name is null || version is null || description is null || tools is null || playbook is null)
         {
             return name is null ? null : Placeholder(name, nameAt);
         }
@@ -306,13 +306,14 @@ public static partial class AgentLoader
         return result;
     }
 
-    private static List<AgentToolReference> ReadTools(YamlSource source, Member member, string where)
+    /// <summary>The tools an agent lists; null (reported) when 'tools' is not a list, so its steps are not reported again.</summary>
+    private static List<AgentToolReference>? ReadTools(YamlSource source, Member member, string where)
     {
         var result = new List<AgentToolReference>();
         if (member.Value is not YamlSequenceNode sequence)
         {
             source.Report(member.Value.Start, DiagnosticCodes.InvalidValue, $"'tools' in {where} must be a list of tool names");
-            return result;
+            return null;
         }
         foreach (var node in sequence.Children)
         {
@@ -406,7 +407,7 @@ public static partial class AgentLoader
         };
     }
 
-    private static Playbook? ReadPlaybook(YamlSource source, Member member, string where, string agent, string version, List<AgentToolReference> tools)
+    private static Playbook? ReadPlaybook(YamlSource source, Member member, string where, string agent, string version, List<AgentToolReference>? tools)
     {
         var playbookWhere = "the playbook of " + where;
         var members = source.Mapping(member.Value, $"'playbook' in {where}", playbookWhere, PlaybookKeys, PlaybookRequired);
@@ -515,7 +516,7 @@ public static partial class AgentLoader
         return result;
     }
 
-    private static PlaybookRule? ReadRule(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference> tools)
+    private static PlaybookRule? ReadRule(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools)
     {
         var members = source.Mapping(node, where, where, RuleKeys, RuleRequired);
         if (members is null)
@@ -548,7 +549,7 @@ public static partial class AgentLoader
         return rationale is null || (members.ContainsKey("when") && when is null) ? null : new PlaybookRule(when, rationale, expectHealthy, steps);
     }
 
-    private static StepTemplate? ReadStep(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference> tools)
+    private static StepTemplate? ReadStep(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools)
     {
         var members = source.Mapping(node, where, where, StepKeys, StepRequired);
         if (members is null)
@@ -557,7 +558,7 @@ public static partial class AgentLoader
         }
         var valid = true;
         var tool = Text(source, members, "tool", where);
-        if (tool is not null && !tools.Any(t => t.Name == tool))
+        if (tool is not null && tools is not null && !tools.Any(t => t.Name == tool))
         {
             source.Report(members["tool"].Value.Start, DiagnosticCodes.UndeclaredTool, tools.Count == 0
                 ? $"{where} calls '{tool}', but the agent lists no tools (add it to 'tools')"
