@@ -226,8 +226,7 @@ public static partial class AgentLoader
         {
             return name is null ? null : Placeholder(name, nameAt);
         }
-        var loaded = playbook;
-        return new AgentDefinition(name, description, loaded.Plan)
+        return new AgentDefinition(name, description, playbook.Plan)
         {
             Version = version,
             Hash = AgenticJson.Digest(source.Text),
