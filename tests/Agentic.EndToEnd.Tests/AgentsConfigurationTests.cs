@@ -72,7 +72,8 @@ public sealed class AgentsConfigurationTests(AzuriteFixture storage, ITestOutput
         var plan = records.EnumerateArray().Single(r => r.GetProperty("kind").GetString() == "plan").GetProperty("data");
         Assert.Equal("playbook:fleet-probe@5", plan.GetProperty("planner").GetString());
         Assert.Equal(("fleet-probe", "5", AgenticJson.Digest(Agent)), (plan.GetProperty("agent").GetString(), plan.GetProperty("agentVersion").GetString(), plan.GetProperty("agentHash").GetString()));
-        Assert.Equal(1, (await fleet.EffectsAsync()).Count(e => e.Key == $"{run.Id}/s1"));
+        var step = Assert.Single(view!.Steps);
+        Assert.Equal(("s1", "sample.diagnostics", "One sample."), (step.StepId, step.Tool, step.Rationale));
     }
 
     [Fact]
