@@ -77,6 +77,27 @@ public sealed class AgentsConfigurationTests(AzuriteFixture storage, ITestOutput
     }
 
     [Fact]
+    public async Task CheckCommand_ReportsEveryDiagnostic_AndListsTheAgentsThatLoad()
+    {
+        var settings = Path.Combine(_agents.FullName, "check.settings.json");
+        await File.WriteAllTextAsync(settings, JsonSerializer.Serialize(new { Values = new Dictionary<string, string> { ["AgenticStorage"] = storage.Azurite.ConnectionString } }), Token);
+        var file = Path.Combine(_agents.FullName, "fleet-probe.yaml");
+        await File.WriteAllTextAsync(file, Agent.Replace("tools: [sample.diagnostics]", "tools: [sample.diagnostics, sample.sweep]", StringComparison.Ordinal), Token);
+
+        var (exit, text) = await RunCliAsync("agents", "check", _agents.FullName, "--settings", settings);
+
+        Assert.True(exit == 1, $"exit {exit}:\n{text}");
+        Assert.Contains($"{file}(6,29): unknown-tool: agent 'fleet-probe' lists tool 'sample.sweep', which the deployment does not have", text, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(file, Agent, Token);
+        (exit, text) = await RunCliAsync("agents", "check", _agents.FullName, "--settings", settings);
+
+        Assert.True(exit == 0, $"exit {exit}:\n{text}");
+        Assert.Contains($"fleet-probe@5 {AgenticJson.Digest(Agent)} ({file}): playbook, autonomous, tools sample.diagnostics", text, StringComparison.Ordinal);
+        Assert.Contains("1 agent(s) load.", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AgentThatDoesNotLoad_StopsTheHostAtStart_NamingFileLineAndColumn()
     {
         var file = Path.Combine(_agents.FullName, "fleet-probe.yaml");
@@ -89,24 +110,33 @@ public sealed class AgentsConfigurationTests(AzuriteFixture storage, ITestOutput
         var settings = Path.Combine(_agents.FullName, "empty.settings.json");
         await File.WriteAllTextAsync(settings, "{\"Values\":{}}", Token);
 
-        await using var process = ChildProcess.Start("agentic-bad-agents", "dotnet",
-            [Repo.Output("Agentic.LocalHost", "agentic.dll"), "up", "--urls", $"http://127.0.0.1:{Ports.Free()}", "--settings", settings, "--keys", "none"], environment);
+        var (exit, text) = await RunCliAsync(environment, "up", "--urls", $"http://127.0.0.1:{Ports.Free()}", "--settings", settings, "--keys", "none");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("agentic: the agents do not load:", text, StringComparison.Ordinal);
+        Assert.Contains($"{file}(4,11): invalid-autonomy: invalid autonomy 'reckless' in agent 'fleet-probe' (expected observe, suggest, supervised, autonomous)", text, StringComparison.Ordinal);
+    }
+
+    private Task<(int Exit, string Output)> RunCliAsync(params string[] args) => RunCliAsync(null, args);
+
+    // Runs the agentic executable to its exit (at most 60 s) and answers its exit code and output.
+    private async Task<(int Exit, string Output)> RunCliAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    {
+        await using var cli = ChildProcess.Start("agentic-cli", "dotnet", [Repo.Output("Agentic.LocalHost", "agentic.dll"), .. args], environment);
         var clock = Stopwatch.StartNew();
-        while (!process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        while (!cli.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(100, Token);
         }
-        Assert.True(process.HasExited, $"agentic up did not stop within 60 s:\n{process.Tail()}");
-        for (var seen = -1; seen != process.Lines.Count;)
+        Assert.True(cli.HasExited, $"agentic {string.Join(' ', args)} did not finish within 60 s:\n{cli.Tail()}");
+        // The exit can be seen before the last lines are read from the pipe: wait until output is quiet.
+        for (var seen = -1; seen != cli.Lines.Count;)
         {
-            seen = process.Lines.Count;
+            seen = cli.Lines.Count;
             await Task.Delay(200, Token);
         }
-        var text = string.Join('\n', process.Lines);
-        output.WriteLine(text);
-
-        Assert.Equal(1, process.ExitCode);
-        Assert.Contains("agentic: the agents do not load:", text, StringComparison.Ordinal);
-        Assert.Contains($"{file}(4,11): invalid-autonomy: invalid autonomy 'reckless' in agent 'fleet-probe' (expected observe, suggest, supervised, autonomous)", text, StringComparison.Ordinal);
+        var text = string.Join('\n', cli.Lines);
+        output.WriteLine($"agentic {string.Join(' ', args)} exited with {cli.ExitCode}:\n{text}");
+        return (cli.ExitCode, text);
     }
 }
