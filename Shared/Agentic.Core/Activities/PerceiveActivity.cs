@@ -22,8 +22,8 @@ namespace Agentic.Core.Activities;
 /// <param name="client">The egress client the probe goes through.</param>
 /// <param name="audit">The audit log observations are appended to.</param>
 /// <param name="clock">The clock observations are stamped with.</param>
-/// <param name="agents">The agents whose signal sources are probed; without it (or for an agent it does not have), the default health probe.</param>
-public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, AgentCatalog? agents = null) : Activity<PerceiveInput, Observation>
+/// <param name="agents">The agents whose signal sources are probed (an agent the catalog does not have gets the default health probe).</param>
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, AgentCatalog agents) : Activity<PerceiveInput, Observation>
 {
     /// <summary>The most of a health answer that is read.</summary>
     public const int MaxBodyBytes = 64 * 1024;
@@ -43,7 +43,7 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
     {
         var grant = targets.Check(input.Target, input.Agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
-        var probe = agents is not null && agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health;
+        var probe = agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health;
         var uri = grant.Route(probe.Path);
         var source = "http-probe:" + uri.GetLeftPart(UriPartial.Path);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -37,7 +37,7 @@ public sealed class TargetEgressTests : IDisposable
     private static EndpointRule Fleet(LoopbackServer server, bool allowPrivate = true) => Admissions.Rule("http", "127.0.0.1", server.Port, "/services/**", allowPrivate);
 
     private async Task<Observation> PerceiveAsync(RunTargets targets, string target) =>
-        AgenticJson.FromElement<Observation>(await new PerceiveActivity(targets, _client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System)
+        AgenticJson.FromElement<Observation>(await new PerceiveActivity(targets, _client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System, AgentCatalog.Default)
             .RunAsync(AgenticJson.ToElement(new PerceiveInput("run-1", "diagnostics", target, "observe")), new ActivityContext("run-1", "perceive", 1), Ct));
 
     private Task<ToolOutcome> DiagnosticsAsync(RunTargets targets, string target) =>
