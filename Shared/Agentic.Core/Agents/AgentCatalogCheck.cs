@@ -1,5 +1,7 @@
 using Agentic.Core.Tools;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Agentic.Core.Agents;
 
@@ -30,8 +32,10 @@ public sealed class AgentOptions
 /// The catalog can not check its tools while it loads: the tool registry's target-bound tools are built over the run
 /// target rules, which are built over the catalog.
 /// </remarks>
-public sealed class AgentCatalogCheck(AgentCatalog agents, ToolRegistry tools) : IHostedService
+public sealed class AgentCatalogCheck(AgentCatalog agents, ToolRegistry tools, ILogger<AgentCatalogCheck>? logger = null) : IHostedService
 {
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -40,9 +44,19 @@ public sealed class AgentCatalogCheck(AgentCatalog agents, ToolRegistry tools) :
         {
             throw new AgentLoadException(problems);
         }
+        foreach (var agent in agents.Agents)
+        {
+            AgentLogs.Offered(_logger, agent.Name, agent.Version ?? "-", agent.Hash ?? "-", agent.Source ?? "code");
+        }
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal static partial class AgentLogs
+{
+    [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Agent {Agent}@{Version} offered ({Hash}, from {Source})")]
+    public static partial void Offered(ILogger logger, string agent, string version, string hash, string source);
 }
