@@ -7,7 +7,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Agentic.Functions;
 
 // The audit routes: each calls the local host's handler, so both hosts answer alike.
-public sealed class AuditTriggers(AuditReader audit, AuditSigner signer)
+public sealed class AuditTriggers(AuditReader audit, AuditSigner signer, AuditRetention retention)
 {
     [Function(nameof(AuditRecords))]
     public Task<IActionResult> AuditRecords(
@@ -36,4 +36,10 @@ public sealed class AuditTriggers(AuditReader audit, AuditSigner signer)
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "audit/keys")] HttpRequest req,
         CancellationToken cancellationToken) =>
         SharedHttp.RunAsync(req, r => AuditApi.KeysAsync(r, signer, cancellationToken));
+
+    [Function(nameof(PurgeAudit))]
+    public Task<IActionResult> PurgeAudit(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "audit/purge")] HttpRequest req,
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AuditApi.PurgeAsync(r, retention, cancellationToken));
 }

@@ -3,6 +3,7 @@ using Agentic.Core.Agents;
 using Agentic.Durable;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Agentic.Functions;
 
@@ -33,4 +34,21 @@ public sealed class WorkflowFunctions(AgentRunOrchestrator orchestrator, AgentAc
     [Function(AgentActivities.Conclude)]
     public Task<JsonElement> Conclude([ActivityTrigger] JsonElement input, FunctionContext context) =>
         activities.RunAsync(AgentActivities.Conclude, input, context?.CancellationToken ?? default);
+}
+
+// Run-state retention: the shared sweep over the bound client, hourly. The timer trigger is a singleton across the
+// app's instances (its schedule lock), so one instance sweeps at a time.
+public sealed class RetentionFunctions(RunRetention retention)
+{
+    // A backlog drains over a few sweeps per tick; the rest waits for the next tick rather than the function's timeout.
+    private const int MaxSweepsPerTick = 10;
+
+    [Function(nameof(RetentionSweep))]
+    public async Task RetentionSweep([TimerTrigger("0 17 * * * *")] TimerInfo timer, [DurableClient] DurableTaskClient client, FunctionContext context)
+    {
+        var cancellationToken = context?.CancellationToken ?? default;
+        for (var sweep = 0; sweep < MaxSweepsPerTick && (await retention.SweepAsync(client, cancellationToken)).More; sweep++)
+        {
+        }
+    }
 }

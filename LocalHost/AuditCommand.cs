@@ -83,7 +83,7 @@ internal static class AuditCommand
                     await output.WriteLineAsync(JsonSerializer.Serialize(new { type = "record", record.Chain, record.Seq, record.Id, record.Kind, record.At, record.DerivedFrom, record.Data, record.Hash }, AgenticJson.Options));
                     lines++;
                 }
-                await output.WriteLineAsync(JsonSerializer.Serialize(new { type = "proof", chain.Chain, chain.Valid, chain.Records, chain.Head, chain.Broken, chain.Coverage, chain.Uncovered }, AgenticJson.Options));
+                await output.WriteLineAsync(JsonSerializer.Serialize(new { type = "proof", chain.Chain, chain.Valid, chain.Records, chain.Head, chain.Broken, chain.Coverage, chain.Uncovered, chain.Purged }, AgenticJson.Options));
                 lines++;
             }
             await foreach (var checkpoint in reader.CheckpointsAsync(ct))
@@ -162,7 +162,11 @@ internal static class AuditCommand
         }
         foreach (var chain in report.Chains)
         {
-            if (chain.Valid)
+            if (chain is { Valid: true, Purged: { } purge })
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{chain.Chain}: purged past its retention, {purge.Length} record(s), head {purge.Head}; by {purge.By} at {purge.At:O} (control record {purge.ControlSeq}, '{purge.RecordId}'): {purge.Reason}");
+            }
+            else if (chain.Valid)
             {
                 var coverage = chain.Coverage is { } cov
                     ? $"signed by checkpoint {cov.Checkpoint} ({cov.KeyId}), inclusion proof {(cov.ProofValid ? "valid" : "INVALID")}, {cov.Length} of {chain.Records} record(s) covered"

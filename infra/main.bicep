@@ -117,7 +117,7 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 
 // Names the code uses: RunTriggers.RunQueue, TableGovernanceStore ("{hub}ledger"), TableControlStore
-// ("{hub}controls"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit"), PayloadStore ("{hub}-payloads")
+// ("{hub}controls"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit")
 // and BlobCheckpointStore ("{hub}-audit"). The Functions host creates the tables and containers at start too
 // (StorageTablesService), but not the queues, and never the audit container's immutability policy.
 var runQueueName = 'agent-runs'
@@ -131,7 +131,6 @@ var agenticTableNames = [
   '${hubName}policies'
   '${hubName}audit'
 ]
-var payloadContainerName = '${hubName}-payloads'
 var auditContainerName = '${hubName}-audit'
 
 // Organize resources in a resource group
@@ -178,7 +177,7 @@ module api './app/api.bicep' = {
 
 // One account behind both connections (AzureWebJobsStorage and AgenticStorage), as on a dev box where both
 // are Azurite: one set of role assignments, one place to look when a run is stuck. Blobs hold the Flex
-// deployment package, Durable Functions leases and large messages, and payloads; queues the Durable control and
+// deployment package, Durable Functions leases and large messages; queues the Durable control and
 // work-item queues and agent-runs; tables the Durable history and instances, the ledger, controls and policies.
 module storage './app/storage.bicep' = {
   name: 'storage'
@@ -189,7 +188,6 @@ module storage './app/storage.bicep' = {
     tags: tags
     containerNames: [
       deploymentStorageContainerName
-      payloadContainerName
     ]
     wormContainerName: auditContainerName
     wormRetentionDays: auditRetentionDays

@@ -12,7 +12,7 @@ namespace Agentic.Azure;
 public static class AgenticAzureServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds validated <see cref="AgenticStorageOptions"/>, the storage clients, the payload store, and the
+    /// Adds validated <see cref="AgenticStorageOptions"/>, the storage clients, and the
     /// table-backed <see cref="IDecisionStore"/>, <see cref="IActionLedger"/> and <see cref="IControlStore"/>.
     /// </summary>
     public static IServiceCollection AddAgenticAzureStorage(this IServiceCollection services, IConfiguration configuration)
@@ -24,10 +24,10 @@ public static class AgenticAzureServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StorageClients>();
-        services.TryAddSingleton<PayloadStore>();
         services.TryAddSingleton<TableGovernanceStore>();
         services.TryAddSingleton<IDecisionStore>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<IActionLedger>(sp => sp.GetRequiredService<TableGovernanceStore>());
+        services.TryAddSingleton<IRunStateStore>(sp => sp.GetRequiredService<TableGovernanceStore>());
         services.TryAddSingleton<TableControlStore>();
         // Every engage and release is appended to the audit's control chain.
         services.TryAddSingleton<IControlStore>(sp => new AuditedControlStore(sp.GetRequiredService<TableControlStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
@@ -43,6 +43,7 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Agentic.Core.Planning.IChatModelProvider>(new AzureOpenAIChatModelProvider(configuration[KeyVaultSecretProvider.ClientIdSetting])));
         return services;
     }
 

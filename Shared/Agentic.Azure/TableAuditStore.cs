@@ -111,6 +111,28 @@ public sealed class TableAuditStore(StorageClients clients) : IAuditStore
         }
     }
 
+    /// <inheritdoc />
+    public async Task DeleteChainAsync(string chain, CancellationToken cancellationToken)
+    {
+        var partition = Partition(chain);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
+        var rows = new List<string>();
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            if (row.RowKey != HeadRow)
+            {
+                rows.Add(row.RowKey);
+            }
+        }
+        // A transaction takes at most 100 operations; the head goes last, alone, so the chain stays listed until its
+        // records are gone.
+        foreach (var batch in rows.Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(batch.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, r), ETag.All)), cancellationToken);
+        }
+        await _table.DeleteEntityAsync(partition, HeadRow, ETag.All, cancellationToken);
+    }
+
     private static AuditHead ToHead(TableEntity head) =>
         new(head.GetInt64("Length") ?? 0, head.GetString("Hash") ?? "", head.ETag.ToString());
 

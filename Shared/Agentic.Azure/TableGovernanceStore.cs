@@ -13,7 +13,7 @@ namespace Agentic.Azure;
 /// row keys <c>decision|{step}</c>, <c>approval|{step}|{approver digest}</c> and <c>action|{step}</c>.
 /// Decision and approval rows are inserted, never replaced (see <see cref="IDecisionStore"/>).
 /// </summary>
-public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger
+public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger, IRunStateStore
 {
     private readonly TableClient _table = clients.Table("ledger");
 
@@ -68,6 +68,23 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         {
             return false;
         }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        var rows = new List<string>();
+        await foreach (var row in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {runId}"), select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            rows.Add(row.RowKey);
+        }
+        // The submission row goes last: until it is gone, a repeated submission of the run's key still finds the run.
+        rows.Sort((a, b) => (a == "submitted").CompareTo(b == "submitted"));
+        foreach (var batch in rows.Chunk(100))
+        {
+            await _table.SubmitTransactionAsync(batch.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(runId, r), ETag.All)), cancellationToken);
+        }
+        return rows.Count;
     }
 
     /// <inheritdoc />

@@ -54,6 +54,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, ActActivity>();
         services.AddSingleton<IActivity, ConcludeActivity>();
         AddAudit(services);
+        AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
     }
@@ -88,6 +89,24 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new Audit.AuditSigner(sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<IOptions<Audit.AuditOptions>>().Value));
         services.TryAddSingleton<Audit.AuditCheckpointer>();
         services.TryAddSingleton<Audit.AuditReader>();
+        services.AddOptions<RetentionOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(RetentionOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
+        services.TryAddSingleton<Audit.AuditRetention>();
+    }
+
+    // Language models, prompt templates and the planner that uses them. A model or template that does not load stops
+    // the host at start.
+    private static void AddPlanning(IServiceCollection services)
+    {
+        services.AddOptions<Planning.ModelsOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Planning.ModelsOptions.Section).Bind(o.Models))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Planning.ModelsOptions>, Planning.ModelsOptionsValidator>());
+        services.TryAddSingleton<Planning.ChatModels>();
+        services.TryAddSingleton(sp => Planning.PromptTemplates.Load(ConfigurationOf(sp)["Agentic:Prompts:Path"]));
+        services.TryAddSingleton<Planning.LlmPlanner>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's

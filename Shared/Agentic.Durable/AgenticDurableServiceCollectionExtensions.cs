@@ -14,6 +14,7 @@ public static class AgenticDurableServiceCollectionExtensions
     {
         services.AddSingleton<AgentRunOrchestrator>();
         services.AddSingleton<AgentActivityRunner>();
+        services.AddSingleton<RunRetention>();
         return services;
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Durable;
 
 // Source-generated log messages of the workflow on the engine. Event ids 1-9: the orchestrator (through its
-// replay-safe logger); 10-19: the run client; 20-29: activities. A parameter that can quote text from outside this
+// replay-safe logger); 10-19: the run client; 20-29: activities; 30-39: retention. A parameter that can quote text from outside this
 // code (an error, a failure reason) is [SecretData]: the hosts' redaction takes every known secret value out of it.
 internal static partial class Logs
 {
@@ -41,4 +41,7 @@ internal static partial class Logs
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Activity} ({CommandId}) of run {RunId} waits for another worker: {Reason}")]
     public static partial void ActivityBusy(this ILogger logger, string activity, string commandId, string runId, [SecretData] string reason);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Retention: {Purged} run(s) that ended before {Cutoff:o} purged (more left: {More}).")]
+    public static partial void RetentionSwept(this ILogger logger, int purged, DateTimeOffset cutoff, bool more);
 }

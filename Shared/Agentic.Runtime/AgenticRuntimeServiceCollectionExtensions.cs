@@ -37,6 +37,7 @@ public static class AgenticRuntimeServiceCollectionExtensions
         services.AddSingleton<RunRequestListener>();
         services.AddSingleton<EngineService>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineService>());
+        services.AddHostedService<RetentionService>();
         return services;
     }
 }

@@ -6,7 +6,7 @@ param name string
 param location string = resourceGroup().location
 param tags object = {}
 
-@description('Blob containers to create: the Flex deployment package and the payload container.')
+@description('Blob containers to create: the Flex deployment package.')
 param containerNames string[]
 
 @description('The container of the signed audit checkpoints: append blobs under a time-based immutability (WORM) policy.')

@@ -47,6 +47,7 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         { "GET", "/api/runs/run-00000000000000000000000000000000/audit/verify", null },
         { "GET", "/api/runs/run-00000000000000000000000000000000/lineage/s1/act/outcome", null },
         { "GET", "/api/audit/keys", null },
+        { "POST", "/api/audit/purge", """{"before": "2000-01-01T00:00:00Z", "reason": "x"}""" },
     };
 
     [Theory]
@@ -185,6 +186,9 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         // Policy changes: admin only.
         { "POST", "/api/policies/rollback", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/policies/shadow/clear", "requester", "requester", HttpStatusCode.Forbidden },
+        // Audit purge: admin only.
+        { "POST", "/api/audit/purge", "operator-1", "operator", HttpStatusCode.Forbidden },
+        { "POST", "/api/audit/purge", "requester", "requester", HttpStatusCode.Forbidden },
         // Submitting: requester only.
         { "POST", "/api/runs", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/runs", "admin-2", "admin", HttpStatusCode.Forbidden },
@@ -265,6 +269,24 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         var keyId = JsonDocument.Parse(served).RootElement[0].GetProperty("keyId").GetString();
         Assert.Equal(report.GetProperty("chain").GetProperty("coverage").GetProperty("keyId").GetString(), keyId);
         Assert.Equal(Agentic.Core.Audit.AuditPublicKey.ParseAll(TestIdentities.AuditSigningKey).Single().KeyId, keyId);
+    }
+
+    [Fact]
+    public async Task AuditPurge_ByAnAdmin_RefusesAnythingWithinTheRetention_AndPurgesOnlyWhatIsOlder()
+    {
+        var purge = new Uri("/api/audit/purge", UriKind.Relative);
+        var recent = DateTimeOffset.UtcNow.AddDays(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
+        using var tooSoon = await host.Api.SendAsync(HttpMethod.Post, purge, AgenticClient.Raw($$"""{"before": "{{recent}}", "reason": "cleanup"}"""), Admin, Token);
+        await Problems.AssertAsync(tooSoon, HttpStatusCode.BadRequest, field: "before", Token);
+        using var noReason = await host.Api.SendAsync(HttpMethod.Post, purge, AgenticClient.Raw("""{"before": "2000-01-01T00:00:00Z"}"""), Admin, Token);
+        await Problems.AssertAsync(noReason, HttpStatusCode.BadRequest, field: "reason", Token);
+
+        using var old = await host.Api.SendAsync(HttpMethod.Post, purge, AgenticClient.Raw("""{"before": "2000-01-01T00:00:00Z", "reason": "retention"}"""), Admin, Token);
+        Assert.Equal(HttpStatusCode.OK, old.StatusCode);
+        var report = JsonDocument.Parse(await old.Content.ReadAsStringAsync(Token)).RootElement;
+        Assert.Equal(0, report.GetProperty("purged").GetArrayLength());
+        Assert.False(report.GetProperty("more").GetBoolean());
     }
 
     [Fact]

@@ -46,6 +46,10 @@ public sealed class TestAudit : IDisposable
     /// <summary>The private signing key (PKCS#8 PEM).</summary>
     public string SigningKeyPem { get; }
 
+    /// <summary>Audit retention over this trail, with <paramref name="clock"/> as now.</summary>
+    public AuditRetention Retention(TimeProvider clock, Agentic.Core.Runs.RetentionOptions? options = null) =>
+        new(Log, Checkpointer, Signer, Checkpoints, Heads, Microsoft.Extensions.Options.Options.Create(options ?? new Agentic.Core.Runs.RetentionOptions()), clock, NullLogger<AuditRetention>.Instance);
+
     /// <summary>A verifier that trusts this trail's key only.</summary>
     public async Task<AuditVerifier> VerifierAsync(CancellationToken cancellationToken) =>
         new(Store, Checkpoints, [await Signer.PublicKeyAsync(cancellationToken)]);

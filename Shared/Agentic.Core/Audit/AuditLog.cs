@@ -96,6 +96,9 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
     /// <summary>The record <paramref name="id"/> of <paramref name="chain"/>, if stored.</summary>
     public Task<StoredAuditRecord?> FindAsync(string chain, string id, CancellationToken cancellationToken) => store.FindAsync(chain, id, cancellationToken);
 
+    /// <summary>Drops the cached head of a chain that was deleted.</summary>
+    public void Forget(string chain) => _cache.TryRemove(chain, out _);
+
     private void Remember(string chain, AuditHead? head)
     {
         if (head is null)

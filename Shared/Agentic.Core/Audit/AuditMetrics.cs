@@ -18,5 +18,7 @@ internal static class AuditMetrics
 
     public static void Checkpointed() => Checkpoints.Add(1);
 
+    public static void Purged(int chains) => Telemetry.AgenticTelemetry.Purged.Add(chains, new KeyValuePair<string, object?>("agentic.retention.kind", "audit"));
+
     public static void VerificationFailed(string what) => VerificationFailures.Add(1, new KeyValuePair<string, object?>("agentic.audit.failure", what));
 }

@@ -41,6 +41,8 @@ public static class AuditKinds
     public const string ControlEngaged = "control.engaged";
     /// <summary>A kill switch or quarantine was released (control chain).</summary>
     public const string ControlReleased = "control.released";
+    /// <summary>An admin purged audit chains past their retention: which, with the length and head each had (control chain).</summary>
+    public const string AuditPurged = "audit.purged";
 }
 
 /// <summary>What a writer appends: an id unique in its chain, a kind, when, the data, and the records it derives from.</summary>

@@ -41,6 +41,12 @@ public interface IAuditStore
 
     /// <summary>Every chain that has a head, control chain included.</summary>
     IAsyncEnumerable<string> ListChainsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes every row of <paramref name="chain"/>, its head last, so a deletion cut short leaves the chain listed and
+    /// is finished by the next one. Only an audit purge calls this, after the purge is on the control chain.
+    /// </summary>
+    Task DeleteChainAsync(string chain, CancellationToken cancellationToken);
 }
 
 /// <summary>An <see cref="IAuditStore"/> in memory, for tests and benchmarks.</summary>
@@ -123,6 +129,13 @@ public sealed class InMemoryAuditStore : IAuditStore
         {
             yield return name;
         }
+    }
+
+    /// <inheritdoc />
+    public Task DeleteChainAsync(string chain, CancellationToken cancellationToken)
+    {
+        _chains.TryRemove(chain, out _);
+        return Task.CompletedTask;
     }
 
     /// <summary>Replaces the records of a chain as they are (for tamper tests): no hashing, no checks.</summary>

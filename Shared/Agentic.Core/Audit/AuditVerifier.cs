@@ -27,7 +27,8 @@ public sealed record ChainCoverage(long Checkpoint, long Length, string KeyId, i
 /// <param name="Broken">The first problem, when not valid.</param>
 /// <param name="Coverage">The signed checkpoint that covers the chain, if any.</param>
 /// <param name="Uncovered">Records after the covered ones (written since the last checkpoint).</param>
-public sealed record ChainReport(string Chain, bool Valid, long Records, string? Head, ChainBreak? Broken, ChainCoverage? Coverage, long Uncovered);
+/// <param name="Purged">The signed control record that purged the chain, when it was purged past its retention.</param>
+public sealed record ChainReport(string Chain, bool Valid, long Records, string? Head, ChainBreak? Broken, ChainCoverage? Coverage, long Uncovered, ChainPurge? Purged = null);
 
 /// <summary>The checkpoint sequence's verification.</summary>
 /// <param name="Valid">Whether every checkpoint is signed by a trusted key, has a correct root and links to the one before.</param>
@@ -43,7 +44,9 @@ public sealed record AuditReport(bool Valid, CheckpointReport Checkpoints, IRead
 /// Verifies audit chains and checkpoints with read access and public keys alone: each record's chain hash is
 /// recomputed from its stored content and the hash before it; each checkpoint's signature, Merkle root and link to the
 /// previous checkpoint are checked; a chain must hold at least what the newest checkpoint that signed its head says,
-/// and hash to that head. Reports the first broken position with the expected and found hashes.
+/// and hash to that head. Reports the first broken position with the expected and found hashes. A chain an admin purged
+/// past its retention verifies as purged only when the purge is recorded in the signed part of a control chain that
+/// verifies, with the length and head any checkpoint signed for it.
 /// </summary>
 public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoints, IReadOnlyList<AuditPublicKey> trusted)
 {
@@ -56,6 +59,7 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
     public async Task<AuditReport> VerifyAsync(IReadOnlyCollection<string>? chains, CancellationToken cancellationToken)
     {
         var (checkpointReport, signed) = await ReadCheckpointsAsync(cancellationToken);
+        var (control, purges) = await TrustedPurgesAsync(signed, cancellationToken);
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (chains is null)
         {
@@ -64,6 +68,7 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                 names.Add(chain);
             }
             names.UnionWith(signed.Keys);
+            names.UnionWith(purges.Keys);
         }
         else
         {
@@ -72,7 +77,7 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
         var reports = new List<ChainReport>();
         foreach (var chain in names)
         {
-            var report = await VerifyChainAsync(chain, signed.GetValueOrDefault(chain), cancellationToken);
+            var report = chain == AuditChain.Control ? control : await VerifyChainAsync(chain, signed.GetValueOrDefault(chain), purges.GetValueOrDefault(chain), cancellationToken);
             if (!report.Valid)
             {
                 AuditMetrics.VerificationFailed("chain");
@@ -86,45 +91,79 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
         return new AuditReport(checkpointReport.Valid && reports.All(r => r.Valid), checkpointReport, reports);
     }
 
-    /// <summary>Verifies one chain's records, given the newest checkpoint leaf that signed its head.</summary>
-    public async Task<ChainReport> VerifyChainAsync(string chain, SignedLeaf? covering, CancellationToken cancellationToken)
+    /// <summary>
+    /// The control chain's verification, and the purges recorded in its signed part: none unless a verified checkpoint
+    /// signed the control chain and the records it signed still verify. A purge record written after the last
+    /// checkpoint does not count yet, so no one who can write the table can excuse a deleted chain with one.
+    /// </summary>
+    public async Task<(ChainReport Control, Dictionary<string, ChainPurge> Purges)> TrustedPurgesAsync(IReadOnlyDictionary<string, SignedLeaf> leaves, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(leaves);
+        var leaf = leaves.GetValueOrDefault(AuditChain.Control);
+        var control = await VerifyChainAsync(AuditChain.Control, leaf, null, cancellationToken);
+        var trusted = leaf is null || !(control.Valid || control.Broken!.Position >= leaf.Leaf.Length) ? 0 : leaf.Leaf.Length;
+        return (control, await AuditPurges.ReadAsync(records, trusted, cancellationToken));
+    }
+
+    /// <summary>
+    /// Verifies one chain's records, given the newest checkpoint leaf that signed its head and the signed purge record
+    /// that removed it, if any.
+    /// </summary>
+    public async Task<ChainReport> VerifyChainAsync(string chain, SignedLeaf? covering, ChainPurge? purge, CancellationToken cancellationToken)
+    {
+        if (purge is not null)
+        {
+            return Purged(chain, covering, purge);
+        }
         var previous = new byte[32];
         var stored = new byte[32];
         var buffer = new byte[64];
         long position = 0;
         string? head = null;
-        string? signedHeadComputed = null;
-        // Records are taken in chunks: the content digests of a chunk are independent and computed in parallel, then
-        // folded into the chain in order. A run's chain (tens of records) is one small chunk, hashed in line.
-        var chunk = new List<StoredAuditRecord>(ChunkSize);
-        var digests = new byte[ChunkSize * 32];
+        // Records are taken in chunks. The content digests of a chunk are independent: they are computed in parallel
+        // while this thread folds the chunk before into the chain, whose links can only be computed in order. So both
+        // cores stay busy, and the link hash reuses one hash object (a one-shot hash pays most of its cost per call).
+        // A run's chain (tens of records) is one small chunk, hashed in line.
+        using var link = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var filling = new Chunk();
+        var spare = new Chunk();
+        Chunk? hashed = null;
+        Task? hashing = null;
         await foreach (var record in records.ReadAsync(chain, 0, cancellationToken))
         {
-            chunk.Add(record);
-            if (chunk.Count == ChunkSize && Fold() is { } broken)
+            filling.Records.Add(record);
+            if (filling.Records.Count < ChunkSize)
             {
+                continue;
+            }
+            var started = Task.Run(filling.HashContents, cancellationToken);
+            var broken = hashed is null ? null : await FoldAsync();
+            if (broken is not null)
+            {
+                await started;
                 return broken;
             }
+            (hashed, hashing, filling) = (filling, started, hashed ?? spare);
         }
-        if (Fold() is { } last)
+        if ((hashed is null ? null : await FoldAsync()) is { } last)
         {
             return last;
         }
-        if (covering is { } leaf)
+        if (filling.Records.Count > 0)
         {
-            if (position < leaf.Leaf.Length)
+            filling.HashContents();
+            (hashed, hashing) = (filling, Task.CompletedTask);
+            if (await FoldAsync() is { } tail)
             {
-                return Broken(position, position == 0
-                    ? $"The chain is gone: checkpoint {leaf.Checkpoint} signed {leaf.Leaf.Length} record(s) of it."
-                    : $"The chain ends at {position} record(s); checkpoint {leaf.Checkpoint} signed {leaf.Leaf.Length}: its tail was removed.",
-                    $"{leaf.Leaf.Length} records", $"{position} records");
+                return tail;
             }
-            if (signedHeadComputed != leaf.Leaf.Head)
-            {
-                return Broken(leaf.Leaf.Length - 1, $"Records 0 to {leaf.Leaf.Length - 1} do not lead to the head checkpoint {leaf.Checkpoint} signed: they were rewritten (hashes recomputed).",
-                    leaf.Leaf.Head, signedHeadComputed);
-            }
+        }
+        if (covering is { } leaf && position < leaf.Leaf.Length)
+        {
+            return Broken(position, position == 0
+                ? $"The chain is gone: checkpoint {leaf.Checkpoint} signed {leaf.Leaf.Length} record(s) of it."
+                : $"The chain ends at {position} record(s); checkpoint {leaf.Checkpoint} signed {leaf.Leaf.Length}: its tail was removed.",
+                $"{leaf.Leaf.Length} records", $"{position} records");
         }
         var coverage = covering is { } c
             ? new ChainCoverage(c.Checkpoint, c.Leaf.Length, c.KeyId, c.Index, c.Size, [.. c.Proof.Select(Convert.ToHexStringLower)], c.ProofValid)
@@ -138,24 +177,15 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
         ChainReport Broken(long at, string reason, string? expected = null, string? found = null) =>
             new(chain, false, position, head, new ChainBreak(at, reason, expected, found), null, 0);
 
-        // Checks the records gathered so far in order; the first problem, or null.
-        ChainReport? Fold()
+        // Folds the hashed chunk into the chain in order, once its digests are done; the first problem, or null.
+        async Task<ChainReport?> FoldAsync()
         {
-            var count = chunk.Count;
-            if (count >= ParallelFrom)
-            {
-                Parallel.For(0, count, i => SHA256.HashData(chunk[i].Content, digests.AsSpan(i * 32, 32)));
-            }
-            else
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    SHA256.HashData(chunk[i].Content, digests.AsSpan(i * 32, 32));
-                }
-            }
+            await hashing!;
+            var chunk = hashed!;
+            var count = chunk.Records.Count;
             for (var i = 0; i < count; i++)
             {
-                var record = chunk[i];
+                var record = chunk.Records[i];
                 if (record.Seq != position)
                 {
                     return Broken(position, record.Seq > position
@@ -163,8 +193,9 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                         : $"Record {record.Seq} is stored again after {position - 1}: the chain was reordered.", $"seq {position}", $"seq {record.Seq}");
                 }
                 previous.CopyTo(buffer, 0);
-                digests.AsSpan(i * 32, 32).CopyTo(buffer.AsSpan(32));
-                SHA256.HashData(buffer, previous);
+                chunk.Digests.AsSpan(i * 32, 32).CopyTo(buffer.AsSpan(32));
+                link.AppendData(buffer);
+                link.GetHashAndReset(previous);
                 if (!AuditChain.TryParseHash(record.Hash, stored) || !previous.AsSpan().SequenceEqual(stored))
                 {
                     return Broken(position, $"Record {position} ('{record.Id}') does not hash to its stored chain hash: its content, or a record before it, was changed.",
@@ -172,14 +203,62 @@ public sealed class AuditVerifier(IAuditStore records, ICheckpointStore checkpoi
                 }
                 position++;
                 head = record.Hash;
-                if (covering is { } s && position == s.Leaf.Length)
+                if (covering is { } s && position == s.Leaf.Length && head != s.Leaf.Head)
                 {
-                    signedHeadComputed = head;
+                    // Checked where it is reached, so a break after it never hides that the signed records were rewritten.
+                    return Broken(s.Leaf.Length - 1, $"Records 0 to {s.Leaf.Length - 1} do not lead to the head checkpoint {s.Checkpoint} signed: they were rewritten (hashes recomputed).",
+                        s.Leaf.Head, head);
                 }
             }
-            chunk.Clear();
+            chunk.Records.Clear();
             return null;
         }
+    }
+
+    // A chunk of records and the SHA-256 of each one's content.
+    private sealed class Chunk
+    {
+        public List<StoredAuditRecord> Records { get; } = new(ChunkSize);
+
+        public byte[] Digests { get; } = new byte[ChunkSize * 32];
+
+        public void HashContents()
+        {
+            var count = Records.Count;
+            if (count < ParallelFrom)
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                for (var i = 0; i < count; i++)
+                {
+                    hash.AppendData(Records[i].Content);
+                    hash.GetHashAndReset(Digests.AsSpan(i * 32, 32));
+                }
+                return;
+            }
+            // One hash object per worker, reused for its share of the chunk.
+            Parallel.For(0, count, () => IncrementalHash.CreateHash(HashAlgorithmName.SHA256), (i, _, hash) =>
+            {
+                hash.AppendData(Records[i].Content);
+                hash.GetHashAndReset(Digests.AsSpan(i * 32, 32));
+                return hash;
+            }, hash => hash.Dispose());
+        }
+    }
+
+    // A purged chain's records are gone (or going); what is checked is that the purge removed what was signed.
+    private static ChainReport Purged(string chain, SignedLeaf? covering, ChainPurge purge)
+    {
+        ChainBreak? broken = null;
+        if (covering is { } leaf && leaf.Leaf.Length > purge.Length)
+        {
+            broken = new ChainBreak(purge.Length, $"Checkpoint {leaf.Checkpoint} signed {leaf.Leaf.Length} record(s) of the chain, but purge record '{purge.RecordId}' names {purge.Length}.",
+                $"{leaf.Leaf.Length} records", $"{purge.Length} records");
+        }
+        else if (covering is { } same && same.Leaf.Length == purge.Length && same.Leaf.Head != purge.Head)
+        {
+            broken = new ChainBreak(purge.Length - 1, $"Purge record '{purge.RecordId}' names a head checkpoint {same.Checkpoint} did not sign.", same.Leaf.Head, purge.Head);
+        }
+        return new ChainReport(chain, broken is null, 0, purge.Head, broken, null, 0, purge);
     }
 
     /// <summary>Reads and checks every checkpoint; the newest signed leaf per chain among those that verify.</summary>

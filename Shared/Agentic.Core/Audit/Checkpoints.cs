@@ -351,4 +351,7 @@ internal static partial class AuditLogs
 {
     [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Audit checkpoint {Number} signed {Chains} chain head(s) with key {KeyId}")]
     public static partial void Checkpointed(ILogger logger, long number, int chains, string keyId);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Audit purge by {By}: {Purged} chain(s) purged, {Resumed} earlier purge(s) finished, {Skipped} old chain(s) kept")]
+    public static partial void Purged(ILogger logger, int purged, int resumed, int skipped, string by);
 }

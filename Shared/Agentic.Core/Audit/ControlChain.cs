@@ -99,7 +99,7 @@ public sealed class AuditedPolicyStore(IPolicyStore inner, AuditLog audit, TimeP
     /// <inheritdoc />
     public Task<IReadOnlyList<PolicyEvent>> HistoryAsync(int max, CancellationToken cancellationToken) => inner.HistoryAsync(max, cancellationToken);
 
-    private Task RecordAsync(string kind, ActivePolicySet active, string by, string reason, JsonObject data, CancellationToken cancellationToken)
+    private Task<AuditAppended> RecordAsync(string kind, ActivePolicySet active, string by, string reason, JsonObject data, CancellationToken cancellationToken)
     {
         data["by"] = by;
         data["reason"] = reason;
@@ -116,7 +116,7 @@ public sealed class AuditedPolicyStore(IPolicyStore inner, AuditLog audit, TimeP
 internal static class ControlChain
 {
     // Each change is its own fact: the id names what changed and when, so two changes never share one.
-    public static Task AppendAsync(AuditLog audit, string kind, string what, DateTimeOffset at, JsonObject data, CancellationToken cancellationToken)
+    public static Task<AuditAppended> AppendAsync(AuditLog audit, string kind, string what, DateTimeOffset at, JsonObject data, CancellationToken cancellationToken)
     {
         var id = string.Create(CultureInfo.InvariantCulture, $"{kind}/{what}/{at.UtcTicks}");
         return audit.AppendAsync(AuditChain.Control, new AuditEntry(id, kind, at, AuditEntries.Data(data)), AuditConflict.Amend, cancellationToken);

@@ -37,6 +37,16 @@ public interface IDecisionStore
     Task<bool> RecordSubmissionAsync(string runId, string principal, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// The product's own state of a run beside the engine's: its decisions, approvals, submission record and ledger rows.
+/// Retention deletes it with the engine's instance once the run has ended long enough ago; the audit chain keeps the facts.
+/// </summary>
+public interface IRunStateStore
+{
+    /// <summary>Deletes every row the run left; the number deleted (0 for a run with none, or deleted already).</summary>
+    Task<int> DeleteRunAsync(string runId, CancellationToken cancellationToken);
+}
+
 /// <summary>How a ledger answered a request to begin a side effect.</summary>
 public enum LedgerBegin
 {

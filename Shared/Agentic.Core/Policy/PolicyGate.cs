@@ -49,6 +49,39 @@ public static class PolicyGate
         };
     }
 
+    /// <summary>
+    /// The tools a planner may be offered for this run: those the enforced policy could permit or send for approval for
+    /// this principal, agent, environment and target, whatever arguments the planner chose (<see cref="CompiledPolicy.Reach"/>),
+    /// under the run's autonomy (<c>observe</c> offers none). Each with its reason, so the offer can be recorded.
+    /// </summary>
+    public static IReadOnlyList<ToolOffer> Offer(ActivePolicies policies, OfferContext context, IEnumerable<ToolDescriptor> tools)
+    {
+        ArgumentNullException.ThrowIfNull(policies);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(tools);
+        var offers = new List<ToolOffer>();
+        foreach (var tool in tools)
+        {
+            if (context.Autonomy is not (Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous))
+            {
+                var rule = AutonomyRulePrefix + (context.Autonomy == Autonomy.Observe ? Autonomy.Observe : "unknown");
+                offers.Add(new ToolOffer(tool.Name, tool.Version, false, $"The agent runs at autonomy '{context.Autonomy}': it calls no tool.", rule));
+                continue;
+            }
+            // Arguments and the run's progress are unknown to the partial evaluation; these placeholders are never read.
+            var known = new PolicyRequest(
+                new PolicyPrincipal(context.Principal, context.Roles),
+                new PolicyAgent(context.Agent, context.Autonomy),
+                PolicyTool.From(tool, tool.Tags),
+                default,
+                new PolicyResource(context.Target, context.Environment),
+                new PolicyContext(context.Environment, 0, 0, 0, context.Autonomy));
+            var reach = policies.Enforced.Reach(in known);
+            offers.Add(new ToolOffer(tool.Name, tool.Version, reach.Reachable, reach.Reason, reach.Rule));
+        }
+        return offers;
+    }
+
     /// <summary>The request <paramref name="snapshot"/> describes, for evaluating it again (what-if).</summary>
     public static PolicyRequest Rebuild(DecisionRequest snapshot)
     {
@@ -117,6 +150,12 @@ public static class PolicyGate
 
     private static string Name(RiskLevel risk) => risk.ToString().ToLowerInvariant();
 }
+
+/// <summary>Who plans, for whom, where: what fixes a partial evaluation of the policy.</summary>
+public sealed record OfferContext(string Principal, IReadOnlyList<string> Roles, string Agent, string Autonomy, string Environment, string Target);
+
+/// <summary>Whether a tool is offered to a planner, and why (the rule that keeps it out, when it is not).</summary>
+public sealed record ToolOffer(string Tool, string Version, bool Offered, string Reason, string? Rule);
 
 /// <summary>What the gate enforces for one step: effect, deciding rule, reason, and approval terms.</summary>
 public sealed record GateOutcome(GateEffect Effect, string Rule, string Reason, ApprovalTerms? Approval);

@@ -49,6 +49,9 @@ public static class AgenticTelemetry
     /// <summary>Steps a kill switch or quarantine stopped, at the gate, before the call or in flight.</summary>
     public static readonly Counter<long> KillSwitchDenials = Meter.CreateCounter<long>("agentic.kill_switch.denials", "{step}", "Steps stopped by a kill switch or quarantine.");
 
+    /// <summary>What retention purged: ended runs' state (<c>run</c>) and audit chains past their retention (<c>audit</c>).</summary>
+    public static readonly Counter<long> Purged = Meter.CreateCounter<long>("agentic.retention.purged", "{item}", "Ended runs and audit chains purged past their retention.");
+
     /// <summary>
     /// Records a gate decision: the counter, and the effect and rule on the current (gate) span. Returns
     /// <paramref name="decision"/>, so the gate records in the expression it returns.

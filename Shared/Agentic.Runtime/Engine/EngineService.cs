@@ -25,7 +25,6 @@ public sealed class EngineService : BackgroundService
     private readonly AgentRunOrchestrator _orchestrator;
     private readonly AgentActivityRunner _activities;
     private readonly StorageClients _storage;
-    private readonly PayloadStore _payloads;
     private readonly TableGovernanceStore _governance;
     private readonly RunRequestListener _requests;
     private readonly EngineOptions _options;
@@ -39,7 +38,6 @@ public sealed class EngineService : BackgroundService
         AgentRunOrchestrator orchestrator,
         AgentActivityRunner activities,
         StorageClients storage,
-        PayloadStore payloads,
         TableGovernanceStore governance,
         RunRequestListener requests,
         IOptions<EngineOptions> options,
@@ -51,7 +49,6 @@ public sealed class EngineService : BackgroundService
         _orchestrator = orchestrator;
         _activities = activities;
         _storage = storage;
-        _payloads = payloads;
         _governance = governance;
         _requests = requests;
         _options = options.Value;
@@ -154,7 +151,6 @@ public sealed class EngineService : BackgroundService
                 await _storage.Table(TableControlStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TablePolicyStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _requests.ProvisionAsync(stoppingToken);
-                await _payloads.Container.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
                 await _storage.Table(TableAuditStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Blobs.GetBlobContainerClient(_storage.Options.HubName + BlobCheckpointStore.ContainerSuffix).CreateIfNotExistsAsync(cancellationToken: stoppingToken);
                 return true;

@@ -1,5 +1,8 @@
+using System.Globalization;
+using System.Text.Json;
 using Agentic.Core.Audit;
 using Agentic.Core.Json;
+using Agentic.Core.Runs;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,17 +14,23 @@ namespace Agentic.Runtime.Http;
 /// The audit trail over HTTP, the same contract in both hosts: a run's records, their lineage, the run's verification
 /// against the signed checkpoints, and the public keys that verify checkpoints. A run's audit is read by those who may
 /// read the run (its requester, operators, admins); who requested it comes from the audit's own acceptance record, so
-/// the audit stays readable after the run's engine state is purged.
+/// the audit stays readable after the run's engine state is purged. Purging audit past its retention is for admins.
 /// </summary>
 public static class AuditApi
 {
-    /// <summary>Maps <c>/api/runs/{id}/audit</c>, <c>/api/runs/{id}/audit/verify</c>, <c>/api/runs/{id}/lineage/{recordId}</c> and <c>/api/audit/keys</c>.</summary>
+    private const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>
+    /// Maps <c>/api/runs/{id}/audit</c>, <c>/api/runs/{id}/audit/verify</c>, <c>/api/runs/{id}/lineage/{recordId}</c>,
+    /// <c>/api/audit/keys</c> and <c>POST /api/audit/purge</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapAgenticAudit(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/runs/{id}/audit", RecordsAsync);
         app.MapGet("/api/runs/{id}/audit/verify", VerifyAsync);
         app.MapGet("/api/runs/{id}/lineage/{**recordId}", LineageAsync);
         app.MapGet("/api/audit/keys", KeysAsync);
+        app.MapPost("/api/audit/purge", PurgeAsync);
         return app;
     }
 
@@ -80,6 +89,91 @@ public static class AuditApi
         return TypedResults.Json(keys.Select((k, i) => new { keyId = k.KeyId, algorithm = "ES256", current = i == 0, publicKey = k.PublicKey, pem = k.Pem }), AgenticJson.Options);
     }
 
+    /// <summary>
+    /// <c>POST /api/audit/purge</c> <c>{"before": "2019-01-01T00:00:00Z", "reason": "..."}</c>, admins only: purges the run
+    /// chains whose last record is older than <c>before</c>, which must be beyond the audit retention. The purge is
+    /// recorded on the control chain and signed before anything is deleted; 409 when the checkpoints or the control chain
+    /// do not verify.
+    /// </summary>
+    public static async Task<IResult> PurgeAsync(HttpRequest request, AuditRetention retention, CancellationToken cancellationToken)
+    {
+        if (HttpCaller.Refusal(request, "purging audit", AgenticRoles.Admin) is { } refused)
+        {
+            return refused;
+        }
+        ArgumentNullException.ThrowIfNull(retention);
+        DateTimeOffset before;
+        string reason;
+        try
+        {
+            (before, reason) = ParsePurge(await HttpCaller.ReadBodyAsync(request, MaxBodyBytes, cancellationToken), retention);
+        }
+        catch (InputException ex)
+        {
+            return HttpCaller.Problem(ex.Title, ex.Message, ex.Errors);
+        }
+        try
+        {
+            var report = await retention.PurgeAsync(before, HttpCaller.Principal(request), reason, cancellationToken);
+            return TypedResults.Json(report, AgenticJson.Options);
+        }
+        catch (AuditPurgeRefusedException ex)
+        {
+            return TypedResults.Problem(ex.Message, title: "Audit purge refused", statusCode: StatusCodes.Status409Conflict);
+        }
+    }
+
+    private static (DateTimeOffset Before, string Reason) ParsePurge(byte[]? body, AuditRetention retention)
+    {
+        if (body is null)
+        {
+            throw HttpCaller.TooLarge(MaxBodyBytes);
+        }
+        if (body.Length == 0)
+        {
+            throw new InputException("Request body required", [new("$", "The body is empty; send a JSON object.")]);
+        }
+        PurgeBody wire;
+        try
+        {
+            wire = JsonSerializer.Deserialize<PurgeBody>(body, AgenticJson.Strict)
+                ?? throw new InputException("Request body required", [new("$", "The body is JSON null; send a JSON object.")]);
+        }
+        catch (JsonException ex)
+        {
+            throw new InputException("Malformed JSON", [new(string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path, ex.Message.Split(". ")[0] + ".")]);
+        }
+        var errors = new List<InputError>();
+        DateTimeOffset before = default;
+        if (string.IsNullOrWhiteSpace(wire.Before))
+        {
+            errors.Add(new("before", "Required: a time (ISO 8601, e.g. 2019-01-01T00:00:00Z); chains whose last record is older are purged."));
+        }
+        else if (!DateTimeOffset.TryParse(wire.Before, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out before))
+        {
+            errors.Add(new("before", $"'{wire.Before}' is not a time; use ISO 8601, e.g. 2019-01-01T00:00:00Z."));
+        }
+        else if (before > retention.Latest)
+        {
+            errors.Add(new("before", $"Audit is kept {retention.Days} days (Agentic:Retention:AuditDays): 'before' may be at most {AuditChain.Time(retention.Latest)}."));
+        }
+        if (string.IsNullOrWhiteSpace(wire.Reason))
+        {
+            errors.Add(new("reason", "Required: why; it is recorded with the purge on the control chain."));
+        }
+        else if (wire.Reason.Length > AuditRetention.MaxReasonLength)
+        {
+            errors.Add(new("reason", $"At most {AuditRetention.MaxReasonLength} characters."));
+        }
+        if (errors.Count > 0)
+        {
+            throw new InputException("Invalid audit purge", errors);
+        }
+        return (before, wire.Reason!.Trim());
+    }
+
+    private sealed record PurgeBody(string? Before = null, string? Reason = null);
+
     // The run's requester (from its acceptance record), operators and admins; anyone else learns nothing of the run.
     private static async Task<IResult?> RefusalAsync(string id, HttpRequest request, AuditReader audit, CancellationToken cancellationToken)
     {
@@ -89,7 +183,7 @@ public static class AuditApi
         }
         ArgumentNullException.ThrowIfNull(audit);
         // An id that can not be a run's names none: it never reaches storage.
-        var accepted = Agentic.Core.Runs.RunIds.IsWellFormed(id) ? await audit.AcceptedAsync(id, cancellationToken) : null;
+        var accepted = RunIds.IsWellFormed(id) ? await audit.AcceptedAsync(id, cancellationToken) : null;
         var principal = accepted is { } record && record.Data.TryGetProperty("principal", out var p) ? p.GetString() : null;
         return principal is null || !Caller.Of(request.HttpContext).MayAccessRunOf(principal)
             ? TypedResults.Problem($"No run with id '{id}'.", title: "Run not found", statusCode: StatusCodes.Status404NotFound)

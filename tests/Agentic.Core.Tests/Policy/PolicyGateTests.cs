@@ -134,4 +134,47 @@ public sealed class PolicyGateTests
         var smuggled = PolicyGate.Rebuild(stored with { Arguments = TestJson.Parse("""{"reason":"drop"}""") });
         Assert.Equal("no-drop", PermitAll.Evaluate(in smuggled).Rule);
     }
+
+    private static ToolDescriptor Named(string name, RiskLevel risk, SideEffect effect, params string[] tags) =>
+        new(name, "1.0.0", "A tool.", risk, effect, Idempotent: true, TimeSpan.FromSeconds(5), 1024) { Tags = tags };
+
+    private static readonly ToolDescriptor[] Catalog =
+    [
+        Named("sample.health", RiskLevel.Low, SideEffect.ReadOnly),
+        Named("sample.scale", RiskLevel.Medium, SideEffect.Reversible),
+        Named("sample.restart", RiskLevel.High, SideEffect.Reversible),
+        Named("sample.purge", RiskLevel.Critical, SideEffect.Irreversible),
+        Named("notify.webhook", RiskLevel.Low, SideEffect.Irreversible, "notification"),
+        Named("http.request", RiskLevel.Medium, SideEffect.Irreversible),
+        Named("sample.rename", RiskLevel.Low, SideEffect.Reversible),
+    ];
+
+    [Fact]
+    public void Offer_UnderTheBaselineInProd_LeavesOutOnlyWhatNoArgumentsCouldGetPast()
+    {
+        var offers = PolicyGate.Offer(new ActivePolicies(ShippedPolicies.Baseline), new OfferContext("alice", ["requester"], "service-healer", "supervised", "prod", "http://svc"), Catalog);
+
+        var offered = offers.Where(o => o.Offered).Select(o => o.Tool).ToList();
+        Assert.Equal(["sample.health", "sample.scale", "sample.restart", "notify.webhook", "http.request"], offered);
+        Assert.Equal("forbid-irreversible-in-prod", offers.Single(o => o.Tool == "sample.purge").Rule);
+        Assert.Equal(PolicyDecision.DefaultDenyRule, offers.Single(o => o.Tool == "sample.rename").Rule);
+    }
+
+    [Fact]
+    public void Offer_InDev_KeepsTheIrreversibleToolThatProdForbids_ForApproval()
+    {
+        var offers = PolicyGate.Offer(new ActivePolicies(ShippedPolicies.Baseline), new OfferContext("alice", ["requester"], "service-healer", "supervised", "dev", "http://svc"), Catalog);
+
+        Assert.True(offers.Single(o => o.Tool == "sample.purge").Offered);
+    }
+
+    [Theory]
+    [InlineData("observe", "autonomy:observe")]
+    [InlineData("reckless", "autonomy:unknown")]
+    public void Offer_AtAnAutonomyThatNeverActs_OffersNothing(string autonomy, string rule)
+    {
+        var offers = PolicyGate.Offer(new ActivePolicies(PermitAll), new OfferContext("alice", [], "agent-a", autonomy, "dev", "http://svc"), Catalog);
+
+        Assert.All(offers, o => Assert.Equal((false, rule), (o.Offered, o.Rule)));
+    }
 }

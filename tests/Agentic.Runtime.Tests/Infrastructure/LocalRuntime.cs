@@ -54,7 +54,6 @@ internal sealed class LocalRuntime : IAsyncDisposable
 
     public StorageClients Storage => Services.GetRequiredService<StorageClients>();
 
-    public PayloadStore Payloads => Services.GetRequiredService<PayloadStore>();
 
     /// <summary>The last lines this runtime logged.</summary>
     public string LogTail(int lines = 40) => _log.Tail(lines);

@@ -120,7 +120,7 @@ internal sealed record CompiledPolicyIdentity(string Id, string Version, string 
 /// effect the first matching rule in document order decides. Evaluation is deterministic and allocates nothing.
 /// Load one with <see cref="PolicyLoader"/>.
 /// </summary>
-public sealed class CompiledPolicy
+public sealed partial class CompiledPolicy
 {
     /// <summary>Below this many rules a scan is cheaper than the tool-name lookup.</summary>
     internal const int DefaultIndexMinRules = 16;
@@ -131,9 +131,11 @@ public sealed class CompiledPolicy
     private readonly Buckets _all;
     private readonly FrozenDictionary<string, Buckets>? _byTool;
     private readonly Buckets _untied;
+    private readonly IReadOnlyList<Expr?> _expressions;
 
-    internal CompiledPolicy(CompiledPolicyIdentity identity, string source, IReadOnlyList<PolicyRule> rules, IReadOnlyList<Condition> conditions, IReadOnlyList<IReadOnlyList<string>?> toolNames, int indexMinRules)
+    internal CompiledPolicy(CompiledPolicyIdentity identity, string source, IReadOnlyList<PolicyRule> rules, IReadOnlyList<Condition> conditions, IReadOnlyList<IReadOnlyList<string>?> toolNames, int indexMinRules, IReadOnlyList<Expr?> expressions)
     {
+        _expressions = expressions;
         Id = identity.Id;
         Version = identity.Version;
         ContentHash = identity.ContentHash;

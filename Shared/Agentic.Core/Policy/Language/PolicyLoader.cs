@@ -151,7 +151,7 @@ public static class PolicyLoader
         var model = rules.Select(r => new PolicyRule(r.Id!, r.Effect, r.When, r.Description, r.Approval, YamlSource.Line(r.Node), YamlSource.Column(r.Node))).ToList();
         var conditions = rules.Select(r => r.Condition is null ? ConditionCompiler.Always : ConditionCompiler.Compile(r.Condition)).ToList();
         var toolNames = rules.Select(r => ConditionCompiler.ToolNames(r.Condition)).ToList();
-        return new CompiledPolicy(identity, file, model, conditions, toolNames, indexMinRules);
+        return new CompiledPolicy(identity, file, model, conditions, toolNames, indexMinRules, [.. rules.Select(r => r.Condition)]);
     }
 
     /// <summary>A rule as read, with what the checks and the compiler need.</summary>

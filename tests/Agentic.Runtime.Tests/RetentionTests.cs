@@ -1,0 +1,109 @@
+using Agentic.Azure;
+using Agentic.Core.Audit;
+using Agentic.Core.Governance;
+using Agentic.Core.Runs;
+using Agentic.Durable;
+using Agentic.Runtime.Tests.Infrastructure;
+using Agentic.Testing;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Agentic.Runtime.Tests;
+
+/// <summary>
+/// Retention on the engine and a real Azurite: ended runs' state goes after the run retention, waiting runs and every
+/// audit chain stay; an audit purge removes a chain's rows only after a signed control record names it.
+/// </summary>
+public sealed class RetentionTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
+{
+    private static readonly IReadOnlyList<AuditPublicKey> TrustedKeys = AuditPublicKey.ParseAll(TestIdentities.AuditSigningKey);
+
+    private static RunRetention RunRetentionAt(LocalRuntime runtime, DateTimeOffset now) =>
+        new(runtime.Services.GetRequiredService<IRunStateStore>(), Options.Create(new RetentionOptions { RunDays = 30 }), new FakeTimeProvider(now), NullLogger<RunRetention>.Instance);
+
+    private static async Task<List<string>> GovernanceRowsAsync(LocalRuntime runtime, string runId)
+    {
+        var rows = new List<string>();
+        await foreach (var row in runtime.Governance.Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {runId}"), select: ["RowKey"], cancellationToken: Ct))
+        {
+            rows.Add(row.RowKey);
+        }
+        return rows;
+    }
+
+    private static AuditVerifier Verifier(LocalRuntime runtime) =>
+        new(new TableAuditStore(runtime.Storage), new BlobCheckpointStore(runtime.Storage), TrustedKeys);
+
+    [Fact]
+    public async Task EndedRun_IsPurgedAfterTheRunRetention_WhileAWaitingRunAndTheAuditStay()
+    {
+        var runtime = await StartRuntimeAsync();
+        var ended = await SubmitHealerAwaitingApprovalAsync(runtime);
+        await DecideAsync(runtime, ended);
+        AssertCompleted(await runtime.WaitTerminalAsync(ended), "remediated");
+        var waiting = await SubmitHealerAwaitingApprovalAsync(runtime);
+        Assert.NotEmpty(await GovernanceRowsAsync(runtime, ended));
+
+        var early = await RunRetentionAt(runtime, DateTimeOffset.UtcNow.AddDays(29)).SweepAsync(runtime.Engine, Ct);
+        Assert.Equal(0, early.Purged);
+        Assert.NotNull(await runtime.Engine.GetInstancesAsync(ended, cancellation: Ct));
+
+        var sweep = await RunRetentionAt(runtime, DateTimeOffset.UtcNow.AddDays(31)).SweepAsync(runtime.Engine, Ct);
+
+        Assert.Equal(1, sweep.Purged);
+        Assert.False(sweep.More);
+        Assert.Null(await runtime.Engine.GetInstancesAsync(ended, cancellation: Ct));
+        Assert.Null(await runtime.Runs.GetAsync(ended, Ct));
+        Assert.Empty(await GovernanceRowsAsync(runtime, ended));
+        // The run's facts outlive its state.
+        var report = (await Verifier(runtime).VerifyAsync([ended], Ct)).Chains.Single();
+        Assert.True(report.Valid, report.Broken?.Reason);
+        Assert.True(report.Records > 10);
+        // The waiting run, however old, is untouched and goes on.
+        Assert.NotEmpty(await GovernanceRowsAsync(runtime, waiting));
+        await DecideAsync(runtime, waiting);
+        AssertCompleted(await runtime.WaitTerminalAsync(waiting), "remediated");
+    }
+
+    [Fact]
+    public async Task AuditPurge_DeletesTheChainsRows_AfterASignedControlRecord_AndVerificationReportsItPurged()
+    {
+        var runtime = await StartRuntimeAsync();
+        var runId = await SubmitHealerAwaitingApprovalAsync(runtime);
+        await DecideAsync(runtime, runId);
+        AssertCompleted(await runtime.WaitTerminalAsync(runId), "remediated");
+        var head = await runtime.Services.GetRequiredService<IAuditStore>().GetHeadAsync(runId, Ct);
+        var options = new RetentionOptions();
+        // Eight years on, the run's chain is past the audit retention.
+        var later = new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(options.AuditDays + 2));
+        var retention = new AuditRetention(
+            runtime.Services.GetRequiredService<AuditLog>(), runtime.Services.GetRequiredService<AuditCheckpointer>(), runtime.Services.GetRequiredService<AuditSigner>(),
+            runtime.Services.GetRequiredService<ICheckpointStore>(), runtime.Services.GetRequiredService<AuditHeads>(), Options.Create(options), later,
+            NullLogger<AuditRetention>.Instance);
+
+        var purge = await retention.PurgeAsync(retention.Latest, "admin-2", "Retention of the 2026 runs ended.", Ct);
+
+        var purged = Assert.Single(purge.Purged);
+        Assert.Equal(runId, purged.Chain);
+        Assert.Equal(head!.Length, purged.Length);
+        Assert.NotNull(purge.Checkpoint);
+        var left = new List<string>();
+        await foreach (var row in runtime.Storage.Table(TableAuditStore.TableSuffix).QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {runId}"), select: ["RowKey"], cancellationToken: Ct))
+        {
+            left.Add(row.RowKey);
+        }
+        Assert.Empty(left);
+
+        // A verifier with read access and the public key only.
+        var all = await Verifier(runtime).VerifyAsync(null, Ct);
+        Assert.True(all.Valid, string.Join("; ", all.Chains.Where(c => !c.Valid).Select(c => $"{c.Chain}: {c.Broken?.Reason}")));
+        var chain = all.Chains.Single(c => c.Chain == runId);
+        Assert.Equal("admin-2", chain.Purged!.By);
+        Assert.Equal(head.Hash, chain.Head);
+        var control = await runtime.Services.GetRequiredService<AuditReader>().ReadAsync(AuditChain.Control, Ct);
+        Assert.Equal(AuditKinds.AuditPurged, control[^1].Kind);
+    }
+}
