@@ -9,6 +9,7 @@ using Agentic.Core.Workflow;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Agentic.Core;
@@ -28,7 +29,9 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
-        services.TryAddSingleton(AgentCatalog.Default);
+        // The shipped agents, or the directory Agentic:Agents:Path names; checked (tools included) when the host starts.
+        services.TryAddSingleton(sp => AgentCatalog.Load(ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)]));
+        AddAgentCatalogCheck(services);
         services.TryAddSingleton<IPolicyProvider>(_ =>
         {
             // A policy file in shadow mode is evaluated next to the baseline, never instead of it.
@@ -54,6 +57,26 @@ public static class AgenticCoreServiceCollectionExtensions
         AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
+    }
+
+    // Ahead of every hosted service registered so far, and of the policy bootstrap (which inserts itself before the first
+    // hosted service it finds after this one), so a bad agent stops the host before it touches storage.
+    private static void AddAgentCatalogCheck(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AgentCatalogCheck)))
+        {
+            return;
+        }
+        var check = ServiceDescriptor.Singleton<IHostedService, AgentCatalogCheck>();
+        var first = services.Select((d, i) => (d, i)).FirstOrDefault(x => x.d.ServiceType == typeof(IHostedService), (null!, -1)).i;
+        if (first < 0)
+        {
+            services.Add(check);
+        }
+        else
+        {
+            services.Insert(first, check);
+        }
     }
 
     // The audit trail over the IAuditStore and ICheckpointStore the storage layer registers.

@@ -12,7 +12,14 @@ public sealed record Observation(string Source, DateTimeOffset ObservedAt, strin
 public sealed record PlanStep(string StepId, string Tool, JsonElement Arguments, string Rationale);
 
 /// <summary>A planner's answer. <see cref="ExpectHealthy"/> asks for a verification probe after the last step.</summary>
-public sealed record Plan(string Planner, IReadOnlyList<PlanStep> Steps, bool ExpectHealthy, string Rationale);
+public sealed record Plan(string Planner, IReadOnlyList<PlanStep> Steps, bool ExpectHealthy, string Rationale)
+{
+    /// <summary>The version of the agent definition that planned (<see cref="AgentDefinition.Version"/>).</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of the agent definition that planned (<see cref="AgentDefinition.Hash"/>).</summary>
+    public string? AgentHash { get; init; }
+}
 
 /// <summary>The gate's three answers.</summary>
 public enum GateEffect

@@ -110,6 +110,26 @@ public readonly struct PolicyRequest
     }
 
     /// <summary>
+    /// A request that carries only dotted-path values: what conditions over a schema of <see cref="AttributeKind.Json"/>
+    /// attributes read (a playbook's observation and parameters). The principal, agent, tool, resource and context are
+    /// absent; a condition that names them does not check against such a schema.
+    /// </summary>
+    internal PolicyRequest(Dictionary<string, ArgValue> values)
+    {
+        Principal = null!;
+        Agent = null!;
+        Tool = null!;
+        Resource = null!;
+        Context = null!;
+        Strings = [];
+        Enums = [];
+        EnumNames = [];
+        Numbers = [];
+        Lists = [];
+        Args = values;
+    }
+
+    /// <summary>
     /// The request for one gate call. What <see cref="GateInput"/> does not carry comes from the caller:
     /// the principal's roles, the autonomy level, the target, the budget used and the tool's tags.
     /// The hour of day is <paramref name="now"/>'s UTC hour.
