@@ -111,9 +111,15 @@ internal static class PolicySchema
         public const int Hour = 0, BudgetUsed = 1, StepsTaken = 2, Count = 3;
     }
 
+    /// <summary>
+    /// Where a request keeps <c>context.tainted</c>: beside the arguments, under a key no argument path can spell (a path
+    /// never starts with '.'), set after them.
+    /// </summary>
+    public const string TaintedKey = "..context.tainted";
+
     public static class Lists
     {
-        public const int Roles = 0, Tags = 1, Count = 2;
+        public const int Roles = 0, Tags = 1, TaintSources = 2, Count = 3;
     }
 
     // WARNING: the order of these values is the order of RiskLevel and SideEffect, and of autonomy (least to most).
@@ -133,6 +139,8 @@ internal static class PolicySchema
         new() { Path = "tool.risk", Kind = AttributeKind.Enum, Slot = Enums.ToolRisk, Values = RiskValues, Ordered = true },
         new() { Path = "tool.sideEffect", Kind = AttributeKind.Enum, Slot = Enums.ToolSideEffect, Values = SideEffectValues, Ordered = true },
         new() { Path = "tool.tags", Kind = AttributeKind.StringList, Slot = Lists.Tags },
+        new() { Path = "context.tainted", Kind = AttributeKind.Json, ArgPath = TaintedKey, Declared = ValueType.Bool },
+        new() { Path = "context.taintSources", Kind = AttributeKind.StringList, Slot = Lists.TaintSources },
         new() { Path = "resource.target", Kind = AttributeKind.String, Slot = Strings.ResourceTarget },
         new() { Path = "resource.environment", Kind = AttributeKind.Enum, Slot = Enums.ResourceEnvironment, Values = EnvironmentValues, Open = true },
         new() { Path = "context.environment", Kind = AttributeKind.Enum, Slot = Enums.ContextEnvironment, Values = EnvironmentValues, Open = true },
