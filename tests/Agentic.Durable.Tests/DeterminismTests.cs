@@ -57,6 +57,12 @@ public sealed class DeterminismTests(DurableHost host)
         Assert.Equal(
             first.Calls.Select(c => $"{c.Activity} {c.CommandId} {Normalize(c.Input.GetRawText(), firstId)}"),
             second.Calls.Select(c => $"{c.Activity} {c.CommandId} {Normalize(c.Input.GetRawText(), secondId)}"));
+        if (AgentCatalog.Default.Get(agent).Llm is not null)
+        {
+            // A model's plan is tainted; every step's gate input says so, and the model's cost is in the run's budget.
+            Assert.All(first.Calls.Where(c => c.Activity == AgentActivities.Gate), c => Assert.True(c.Input.GetProperty("tainted").GetBoolean(), c.Input.GetRawText()));
+            Assert.True(firstRun.View.BudgetUsed >= 0.01);
+        }
         // The run's end is in its audit chain and under a signed checkpoint by the time the run reports it ended.
         var audit = await (await host.Audit.VerifierAsync(Ct)).VerifyAsync([firstId], Ct);
         Assert.True(audit.Valid);

@@ -42,7 +42,19 @@ internal static class Answers
     }
 
     /// <summary>The shipped agent's own deterministic playbook, as the real plan activity runs it.</summary>
-    public static Plan Playbook(PlanInput input) => AgentCatalog.Default.Get(input.Agent).Planner(input);
+    public static Plan Playbook(PlanInput input) =>
+        AgentCatalog.Default.Get(input.Agent) is { Llm: not null } ? ModelPlan(input) : AgentCatalog.Default.Get(input.Agent).Planner(input);
+
+    /// <summary>
+    /// What the plan activity returns for a language model agent, as a scripted model answered it: the steps, with the
+    /// model's usage and the plan's taint (which the workflow carries to every step's gate input).
+    /// </summary>
+    public static Plan ModelPlan(PlanInput input) =>
+        new("llm:task-planner@1", [Step("s1", "sample.diagnostics", new { }), Step("s2", "sample.scale", new { replicas = 3 })], ExpectHealthy: false, $"Scripted model plan for {input.Target}.")
+        {
+            Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "task-planner", "1", "sha256:" + new string('a', 64),
+                ["sample.diagnostics", "sample.scale", "sample.restart"], 1, 500, 100, 0.01, Tainted: true, ["request.goal"], []),
+        };
 
     public static PlanStep Step(string id, string tool, object arguments) =>
         new(id, tool, AgenticJson.ToElement(arguments), $"Because {id} helps.");
