@@ -194,11 +194,28 @@ public sealed partial class McpServerOptions
 /// </summary>
 public sealed class McpToolOptions
 {
-    /// <summary>How much harm the tool can do (default <see cref="RiskLevel.High"/>).</summary>
-    public RiskLevel Risk { get; set; } = RiskLevel.High;
+    // Read as text and parsed here: the configuration binder drops an entry whose enum value it can not convert, which
+    // would leave a misspelt classification unnoticed.
 
-    /// <summary>What the tool does to the world (default <see cref="Tools.SideEffect.Irreversible"/>).</summary>
-    public SideEffect SideEffect { get; set; } = SideEffect.Irreversible;
+    /// <summary>How much harm the tool can do: <c>Low</c>, <c>Medium</c>, <c>High</c> (the default) or <c>Critical</c>.</summary>
+    public string? Risk { get; set; }
+
+    /// <summary>What the tool does: <c>ReadOnly</c>, <c>Reversible</c> or <c>Irreversible</c> (the default).</summary>
+    public string? SideEffect { get; set; }
+
+    /// <summary>The parsed <see cref="Risk"/>.</summary>
+    public RiskLevel RiskLevel => Parse(Risk, RiskLevel.High);
+
+    /// <summary>The parsed <see cref="SideEffect"/>.</summary>
+    public SideEffect SideEffectClass => Parse(SideEffect, Tools.SideEffect.Irreversible);
+
+    private static T Parse<T>(string? value, T unset) where T : struct, Enum =>
+        value is null ? unset : Enum.TryParse<T>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !value.Any(char.IsDigit)
+            ? parsed
+            : throw new InvalidOperationException($"'{value}' is not one of {string.Join(", ", Enum.GetNames<T>())}.");
+
+    private static bool IsValid<T>(string? value) where T : struct, Enum =>
+        value is null || (Enum.TryParse<T>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !value.Any(char.IsDigit));
 
     /// <summary>Whether repeating a call is harmless (default <c>false</c>: an interrupted call is never repeated).</summary>
     public bool Idempotent { get; set; }
@@ -226,13 +243,13 @@ public sealed class McpToolOptions
 
     internal void Validate(string path, List<string> problems)
     {
-        if (!Enum.IsDefined(Risk))
+        if (!IsValid<RiskLevel>(Risk))
         {
-            problems.Add($"{path}:Risk: not one of {string.Join(", ", Enum.GetNames<RiskLevel>())}.");
+            problems.Add($"{path}:Risk: '{Risk}' is not one of {string.Join(", ", Enum.GetNames<RiskLevel>())}.");
         }
-        if (!Enum.IsDefined(SideEffect))
+        if (!IsValid<SideEffect>(SideEffect))
         {
-            problems.Add($"{path}:SideEffect: not one of {string.Join(", ", Enum.GetNames<SideEffect>())}.");
+            problems.Add($"{path}:SideEffect: '{SideEffect}' is not one of {string.Join(", ", Enum.GetNames<SideEffect>())}.");
         }
         if (TimeoutSeconds is < 1 or > 600)
         {

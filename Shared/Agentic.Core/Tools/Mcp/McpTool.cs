@@ -76,7 +76,7 @@ public sealed class McpTool : ITool
     }
 
     private ToolDescriptor Describe(McpAnnouncement announcement) =>
-        new(announcement.Name, "mcp-" + announcement.Hash["sha256:".Length..][..12], announcement.Description ?? "", _options.Risk, _options.SideEffect, _options.Idempotent,
+        new(announcement.Name, "mcp-" + announcement.Hash["sha256:".Length..][..12], announcement.Description ?? "", _options.RiskLevel, _options.SideEffectClass, _options.Idempotent,
             TimeSpan.FromSeconds(_options.TimeoutSeconds), _options.MaxOutputBytes)
         {
             InputSchema = announcement.InputSchema,
