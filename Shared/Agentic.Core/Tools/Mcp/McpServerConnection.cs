@@ -28,6 +28,7 @@ public sealed class McpServerConnection : IAsyncDisposable
     private readonly ILoggerFactory? _loggers;
     private readonly SemaphoreSlim _connect = new(1, 1);
     private McpClient? _session;
+    private int _disposed;
 
     /// <summary>A connection to the server <paramref name="name"/>, not opened yet.</summary>
     public McpServerConnection(string name, McpServerOptions options, ISecretProvider secrets, EgressPolicy egress, EgressClient client, ILoggerFactory? loggers = null)
@@ -91,6 +92,10 @@ public sealed class McpServerConnection : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _connect.WaitAsync();
         try
         {
@@ -196,8 +201,15 @@ public sealed class McpServerConnection : IAsyncDisposable
                 EnableStandaloneGetStream = false,
             }, http, _loggers, ownsHttpClient: true);
         }
-        // Not the host's environment (it holds storage and identity settings): the few variables a program needs to
-        // start, the configured ones, and the configured secrets, resolved now.
+        return new StdioClientTransport(await StdioOptionsAsync(cancellationToken), _loggers);
+    }
+
+    /// <summary>
+    /// How the stdio server is started. Not with the host's environment (it holds storage and identity settings): the few
+    /// variables a program needs to start, the configured ones, and the configured secrets, resolved now.
+    /// </summary>
+    internal async Task<StdioClientTransportOptions> StdioOptionsAsync(CancellationToken cancellationToken)
+    {
         var environment = StdioClientTransportOptions.GetDefaultEnvironmentVariables();
         foreach (var (variable, value) in _options.Environment)
         {
@@ -208,7 +220,7 @@ public sealed class McpServerConnection : IAsyncDisposable
             environment[variable] = await _secrets.GetAsync(secret, cancellationToken)
                 ?? throw new ToolException($"The secret '{secret}' for MCP server '{Name}' is not configured.", retryable: false);
         }
-        return new StdioClientTransport(new StdioClientTransportOptions
+        return new StdioClientTransportOptions
         {
             Command = _options.Command!,
             Arguments = [.. _options.Arguments],
@@ -216,6 +228,6 @@ public sealed class McpServerConnection : IAsyncDisposable
             Name = Name,
             InheritEnvironmentVariables = false,
             EnvironmentVariables = environment,
-        }, _loggers);
+        };
     }
 }

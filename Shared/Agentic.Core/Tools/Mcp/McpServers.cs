@@ -10,7 +10,7 @@ namespace Agentic.Core.Tools.Mcp;
 /// the registry is built: a server that can not be reached then, or a tool whose name or schema can not be governed, is
 /// left out and logged (a step naming it is refused as an unknown tool), and the host starts without it.
 /// </summary>
-public sealed partial class McpServers : IAsyncDisposable
+public sealed partial class McpServers : IAsyncDisposable, IDisposable
 {
     private readonly McpOptions _options;
     private readonly ILogger _logger;
@@ -87,6 +87,9 @@ public sealed partial class McpServers : IAsyncDisposable
             await connection.DisposeAsync();
         }
     }
+
+    /// <summary>Ends every session, for a container disposed synchronously (stdio servers are stopped either way).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [LoggerMessage(EventId = 70, Level = LogLevel.Warning, Message = "MCP server {Server} could not be reached to list its tools ({Error}: {Message}); its tools are not offered")]
     private static partial void LogUnreachable(ILogger logger, string server, string error, [Telemetry.SecretData] string message);
