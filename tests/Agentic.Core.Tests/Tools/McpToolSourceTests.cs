@@ -101,4 +101,33 @@ public sealed class McpToolSourceTests
         Assert.Contains("Agentic:Mcp:Servers:h: Arguments, WorkingDirectory, Environment and SecretEnvironment apply to a stdio server only.", problems);
         Assert.Contains("Agentic:Mcp:Servers:h:Url: 'https://mcp.example.com/mcp' must have no user info, query or fragment (credentials go in Agentic:Mcp:Servers:h:SecretHeaders).", problems);
     }
+
+    [Fact]
+    public async Task Pins_ReplaceTheEarlierPin_AndEachIsAppendedToTheControlChainWithTheHashItReplaced()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var audit = new Agentic.Core.Audit.InMemoryAuditStore();
+        var store = new AuditedMcpPinStore(new InMemoryMcpPinStore(), new Agentic.Core.Audit.AuditLog(audit, new Agentic.Core.Audit.AuditHeads()), TimeProvider.System);
+        var first = new McpAnnouncement("files", "read", "Reads a file.", Json("""{"type":"object"}"""));
+        var second = new McpAnnouncement("files", "read", "Reads a file, any file.", Json("""{"type":"object"}"""));
+
+        Assert.Null(await store.PinAsync(McpPin.Of(first, "admin-1", DateTimeOffset.UnixEpoch, "reviewed"), ct));
+        var replaced = await store.PinAsync(McpPin.Of(second, "admin-2", DateTimeOffset.UnixEpoch.AddHours(1), "reviewed again"), ct);
+
+        Assert.Equal(first.Hash, replaced!.Hash);
+        Assert.Equal(second.Hash, (await store.GetAsync("mcp.files.read", ct))!.Hash);
+        Assert.Single(await store.ListAsync(ct));
+        var records = new List<JsonElement>();
+        await foreach (var record in audit.ReadAsync(Agentic.Core.Audit.AuditChain.Control, 0, ct))
+        {
+            var view = record.Read();
+            Assert.Equal(Agentic.Core.Audit.AuditKinds.McpPinned, view.Kind);
+            records.Add(view.Data);
+        }
+        Assert.Equal(2, records.Count);
+        Assert.Equal(JsonValueKind.Null, records[0].TryGetProperty("previousHash", out var none) ? none.ValueKind : JsonValueKind.Null);
+        Assert.Equal((second.Hash, first.Hash, "admin-2"), (records[1].GetProperty("hash").GetString(), records[1].GetProperty("previousHash").GetString(), records[1].GetProperty("by").GetString()));
+        Assert.Equal(second.DescriptionDigest, records[1].GetProperty("descriptionDigest").GetString());
+        Assert.Throws<ArgumentException>(() => McpPin.Of(first, "admin-1", DateTimeOffset.UnixEpoch, " "));
+    }
 }

@@ -65,9 +65,11 @@ public sealed record McpPin(string Tool, string Hash, string? Description, strin
     public const int MaxReasonLength = 500;
 
     /// <summary>SHA-256 of the pinned description.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string DescriptionDigest => AgenticJson.Digest(Description ?? "");
 
     /// <summary>SHA-256 of the pinned input schema.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string SchemaDigest => AgenticJson.Digest(InputSchema);
 
     /// <summary>A pin of <paramref name="announcement"/>.</summary>
