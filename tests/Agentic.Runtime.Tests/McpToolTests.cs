@@ -279,6 +279,48 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
     }
 
     [Fact]
+    public async Task StdioServer_StartsWithOnlyItsConfiguredVariablesAndSecret_AndTheSecretItHandsBackIsRedacted()
+    {
+        Environment.SetEnvironmentVariable("AGENTIC_HOST_ONLY_SETTING", "host-only-value");
+        try
+        {
+            var server = await TestMcpServer.StartAsync();
+            _servers.Add(server);
+            var policy = Path.Combine(Path.GetTempPath(), $"mcp-policy-{Guid.NewGuid():N}.yaml");
+            await File.WriteAllTextAsync(policy, PermitMcpPolicy, Ct);
+            _files.Add(policy);
+            var settings = Settings(server, policy);
+            settings["Agentic:Mcp:Servers:local:Command"] = "dotnet";
+            settings["Agentic:Mcp:Servers:local:Arguments:0"] = Repo.Output("Agentic.McpStdioServer", "Agentic.McpStdioServer.dll");
+            settings["Agentic:Mcp:Servers:local:Environment:LOG_LEVEL"] = "warn";
+            settings["Agentic:Mcp:Servers:local:SecretEnvironment:FILES_TOKEN"] = "files-token";
+            settings["Agentic:Mcp:Servers:local:Tools:environment:Risk"] = "Low";
+            settings["Agentic:Mcp:Servers:local:Tools:environment:SideEffect"] = "ReadOnly";
+            settings["Agentic:Secrets:files-token"] = "stdio-secret-value-3141";
+            var runtime = await StartRuntimeAsync(settings);
+            await PinAsync(runtime, "mcp.local.environment");
+
+            var decision = await GateAsync(runtime, "run-mcp-stdio", "s1", "mcp.local.environment", """{"read":"FILES_TOKEN"}""");
+            var result = await ActAsync(runtime, decision, """{"read":"FILES_TOKEN"}""");
+
+            Assert.Equal(GateEffect.Permit, decision.Effect);
+            var names = result.Output.GetProperty("names").EnumerateArray().Select(n => n.GetString()!).ToList();
+            Assert.Contains("FILES_TOKEN", names);
+            Assert.Contains("LOG_LEVEL", names);
+            Assert.Contains("PATH", names);
+            Assert.DoesNotContain("AGENTIC_HOST_ONLY_SETTING", names);
+            Assert.Empty(names.Except(["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LOG_LEVEL", "FILES_TOKEN"]));
+            Assert.Equal("[redacted]", result.Output.GetProperty("value").GetString());
+            Assert.Equal("FILES_TOKEN=[redacted]", result.Summary);
+            Assert.Equal(["files-token"], Service<ToolRegistry>(runtime).Descriptors.Single(d => d.Name == "mcp.local.environment").Secrets);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AGENTIC_HOST_ONLY_SETTING", null);
+        }
+    }
+
+    [Fact]
     public async Task PinApi_RequiresAdmin_AndRefusesAHashTheServerNoLongerAnnounces()
     {
         var (runtime, server) = await StartAsync();
