@@ -1,4 +1,5 @@
 using Agentic.Azure;
+using Agentic.Core.Agents;
 using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
@@ -129,6 +130,15 @@ internal static class LocalHostApp
         catch (PolicyLoadException ex)
         {
             await Console.Error.WriteLineAsync("agentic: the policy does not load:");
+            foreach (var diagnostic in ex.Diagnostics)
+            {
+                await Console.Error.WriteLineAsync("  " + diagnostic);
+            }
+            return 1;
+        }
+        catch (AgentLoadException ex)
+        {
+            await Console.Error.WriteLineAsync("agentic: the agents do not load:");
             foreach (var diagnostic in ex.Diagnostics)
             {
                 await Console.Error.WriteLineAsync("  " + diagnostic);

@@ -8,6 +8,7 @@ return args switch
     ["policy", "test", var policy, var tests] => PolicyCommand.Test(policy, tests),
     ["policy", "simulate", .. var rest] => await PolicySimulateCommand.RunAsync(rest),
     ["audit", .. var rest] => await AuditCommand.RunAsync(rest),
+    ["agents", "check", .. var rest] => AgentsCommand.Check(rest),
     [] or ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -30,6 +31,10 @@ static int Usage(int code)
                        Re-evaluate the decisions recorded on the configured storage with a candidate policy
                        and list every decision that would change. Exits 0 (changes are information),
                        1 if the candidate does not load or the decisions can not be read, 2 on usage errors.
+          agentic agents check [<directory>] [--settings ...]
+                       Load the agents a host with these settings would offer (the directory, else
+                       Agentic__Agents__Path, else the shipped agents) and check the tools they list against the
+                       host's tools, reporting every diagnostic with file, line and column. Exits 0 only if all load.
           agentic audit verify (--run <id> | --all) [--public-key <file>] [--settings ...]
                        Recompute every audit chain asked for from the configured storage and check it against the
                        signed checkpoints, trusting only the given public key(s) (default: the dev key's,

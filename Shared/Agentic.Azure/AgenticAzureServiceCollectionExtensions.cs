@@ -46,6 +46,7 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Agentic.Core.Planning.IChatModelProvider>(new AzureOpenAIChatModelProvider(configuration[KeyVaultSecretProvider.ClientIdSetting])));
         return services;
     }
 

@@ -43,7 +43,7 @@ public static class PolicyStoreServiceCollectionExtensions
     /// <see cref="AgenticPolicyOptions"/>, a <see cref="StoredPolicyProvider"/> as the <see cref="IPolicyProvider"/>
     /// (replacing any registered before), and <see cref="PolicyBootstrapService"/>, which stores and activates the
     /// configured policy when the host starts. The bootstrap is registered ahead of every hosted service already
-    /// registered, so it has finished before a runner's pumps start, whichever order the host calls the extensions in.
+    /// registered but the agent check, so it has finished before a runner's pumps start, whichever order the host calls the extensions in.
     /// Call it after <see cref="AgenticAzureServiceCollectionExtensions.AddAgenticAzureStorage"/>. Calling it twice adds nothing.
     /// </summary>
     public static IServiceCollection AddAgenticPolicyStore(this IServiceCollection services, IConfiguration configuration)
@@ -69,7 +69,9 @@ public static class PolicyStoreServiceCollectionExtensions
         {
             services.AddSingleton<PolicyBootstrapService>();
             var bootstrap = ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<PolicyBootstrapService>());
-            var first = services.Select((d, i) => (d, i)).FirstOrDefault(x => x.d.ServiceType == typeof(IHostedService), (null!, -1)).i;
+            // After the agent check (a bad agent stops the host before it waits for storage), before everything else.
+            var first = services.Select((d, i) => (d, i))
+                .FirstOrDefault(x => x.d.ServiceType == typeof(IHostedService) && x.d.ImplementationType != typeof(Agentic.Core.Agents.AgentCatalogCheck), (null!, -1)).i;
             if (first < 0)
             {
                 services.Add(bootstrap);

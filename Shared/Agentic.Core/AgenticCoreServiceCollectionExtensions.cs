@@ -9,6 +9,7 @@ using Agentic.Core.Workflow;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Agentic.Core;
@@ -28,7 +29,9 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
-        services.TryAddSingleton(AgentCatalog.Default);
+        // The shipped agents, or the directory Agentic:Agents:Path names; checked (tools included) when the host starts.
+        services.TryAddSingleton(sp => AgentCatalog.Load(ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)]));
+        AddAgentCatalogCheck(services);
         services.TryAddSingleton<IPolicyProvider>(_ =>
         {
             // A policy file in shadow mode is evaluated next to the baseline, never instead of it.
@@ -52,6 +55,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, ActActivity>();
         services.AddSingleton<IActivity, ConcludeActivity>();
         AddAudit(services);
+        AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
     }
@@ -77,6 +81,26 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolGuard, Tools.Mcp.McpGovernance>(sp => sp.GetRequiredService<Tools.Mcp.McpGovernance>()));
     }
 
+    // Ahead of every hosted service registered so far, and of the policy bootstrap (which inserts itself before the first
+    // hosted service it finds after this one), so a bad agent stops the host before it touches storage.
+    private static void AddAgentCatalogCheck(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(AgentCatalogCheck)))
+        {
+            return;
+        }
+        var check = ServiceDescriptor.Singleton<IHostedService, AgentCatalogCheck>();
+        var first = services.Select((d, i) => (d, i)).FirstOrDefault(x => x.d.ServiceType == typeof(IHostedService), (null!, -1)).i;
+        if (first < 0)
+        {
+            services.Add(check);
+        }
+        else
+        {
+            services.Insert(first, check);
+        }
+    }
+
     // The audit trail over the IAuditStore and ICheckpointStore the storage layer registers.
     private static void AddAudit(IServiceCollection services)
     {
@@ -92,6 +116,19 @@ public static class AgenticCoreServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidator>());
         services.TryAddSingleton<Audit.AuditRetention>();
+    }
+
+    // Language models, prompt templates and the planner that uses them. A model or template that does not load stops
+    // the host at start.
+    private static void AddPlanning(IServiceCollection services)
+    {
+        services.AddOptions<Planning.ModelsOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Planning.ModelsOptions.Section).Bind(o.Models))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Planning.ModelsOptions>, Planning.ModelsOptionsValidator>());
+        services.TryAddSingleton<Planning.ChatModels>();
+        services.TryAddSingleton(sp => Planning.PromptTemplates.Load(ConfigurationOf(sp)["Agentic:Prompts:Path"]));
+        services.TryAddSingleton<Planning.LlmPlanner>();
     }
 
     // Secrets, the tool executor, and the settings of the built-in tools. Settings come from the host's

@@ -51,6 +51,16 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
     }
 
     [Fact]
+    public void RetentionSweep_IsAnHourlyTimer_OverTheBoundDurableClient()
+    {
+        var sweep = Assert.Single(functions.Functions, f => f.Name == "RetentionSweep");
+
+        Assert.Equal("timerTrigger", sweep.Trigger!["type"]!.GetValue<string>(), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal("0 17 * * * *", sweep.Trigger["schedule"]!.GetValue<string>());
+        Assert.Contains(sweep.Bindings, b => string.Equals(b["type"]?.GetValue<string>(), "durableClient", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public void NoFunction_IsAnonymous()
     {
         var http = functions.Functions.Where(f => f.IsHttp).ToList();

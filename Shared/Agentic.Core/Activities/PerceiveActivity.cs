@@ -9,7 +9,8 @@ using Agentic.Core.Tools.Builtin;
 namespace Agentic.Core.Activities;
 
 /// <summary>
-/// Observes the target with an HTTP health probe. The target must be one the run target rules (and the run's agent)
+/// Observes the target through the run's agent's signal source, an HTTP probe (<see cref="HttpProbeSource"/>: by
+/// default <c>{target}/health</c> within 10 seconds). The target must be one the run target rules (and the run's agent)
 /// allow; the probe goes through the <see cref="EgressClient"/>, which checks every address the host resolves to, and
 /// reads at most <see cref="MaxBodyBytes"/> of the answer. A probe that can not reach the target is itself an
 /// observation (status <c>unreachable</c>); a refused target or an oversized answer is an error. Only a successful JSON
@@ -17,7 +18,12 @@ namespace Agentic.Core.Activities;
 /// goes into the run's audit chain (source, contract, digest) before it is returned; a probe executed again after a
 /// redelivery that saw something else is recorded as an amendment, not over the first.
 /// </summary>
-public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock) : Activity<PerceiveInput, Observation>
+/// <param name="targets">The run target rules.</param>
+/// <param name="client">The egress client the probe goes through.</param>
+/// <param name="audit">The audit log observations are appended to.</param>
+/// <param name="clock">The clock observations are stamped with.</param>
+/// <param name="agents">The agents whose signal sources are probed (an agent the catalog does not have gets the default health probe).</param>
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, AgentCatalog agents) : Activity<PerceiveInput, Observation>
 {
     /// <summary>The most of a health answer that is read.</summary>
     public const int MaxBodyBytes = 64 * 1024;
@@ -37,10 +43,11 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
     {
         var grant = targets.Check(input.Target, input.Agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
-        var uri = grant.Route("health");
+        var probe = agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health;
+        var uri = grant.Route(probe.Path);
         var source = "http-probe:" + uri.GetLeftPart(UriPartial.Path);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        timeout.CancelAfter(probe.Timeout);
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, uri);
@@ -84,7 +91,11 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
     }
 }
 
-/// <summary>Turns an observation into a plan with the agent's deterministic playbook, and records the plan in the run's audit chain.</summary>
+/// <summary>
+/// Turns an observation into a plan with the agent's planner (its deterministic playbook), refuses a plan that names a
+/// tool the agent may not propose, stamps the plan with the agent definition's version and hash, and records it in the
+/// run's audit chain.
+/// </summary>
 public sealed class PlanActivity(AgentCatalog agents, AuditLog audit, TimeProvider clock) : Activity<PlanInput, Plan>
 {
     /// <inheritdoc />
@@ -97,7 +108,13 @@ public sealed class PlanActivity(AgentCatalog agents, AuditLog audit, TimeProvid
         {
             throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
         }
-        var plan = agents.Get(input.Agent).Playbook(input);
+        var agent = agents.Get(input.Agent);
+        var plan = agent.Planner(input);
+        if (agent.Tools is { } allowed && plan.Steps.FirstOrDefault(s => !allowed.Contains(s.Tool, StringComparer.Ordinal)) is { } stray)
+        {
+            throw new NonRetryableException($"Agent '{agent.Name}' planned step '{stray.StepId}' with tool '{stray.Tool}', which is not among the tools it may propose ({string.Join(", ", allowed)}).");
+        }
+        plan = plan with { AgentVersion = agent.Version, AgentHash = agent.Hash };
         // A playbook names its version in the planner ("playbook:diagnostics@1"); a language model planner adds its own.
         await audit.AppendAsync(input.RunId, AuditEntries.Planned(context.CommandId, input, plan, plannerVersion: null, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
         return plan;

@@ -1,14 +1,17 @@
 using System.Globalization;
-using System.Text.Json;
-using Agentic.Core.Json;
+using Agentic.Core.Policy.Language;
 
 namespace Agentic.Core.Agents;
 
-/// <summary>An agent the deployment offers: a name, what it is for, and its deterministic playbook.</summary>
+/// <summary>
+/// An agent the deployment offers: a name, what it is for, and its planner. Shipped and configured agents are YAML
+/// documents (<see cref="AgentLoader"/>), which also carry a version, a content hash, the tools they may propose and
+/// their signal source; an agent built in code (a test's scripted planner) may leave those out.
+/// </summary>
 /// <param name="Name">The agent's name in run requests.</param>
 /// <param name="Description">What the agent is for.</param>
-/// <param name="Playbook">Turns an observation into a plan. Must be deterministic.</param>
-public sealed record AgentDefinition(string Name, string Description, Func<PlanInput, Plan> Playbook)
+/// <param name="Planner">Turns an observation into a plan. Must be deterministic.</param>
+public sealed record AgentDefinition(string Name, string Description, Func<PlanInput, Plan> Planner)
 {
     /// <summary>The most autonomy the agent runs with (see <see cref="Agents.Autonomy"/>); a request may ask for less.</summary>
     public string Autonomy { get; init; } = Agents.Autonomy.Supervised;
@@ -22,11 +25,64 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
     /// <c>null</c>: every target the deployment allows.
     /// </summary>
     public IReadOnlyList<Tools.Builtin.EndpointRule>? Targets { get; init; }
+
+    /// <summary>The definition's version (its YAML's <c>version</c>); plans and their audit records name it.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>SHA-256 of the definition's YAML text: plans and their audit records name the exact text that planned.</summary>
+    public string? Hash { get; init; }
+
+    /// <summary>The file the definition was read from (<c>agents/service-healer.yaml</c> for a shipped agent).</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The kind of planner: <c>playbook</c> for YAML agents, <c>code</c> for an agent built in code.</summary>
+    public string PlannerKind { get; init; } = "code";
+
+    /// <summary>
+    /// The tools the agent may propose: a plan naming any other fails before its first step is gated. <c>null</c> (an
+    /// agent built in code): any tool of the deployment.
+    /// </summary>
+    public IReadOnlyList<string>? Tools { get; init; }
+
+    /// <summary>Where the agent's observations come from: today one source, an <see cref="HttpProbeSource"/>.</summary>
+    public IReadOnlyList<SignalSource> Signals { get; init; } = [HttpProbeSource.Health];
+
+    /// <summary>The tools as listed in the YAML, with their positions, for <see cref="AgentCatalog.CheckTools"/>.</summary>
+    public IReadOnlyList<AgentToolReference>? ToolReferences { get; init; }
+
+    /// <summary>Where the YAML names the agent (line, column), for the duplicate-name check.</summary>
+    internal (int Line, int Column)? NameAt { get; init; }
+
+    /// <summary>The HTTP probe the agent perceives through.</summary>
+    public HttpProbeSource Probe => Signals.OfType<HttpProbeSource>().FirstOrDefault() ?? HttpProbeSource.Health;
 }
 
 /// <summary>The agents a deployment offers, by name.</summary>
 public sealed class AgentCatalog
 {
+    /// <summary>The prefix of the shipped agents' manifest resource names.</summary>
+    private const string EmbeddedPrefix = "Agentic.Core.agents.";
+
+    private static readonly Lazy<AgentCatalog> LazyDefault = new(() =>
+    {
+        var assembly = typeof(AgentCatalog).Assembly;
+        var documents = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(EmbeddedPrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(n =>
+            {
+                using var stream = assembly.GetManifestResourceStream(n)!;
+                using var reader = new StreamReader(stream);
+                return (File: "agents/" + n[EmbeddedPrefix.Length..], Text: reader.ReadToEnd());
+            })
+            .ToList();
+        if (documents.Count == 0)
+        {
+            throw new InvalidOperationException("The shipped agents are not embedded in Agentic.Core.");
+        }
+        return new AgentCatalog(AgentLoader.LoadAll(documents));
+    });
+
     private readonly Dictionary<string, AgentDefinition> _agents;
 
     /// <summary>A catalog over <paramref name="agents"/>.</summary>
@@ -51,16 +107,14 @@ public sealed class AgentCatalog
         }
     }
 
-    /// <summary>The agents that ship with the product.</summary>
-    public static AgentCatalog Default { get; } = new(
-    [
-        new("service-healer", "Probes a service; when it is unhealthy, gathers diagnostics and restarts it (with an operator's approval), then verifies it recovered.", Playbooks.ServiceHealer),
-        new("diagnostics", "Gathers diagnostics from a service N times (parameters.probes, default 3): read-only.", Playbooks.Diagnostics)
-        {
-            Autonomy = Autonomy.Autonomous,
-        },
-        new("scaler", "Scales a service to parameters.replicas (default 3).", Playbooks.Scaler),
-    ]);
+    /// <summary>The agents that ship with the product: <c>agents/*.yaml</c>, embedded in the assembly.</summary>
+    public static AgentCatalog Default => LazyDefault.Value;
+
+    /// <summary>
+    /// The agents in the directory at <paramref name="path"/> (<c>Agentic:Agents:Path</c>), or the shipped agents when
+    /// no path is given. Throws <see cref="AgentLoadException"/> with every diagnostic.
+    /// </summary>
+    public static AgentCatalog Load(string? path) => string.IsNullOrWhiteSpace(path) ? Default : new(AgentLoader.LoadDirectory(path));
 
     /// <summary>The agents' names.</summary>
     public IEnumerable<string> Names => _agents.Keys.Order(StringComparer.Ordinal);
@@ -74,47 +128,27 @@ public sealed class AgentCatalog
     /// <summary>The agent called <paramref name="name"/>.</summary>
     public AgentDefinition Get(string name) =>
         _agents.TryGetValue(name, out var agent) ? agent : throw new KeyNotFoundException($"Unknown agent '{name}'.");
-}
 
-internal static class Playbooks
-{
-    private const string Version = "1";
+    /// <summary>
+    /// Every tool an agent lists that <paramref name="knownTools"/> (the deployment's tool registry) does not have, as a
+    /// diagnostic at the list entry. Hosts run it at start (<see cref="AgentCatalogCheck"/>).
+    /// </summary>
+    public IReadOnlyList<Diagnostic> CheckTools(IEnumerable<string> knownTools) => ToolProblems(Agents, knownTools);
 
-    public static Plan ServiceHealer(PlanInput input)
+    internal static List<Diagnostic> ToolProblems(IEnumerable<AgentDefinition> agents, IEnumerable<string> knownTools)
     {
-        var planner = $"playbook:service-healer@{Version}";
-        if (input.Observation.Healthy)
+        var known = knownTools.ToHashSet(StringComparer.Ordinal);
+        var problems = new List<Diagnostic>();
+        foreach (var agent in agents)
         {
-            return new(planner, [], ExpectHealthy: false, $"The target is {input.Observation.Status}; no action needed.");
+            foreach (var tool in (agent.ToolReferences ?? []).Where(t => !known.Contains(t.Name)))
+            {
+                var nearest = PolicySchema.Nearest(tool.Name, known.Order(StringComparer.Ordinal));
+                problems.Add(new Diagnostic(tool.File, tool.Line, tool.Column, DiagnosticCodes.UnknownTool, nearest is not null
+                    ? $"agent '{agent.Name}' lists tool '{tool.Name}', which the deployment does not have (did you mean '{nearest}'?)"
+                    : $"agent '{agent.Name}' lists tool '{tool.Name}', which the deployment does not have"));
+            }
         }
-        return new(planner,
-        [
-            new("s1", "sample.diagnostics", Empty(), "Collect diagnostics before changing anything, so the restart is justified and the evidence is kept."),
-            new("s2", "sample.restart", AgenticJson.ToElement(new { reason = $"health probe reported {input.Observation.Status}" }), $"The service reports {input.Observation.Status}; a restart is the runbook's first remedy."),
-        ], ExpectHealthy: true, $"The target is {input.Observation.Status}: diagnose, restart, verify.");
+        return problems;
     }
-
-    public static Plan Diagnostics(PlanInput input)
-    {
-        var probes = Int(input.Parameters, "probes", 3, 1, 50);
-        var steps = Enumerable.Range(1, probes)
-            .Select(i => new PlanStep("s" + i.ToString(CultureInfo.InvariantCulture), "sample.diagnostics", AgenticJson.ToElement(new { probe = i }), $"Diagnostics sample {i} of {probes}."))
-            .ToList();
-        return new($"playbook:diagnostics@{Version}", steps, ExpectHealthy: false, $"Collect {probes} diagnostics sample(s).");
-    }
-
-    public static Plan Scaler(PlanInput input)
-    {
-        var replicas = Int(input.Parameters, "replicas", 3, 0, 100);
-        return new($"playbook:scaler@{Version}",
-            [new("s1", "sample.scale", AgenticJson.ToElement(new { replicas }), $"Scale to {replicas} replica(s) as requested.")],
-            ExpectHealthy: false, $"Scale to {replicas}.");
-    }
-
-    private static JsonElement Empty() => AgenticJson.ToElement(new { });
-
-    private static int Int(JsonElement? parameters, string name, int fallback, int min, int max) =>
-        parameters is { ValueKind: JsonValueKind.Object } p && p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n)
-            ? Math.Clamp(n, min, max)
-            : fallback;
 }

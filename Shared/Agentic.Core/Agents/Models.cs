@@ -12,7 +12,20 @@ public sealed record Observation(string Source, DateTimeOffset ObservedAt, strin
 public sealed record PlanStep(string StepId, string Tool, JsonElement Arguments, string Rationale);
 
 /// <summary>A planner's answer. <see cref="ExpectHealthy"/> asks for a verification probe after the last step.</summary>
-public sealed record Plan(string Planner, IReadOnlyList<PlanStep> Steps, bool ExpectHealthy, string Rationale);
+public sealed record Plan(string Planner, IReadOnlyList<PlanStep> Steps, bool ExpectHealthy, string Rationale)
+{
+    /// <summary>The version of the agent definition that planned (<see cref="AgentDefinition.Version"/>).</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of the agent definition that planned (<see cref="AgentDefinition.Hash"/>).</summary>
+    public string? AgentHash { get; init; }
+
+    /// <summary>For a language model's plan: the model, the prompt template, the tools offered, tokens, cost and taint.</summary>
+    public Planning.ModelPlanning? Model { get; init; }
+
+    /// <summary>For a language model's plan: every tool the agent lists, whether it was offered, and why.</summary>
+    public IReadOnlyList<Policy.ToolOffer>? Offers { get; init; }
+}
 
 /// <summary>The gate's three answers.</summary>
 public enum GateEffect
@@ -92,7 +105,14 @@ public sealed record DecisionRequest(
     string Environment,
     int Hour,
     double BudgetUsed,
-    int StepsTaken);
+    int StepsTaken)
+{
+    /// <summary>Whether the step came from a model that read untrusted content.</summary>
+    public bool Tainted { get; init; }
+
+    /// <summary>The untrusted sources it read.</summary>
+    public IReadOnlyList<string>? TaintSources { get; init; }
+}
 
 /// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>
 public sealed record ApprovalDecision(string Decision, string Approver, IReadOnlyList<string> Roles, string ArgsDigest, string? Comment, DateTimeOffset DecidedAt)
@@ -119,6 +139,24 @@ public sealed record PlanInput(string RunId, string Agent, string? Goal, string 
 {
     /// <summary>Which plan this is: 1 first, then one more each time the post-condition check fails and the run may replan.</summary>
     public int Round { get; init; } = 1;
+
+    /// <summary>Who asked (a language model planner is offered the tools the policy could permit for them).</summary>
+    public string? Principal { get; init; }
+
+    /// <summary>The requester's roles.</summary>
+    public IReadOnlyList<string>? PrincipalRoles { get; init; }
+
+    /// <summary>The run's autonomy level.</summary>
+    public string? Autonomy { get; init; }
+
+    /// <summary>The deployment's environment.</summary>
+    public string? Environment { get; init; }
+
+    /// <summary>Cost units the run may still spend: a model call that could exceed them is not made.</summary>
+    public double? BudgetRemaining { get; init; }
+
+    /// <summary>The most steps the plan may have.</summary>
+    public int? MaxSteps { get; init; }
 }
 
 /// <summary>Input of the gate activity: everything the policy may look at.</summary>
@@ -138,6 +176,12 @@ public sealed record GateInput(string RunId, string StepId, string Principal, st
 
     /// <summary>Whether this step undoes an earlier one (a saga compensation).</summary>
     public bool Compensation { get; init; }
+
+    /// <summary>Whether the step was proposed by a model that read content from an untrusted source (policies: <c>context.tainted</c>).</summary>
+    public bool Tainted { get; init; }
+
+    /// <summary>Those sources (policies: <c>context.taintSources</c>).</summary>
+    public IReadOnlyList<string>? TaintSources { get; init; }
 }
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>

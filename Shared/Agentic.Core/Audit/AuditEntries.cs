@@ -90,6 +90,9 @@ public static class AuditEntries
         {
             ["planner"] = plan.Planner,
             ["plannerVersion"] = plannerVersion,
+            ["agent"] = input.Agent,
+            ["agentVersion"] = plan.AgentVersion,
+            ["agentHash"] = plan.AgentHash,
             ["round"] = input.Round,
             ["observationDigest"] = input.Observation.Digest,
             ["rationale"] = Cap(plan.Rationale),

@@ -8,12 +8,18 @@ namespace Agentic.Core.Policy;
 /// The policy part of the gate, pure: evaluates the enforced policy (and the shadow policy, for the record) for one
 /// step and applies the run's autonomy level. Autonomy only ever tightens a decision: <c>observe</c> forbids every
 /// action, <c>suggest</c> turns a permit into an approval, <c>supervised</c> turns a permit of a high- or
-/// critical-risk change into an approval, <c>autonomous</c> leaves the policy's decision as it is.
+/// critical-risk change into an approval, <c>autonomous</c> leaves the policy's decision as it is. A step proposed by a
+/// model that read untrusted content (<see cref="GateInput.Tainted"/>) is tightened the same way at every level: a
+/// permitted change (anything not read-only) needs an operator's approval. Whatever the policy, taint never widens a
+/// decision: a forbid stays a forbid, and default deny stays default deny.
 /// </summary>
 public static class PolicyGate
 {
     /// <summary>The rule prefix of decisions that autonomy tightened.</summary>
     public const string AutonomyRulePrefix = "autonomy:";
+
+    /// <summary>The rule of decisions that taint tightened.</summary>
+    public const string TaintRule = "taint:untrusted-input";
 
     /// <summary>The role that approves what autonomy (not a policy rule) sends for approval.</summary>
     public const string DefaultApproverRole = ShippedPolicies.ApproverRole;
@@ -29,12 +35,12 @@ public static class PolicyGate
         ArgumentNullException.ThrowIfNull(tool);
         var autonomy = input.Autonomy ?? Autonomy.Supervised;
         var request = PolicyRequest.FromGate(input, tool, now, autonomy, input.PrincipalRoles, input.Target, input.BudgetUsed, tool.Tags);
-        var enforced = Apply(policies.Enforced.Evaluate(in request), autonomy, tool);
+        var enforced = Apply(policies.Enforced.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, input.Tainted ? input.TaintSources ?? [] : null);
         var policy = policies.Enforced;
         ShadowDecision? shadow = null;
         if (policies.Shadow is { } candidate)
         {
-            var s = Apply(candidate.Evaluate(in request), autonomy, tool);
+            var s = Apply(candidate.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, input.Tainted ? input.TaintSources ?? [] : null);
             shadow = new(s.Effect, candidate.Id, candidate.Version, candidate.ContentHash, s.Rule, s.Reason);
         }
         return new GateDecision(input.RunId, input.StepId, input.Tool, tool.Version, input.ArgsDigest, enforced.Effect,
@@ -75,7 +81,7 @@ public static class PolicyGate
                 PolicyTool.From(tool, tool.Tags),
                 default,
                 new PolicyResource(context.Target, context.Environment),
-                new PolicyContext(context.Environment, 0, 0, 0, context.Autonomy));
+                new PolicyContext(context.Environment, 0, 0, 0, context.Autonomy) { Tainted = context.Tainted, TaintSources = context.TaintSources ?? [] });
             var reach = policies.Enforced.Reach(in known);
             offers.Add(new ToolOffer(tool.Name, tool.Version, reach.Reachable, reach.Reason, reach.Rule));
         }
@@ -92,7 +98,7 @@ public static class PolicyGate
             new PolicyTool(snapshot.Tool, snapshot.ToolVersion, snapshot.Risk, snapshot.SideEffect, snapshot.Tags ?? []),
             snapshot.Arguments,
             new PolicyResource(snapshot.Target, snapshot.Environment),
-            new PolicyContext(snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken, snapshot.Autonomy));
+            new PolicyContext(snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken, snapshot.Autonomy) { Tainted = snapshot.Tainted, TaintSources = snapshot.TaintSources ?? [] });
     }
 
     /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for <paramref name="tool"/>.</summary>
@@ -102,8 +108,11 @@ public static class PolicyGate
         return Apply(decision, autonomy, tool.Risk, tool.SideEffect);
     }
 
-    /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for a tool of this risk and side effect.</summary>
-    public static GateOutcome Apply(PolicyDecision decision, string autonomy, RiskLevel risk, SideEffect sideEffect)
+    /// <summary>
+    /// What a policy's decision becomes under <paramref name="autonomy"/> for a tool of this risk and side effect, for a
+    /// step whose proposer read the untrusted <paramref name="taintSources"/> (<c>null</c>: an untainted step).
+    /// </summary>
+    public static GateOutcome Apply(PolicyDecision decision, string autonomy, RiskLevel risk, SideEffect sideEffect, IReadOnlyList<string>? taintSources = null)
     {
         ArgumentNullException.ThrowIfNull(decision);
         var terms = decision.Approval is { } a
@@ -113,6 +122,12 @@ public static class PolicyGate
         if (decision.Effect == GateEffect.Forbid)
         {
             return outcome;
+        }
+        if (taintSources is not null && decision.Effect == GateEffect.Permit && sideEffect != SideEffect.ReadOnly && autonomy is Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous)
+        {
+            var sources = taintSources.Count == 0 ? "an untrusted source" : string.Join(", ", taintSources.Take(5));
+            return new(GateEffect.RequireApproval, TaintRule,
+                $"Proposed by a model that read untrusted content ({sources}): a change needs approval (policy rule '{decision.Rule}' permits it).", new(DefaultApproverRole));
         }
         switch (autonomy)
         {
@@ -146,13 +161,24 @@ public static class PolicyGate
         request.Resource.Environment,
         now.UtcDateTime.Hour,
         request.Context.BudgetUsed,
-        request.Context.StepsTaken);
+        request.Context.StepsTaken)
+    {
+        Tainted = request.Context.Tainted,
+        TaintSources = request.Context.Tainted ? [.. request.Context.TaintSources] : null,
+    };
 
     private static string Name(RiskLevel risk) => risk.ToString().ToLowerInvariant();
 }
 
 /// <summary>Who plans, for whom, where: what fixes a partial evaluation of the policy.</summary>
-public sealed record OfferContext(string Principal, IReadOnlyList<string> Roles, string Agent, string Autonomy, string Environment, string Target);
+public sealed record OfferContext(string Principal, IReadOnlyList<string> Roles, string Agent, string Autonomy, string Environment, string Target)
+{
+    /// <summary>Whether the planner will read untrusted content (so its steps will be tainted).</summary>
+    public bool Tainted { get; init; }
+
+    /// <summary>The untrusted sources it will read.</summary>
+    public IReadOnlyList<string>? TaintSources { get; init; }
+}
 
 /// <summary>Whether a tool is offered to a planner, and why (the rule that keeps it out, when it is not).</summary>
 public sealed record ToolOffer(string Tool, string Version, bool Offered, string Reason, string? Rule);

@@ -91,6 +91,12 @@ public sealed record StepState(string StepId, string Tool, JsonElement Arguments
 
     /// <summary>The plan (1, 2, ...) the step belongs to.</summary>
     public int Round { get; init; } = 1;
+
+    /// <summary>Whether the step was proposed by a model that read untrusted content; the gate's policy sees it.</summary>
+    public bool Tainted { get; init; }
+
+    /// <summary>The untrusted sources the proposing model read.</summary>
+    public IReadOnlyList<string>? TaintSources { get; init; }
 }
 
 /// <summary>A line of the run's story, for people: perceived, planned, decided, approved, acted, completed.</summary>

@@ -124,7 +124,17 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Planning:
             {
                 var round = state.Plans + 1;
-                var input = new PlanInput(state.RunId, request.Agent, request.Goal, request.Target, request.Parameters, state.Verification ?? state.Observation!) { Round = round };
+                var guards = Guards(state);
+                var input = new PlanInput(state.RunId, request.Agent, request.Goal, request.Target, request.Parameters, state.Verification ?? state.Observation!)
+                {
+                    Round = round,
+                    Principal = request.Principal,
+                    PrincipalRoles = request.PrincipalRoles,
+                    Autonomy = request.EffectiveAutonomy,
+                    Environment = request.Environment,
+                    BudgetRemaining = guards.Budget is { } budget ? Math.Max(0, budget - state.BudgetUsed) : null,
+                    MaxSteps = guards.MaxSteps ?? options.MaxSteps,
+                };
                 return [Read(Ids.PlanFor(round), AgentActivities.Plan, input), deadline];
             }
             case RunPhase.Gating:
@@ -137,6 +147,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Target = request.Target,
                     BudgetUsed = state.BudgetUsed,
                     Compensation = step.CompensationOf is not null,
+                    Tainted = step.Tainted,
+                    TaintSources = step.TaintSources,
                 };
                 return [Read(Ids.Gate(step.StepId), AgentActivities.Gate, input), deadline];
             }
@@ -273,7 +285,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
     {
         var round = state.Plans + 1;
         var guards = Guards(state);
-        state = state with { Plan = plan, Plans = round, Log = state.Log.Add(new(now, "planned", $"{plan.Planner}: {plan.Steps.Count} step(s). {plan.Rationale}")) };
+        // A model's tokens are spent whether or not its plan runs.
+        state = state with { Plan = plan, Plans = round, BudgetUsed = state.BudgetUsed + (plan.Model?.Cost ?? 0), Log = state.Log.Add(new(now, "planned", $"{plan.Planner}: {plan.Steps.Count} step(s). {plan.Rationale}")) };
         if (plan.Steps.Count > (guards.MaxSteps ?? options.MaxSteps))
         {
             return FailPlan(state, now, $"Guard: the plan has {plan.Steps.Count} steps; at most {guards.MaxSteps ?? options.MaxSteps} are allowed.");
@@ -299,7 +312,12 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         // Later plans' steps are kept after the earlier ones, with ids of their own, so every command id stays unique.
         var prefix = round == 1 ? "" : $"p{round.ToString(CultureInfo.InvariantCulture)}.";
         var steps = plan.Steps
-            .Select(s => new StepState(prefix + s.StepId, s.Tool, s.Arguments, AgenticJson.Digest(s.Arguments), s.Rationale) { Round = round })
+            .Select(s => new StepState(prefix + s.StepId, s.Tool, s.Arguments, AgenticJson.Digest(s.Arguments), s.Rationale)
+            {
+                Round = round,
+                Tainted = plan.Model?.Tainted ?? false,
+                TaintSources = plan.Model is { Tainted: true } model ? model.TaintSources : null,
+            })
             .ToImmutableArray();
         var first = state.Steps.Length;
         state = state with { Steps = state.Steps.AddRange(steps), Current = first };

@@ -53,10 +53,25 @@ public static class RunsApi
             : TypedResults.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    /// <summary><c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles.</summary>
+    /// <summary>
+    /// <c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles: each agent's definition
+    /// (version and content hash, autonomy, planner, the tools it may propose, its signal source), never its playbook.
+    /// </summary>
     public static IResult ListAgents(HttpRequest request, AgentCatalog agents) =>
         (IResult?)HttpCaller.Refusal(request, "reading the agent catalog", [.. AgenticRoles.All])
-        ?? TypedResults.Ok(agents.Names.Select(n => new { name = n, description = agents.Get(n).Description }));
+        ?? TypedResults.Ok(agents.Agents.Select(a => new
+        {
+            name = a.Name,
+            description = a.Description,
+            version = a.Version,
+            hash = a.Hash,
+            autonomy = a.Autonomy,
+            planner = a.PlannerKind,
+            tools = a.Tools,
+            signals = a.Signals.Select(s => s is HttpProbeSource probe
+                ? new { kind = s.Kind, path = (string?)probe.Path, timeoutSeconds = (double?)probe.Timeout.TotalSeconds }
+                : new { kind = s.Kind, path = (string?)null, timeoutSeconds = (double?)null }),
+        }));
 
     /// <summary><c>GET /api/tools</c>: the tool catalog with contracts, limits and secret names (never values).</summary>
     public static IResult ListTools(HttpRequest request, ToolRegistry tools) =>

@@ -100,7 +100,7 @@ public static class DiagnosticsRun
                 return AgenticJson.ToElement(new Observation($"http-probe:{target}/health", now, AgenticJson.Digest(details), true, "healthy", details));
             }
             case AgentActivities.Plan:
-                return AgenticJson.ToElement(AgentCatalog.Default.Get("diagnostics").Playbook(AgenticJson.FromElement<PlanInput>(call.Input)));
+                return AgenticJson.ToElement(AgentCatalog.Default.Get("diagnostics").Planner(AgenticJson.FromElement<PlanInput>(call.Input)));
             case AgentActivities.Gate:
             {
                 var input = AgenticJson.FromElement<GateInput>(call.Input);

@@ -47,7 +47,7 @@ public sealed class StreamingMemoryTests(ITestOutputHelper output) : IDisposable
         {
             "perception" => async () =>
             {
-                var ex = await Assert.ThrowsAsync<NonRetryableException>(() => new PerceiveActivity(targets, client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System)
+                var ex = await Assert.ThrowsAsync<NonRetryableException>(() => new PerceiveActivity(targets, client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System, Agentic.Core.Agents.AgentCatalog.Default)
                     .RunAsync(AgenticJson.ToElement(new Agentic.Core.Agents.PerceiveInput("run-1", "diagnostics", target, "observe")), new ActivityContext("run-1", "perceive", 1), Ct));
                 return ex.Message;
             },

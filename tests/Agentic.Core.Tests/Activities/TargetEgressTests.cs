@@ -37,7 +37,7 @@ public sealed class TargetEgressTests : IDisposable
     private static EndpointRule Fleet(LoopbackServer server, bool allowPrivate = true) => Admissions.Rule("http", "127.0.0.1", server.Port, "/services/**", allowPrivate);
 
     private async Task<Observation> PerceiveAsync(RunTargets targets, string target) =>
-        AgenticJson.FromElement<Observation>(await new PerceiveActivity(targets, _client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System)
+        AgenticJson.FromElement<Observation>(await new PerceiveActivity(targets, _client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System, AgentCatalog.Default)
             .RunAsync(AgenticJson.ToElement(new PerceiveInput("run-1", "diagnostics", target, "observe")), new ActivityContext("run-1", "perceive", 1), Ct));
 
     private Task<ToolOutcome> DiagnosticsAsync(RunTargets targets, string target) =>
@@ -54,6 +54,28 @@ public sealed class TargetEgressTests : IDisposable
         Assert.True(observation.Healthy);
         Assert.Equal($"http-probe:{server.Url}/services/a/health", observation.Source);
         Assert.Equal("/services/a/health", Assert.Single(server.Requests).Path);
+    }
+
+    [Fact]
+    public async Task Perception_ProbesTheRouteOfTheAgentsSignalSource()
+    {
+        await using var server = LoopbackServer.Json("""{"status":"degraded"}""");
+        var agents = new AgentCatalog([AgentLoader.Load("""
+            name: status-watcher
+            version: "1"
+            description: Reads a status route.
+            signals: [{ kind: http-probe, path: api/status, timeout: 2s }]
+            tools: [sample.diagnostics]
+            playbook: { rules: [{ rationale: Nothing. }] }
+            """, "agents/status-watcher.yaml")]);
+        var targets = Admissions.For("dev", agents, Fleet(server)).Targets;
+
+        var observation = AgenticJson.FromElement<Observation>(await new PerceiveActivity(targets, _client, Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System, agents)
+            .RunAsync(AgenticJson.ToElement(new PerceiveInput("run-1", "status-watcher", server.Url + "/services/a", "observe")), new ActivityContext("run-1", "perceive", 1), Ct));
+
+        Assert.Equal(("degraded", false), (observation.Status, observation.Healthy));
+        Assert.Equal($"http-probe:{server.Url}/services/a/api/status", observation.Source);
+        Assert.Equal("/services/a/api/status", Assert.Single(server.Requests).Path);
     }
 
     [Fact]

@@ -177,4 +177,56 @@ public sealed class PolicyGateTests
 
         Assert.All(offers, o => Assert.Equal((false, rule), (o.Offered, o.Rule)));
     }
+
+    private static GateDecision DecideTainted(ToolDescriptor tool, bool tainted, CompiledPolicy? policy = null, string autonomy = "autonomous") =>
+        PolicyGate.Decide(new ActivePolicies(policy ?? PermitAll), Input(autonomy) with { Tainted = tainted, TaintSources = tainted ? ["observation:http-probe:http://svc/health"] : null },
+            tool, new DateTimeOffset(2026, 1, 1, 13, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public void TaintedChange_ThePolicyPermits_NeedsAnOperator_EvenAutonomous()
+    {
+        var decision = DecideTainted(Tool(RiskLevel.Low), tainted: true);
+
+        Assert.Equal((GateEffect.RequireApproval, PolicyGate.TaintRule, "operator"), (decision.Effect, decision.Rule, decision.ApproverRole));
+        Assert.Contains("observation:http-probe:http://svc/health", decision.Reason, StringComparison.Ordinal);
+        Assert.True(decision.Request!.Tainted);
+        Assert.Equal(GateEffect.Permit, DecideTainted(Tool(RiskLevel.Low), tainted: false).Effect);
+    }
+
+    [Fact]
+    public void Taint_NeverWidens_AReadOnlyCallRunsAndAForbidOrDefaultDenyStays()
+    {
+        Assert.Equal(GateEffect.Permit, DecideTainted(Tool(RiskLevel.Low, SideEffect.ReadOnly), tainted: true).Effect);
+        var readsOnly = PolicyLoader.Load("""
+            id: reads
+            version: "1"
+            rules:
+              - id: reads
+                effect: permit
+                when: tool.sideEffect == 'read-only'
+            """, "reads.yaml");
+        var denied = DecideTainted(Tool(RiskLevel.Low), tainted: true, readsOnly);
+        Assert.Equal((GateEffect.Forbid, PolicyDecision.DefaultDenyRule), (denied.Effect, denied.Rule));
+    }
+
+    [Fact]
+    public void Policies_CanTestTheTaintAndItsSources()
+    {
+        var policy = PolicyLoader.Load("""
+            id: taint-aware
+            version: "1"
+            rules:
+              - id: no-tainted-http
+                effect: forbid
+                when: context.tainted && tool.name == 't.tool' && 'observation:http-probe:http://svc/health' in context.taintSources
+              - id: all
+                effect: permit
+            """, "taint.yaml");
+
+        Assert.Equal("no-tainted-http", DecideTainted(Tool(RiskLevel.Low), tainted: true, policy).Rule);
+        Assert.Equal("all", DecideTainted(Tool(RiskLevel.Low), tainted: false, policy).Rule);
+        // Known at planning time, the taint decides what is offered.
+        var tainted = PolicyGate.Offer(new ActivePolicies(policy), new OfferContext("alice", [], "agent-a", "autonomous", "dev", "http://svc") { Tainted = true, TaintSources = ["observation:http-probe:http://svc/health"] }, [Tool(RiskLevel.Low)]);
+        Assert.Equal("no-tainted-http", Assert.Single(tainted).Rule);
+    }
 }

@@ -100,7 +100,7 @@ public sealed class SampleToolSchemaTests
     {
         var observation = new Observation("http", DateTimeOffset.UnixEpoch, "sha256:x", Healthy: false, "degraded", TestJson.Parse("{}"));
         var input = new PlanInput("run-1", agent, null, "http://fleet/services/a", parameters is null ? null : TestJson.Parse(parameters), observation);
-        var plan = AgentCatalog.Default.Get(agent).Playbook(input);
+        var plan = AgentCatalog.Default.Get(agent).Planner(input);
 
         Assert.NotEmpty(plan.Steps);
         Assert.All(plan.Steps, step => Assert.Empty(Registry.ValidateArguments(step.Tool, step.Arguments)));

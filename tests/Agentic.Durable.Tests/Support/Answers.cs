@@ -42,7 +42,7 @@ internal static class Answers
     }
 
     /// <summary>The shipped agent's own deterministic playbook, as the real plan activity runs it.</summary>
-    public static Plan Playbook(PlanInput input) => AgentCatalog.Default.Get(input.Agent).Playbook(input);
+    public static Plan Playbook(PlanInput input) => AgentCatalog.Default.Get(input.Agent).Planner(input);
 
     public static PlanStep Step(string id, string tool, object arguments) =>
         new(id, tool, AgenticJson.ToElement(arguments), $"Because {id} helps.");

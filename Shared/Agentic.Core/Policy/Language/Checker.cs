@@ -62,16 +62,18 @@ internal readonly record struct ConditionProblem(int Offset, string Code, string
 internal sealed class ConditionChecker
 {
     private readonly string _text;
+    private readonly AttributeSchema _schema;
 
-    private ConditionChecker(string text) => _text = text;
+    private ConditionChecker(string text, AttributeSchema schema) => (_text, _schema) = (text, schema);
 
     public List<ConditionProblem> Errors { get; } = [];
 
     public List<ConditionProblem> UnknownValues { get; } = [];
 
-    public static ConditionChecker Check(Expr root, string text)
+    /// <summary>Types <paramref name="root"/> against <paramref name="schema"/> (the policy request's when absent).</summary>
+    public static ConditionChecker Check(Expr root, string text, AttributeSchema? schema = null)
     {
-        var checker = new ConditionChecker(text);
+        var checker = new ConditionChecker(text, schema ?? PolicySchema.Schema);
         var type = checker.TypeOf(root);
         if (type is not (ValueType.Bool or ValueType.Json or ValueType.Error))
         {
@@ -123,9 +125,9 @@ internal sealed class ConditionChecker
             case ListLiteral list:
                 return TypeOfList(list);
             case AttributeRef attribute:
-                if (!PolicySchema.TryResolve(attribute.Path, out var info))
+                if (!_schema.TryResolve(attribute.Path, out var info))
                 {
-                    Errors.Add(new(attribute.Offset, DiagnosticCodes.UnknownAttribute, PolicySchema.UnknownMessage(attribute.Path)));
+                    Errors.Add(new(attribute.Offset, DiagnosticCodes.UnknownAttribute, _schema.UnknownMessage(attribute.Path)));
                     return ValueType.Error;
                 }
                 attribute.Info = info;
@@ -133,7 +135,7 @@ internal sealed class ConditionChecker
                 {
                     AttributeKind.Number => ValueType.Number,
                     AttributeKind.StringList => ValueType.StringList,
-                    AttributeKind.Json => ValueType.Json,
+                    AttributeKind.Json => info.Declared,
                     _ => ValueType.String,
                 };
             case NotExpr not:

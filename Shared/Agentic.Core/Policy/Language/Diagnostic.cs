@@ -1,6 +1,6 @@
 namespace Agentic.Core.Policy.Language;
 
-/// <summary>One problem found while loading a policy (or a policy test file), with where it is: 1-based line and column.</summary>
+/// <summary>One problem found while loading a policy, a policy test file or an agent, with where it is: 1-based line and column.</summary>
 public sealed record Diagnostic(string File, int Line, int Column, string Code, string Message)
 {
     /// <summary>The compiler-style form: <c>file(line,column): code: message</c>.</summary>
@@ -44,8 +44,18 @@ public static class DiagnosticCodes
     public const string UnreachableRule = "unreachable-rule";
     /// <summary>A rule that can never decide because an earlier forbid matches whenever it does.</summary>
     public const string ShadowedRule = "shadowed-rule";
-    /// <summary>A file that does not exist.</summary>
+    /// <summary>A file (or an agents directory) that does not exist.</summary>
     public const string FileNotFound = "file-not-found";
+    /// <summary>An agent autonomy other than observe, suggest, supervised or autonomous.</summary>
+    public const string InvalidAutonomy = "invalid-autonomy";
+    /// <summary>An agent names a tool the deployment does not have.</summary>
+    public const string UnknownTool = "unknown-tool";
+    /// <summary>A playbook step calls a tool that is not among its agent's tools.</summary>
+    public const string UndeclaredTool = "undeclared-tool";
+    /// <summary>Two agents share a name.</summary>
+    public const string DuplicateAgent = "duplicate-agent";
+    /// <summary>An agent names a planner this release does not have.</summary>
+    public const string UnavailablePlanner = "unavailable-planner";
 }
 
 /// <summary>A policy failed to load; <see cref="Diagnostics"/> lists every problem found, in file order.</summary>

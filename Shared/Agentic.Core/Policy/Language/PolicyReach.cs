@@ -15,8 +15,8 @@ public sealed record PolicyReach(string Tool, bool Reachable, string Reason, str
 public sealed partial class CompiledPolicy
 {
     /// <summary>
-    /// A partial evaluation of the policy: <paramref name="known"/> fixes the principal, agent, tool, target and
-    /// environment; the arguments (<c>args.*</c>) and what changes while a run goes on (<c>context.hour</c>,
+    /// A partial evaluation of the policy: <paramref name="known"/> fixes the principal, agent, tool, target,
+    /// environment and taint; the arguments (<c>args.*</c>) and what changes while a run goes on (<c>context.hour</c>,
     /// <c>context.budgetUsed</c>, <c>context.stepsTaken</c>) are unknown. Conditions are evaluated in three-valued
     /// (Kleene) logic: a comparison that names an unknown attribute is unknown, everything else is computed exactly.
     /// The tool is unreachable when a forbid holds whatever the unknowns are, or when no permit or approval rule can
@@ -99,7 +99,7 @@ public sealed partial class CompiledPolicy
     private static bool NamesUnknown(Expr expression) => expression switch
     {
         AttributeRef { Info: null } => true,
-        AttributeRef { Info.Kind: AttributeKind.Json } => true,
+        AttributeRef { Info: { Kind: AttributeKind.Json, ArgPath: not PolicySchema.TaintedKey } } => true,
         AttributeRef { Path: "context.hour" or "context.budgetUsed" or "context.stepsTaken" } => true,
         BinaryExpr binary => NamesUnknown(binary.Left) || NamesUnknown(binary.Right),
         NotExpr not => NamesUnknown(not.Operand),

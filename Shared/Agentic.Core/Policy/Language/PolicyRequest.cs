@@ -28,7 +28,14 @@ public sealed record PolicyResource(string Target, string Environment);
 /// The circumstances of the action: the run's environment, the hour of day (0-23, UTC), the budget used so far,
 /// the steps taken so far and the autonomy the run has.
 /// </summary>
-public sealed record PolicyContext(string Environment, int Hour, double BudgetUsed, int StepsTaken, string Autonomy);
+public sealed record PolicyContext(string Environment, int Hour, double BudgetUsed, int StepsTaken, string Autonomy)
+{
+    /// <summary>Whether the step was proposed by a model that read content from an untrusted source.</summary>
+    public bool Tainted { get; init; }
+
+    /// <summary>The untrusted sources that model read (<c>observation:...</c>, <c>request.goal</c>, ...).</summary>
+    public IReadOnlyList<string> TaintSources { get; init; } = [];
+}
 
 /// <summary>
 /// Everything a policy may look at for one decision, laid out for evaluation. Build it once per gate call
@@ -98,6 +105,7 @@ public readonly struct PolicyRequest
 
         var lists = new string[PolicySchema.Lists.Count][];
         lists[PolicySchema.Lists.Roles] = [.. principal.Roles ?? []];
+        lists[PolicySchema.Lists.TaintSources] = [.. context.TaintSources ?? []];
         lists[PolicySchema.Lists.Tags] = [.. tool.Tags ?? []];
         Lists = lists;
 
@@ -106,7 +114,29 @@ public readonly struct PolicyRequest
         {
             ArgValue.Flatten(arguments, "", args);
         }
+        // Set after the arguments, under a key no argument path can spell (paths never start with '.').
+        args[PolicySchema.TaintedKey] = ArgValue.Of(context.Tainted);
         Args = args;
+    }
+
+    /// <summary>
+    /// A request that carries only dotted-path values: what conditions over a schema of <see cref="AttributeKind.Json"/>
+    /// attributes read (a playbook's observation and parameters). The principal, agent, tool, resource and context are
+    /// absent; a condition that names them does not check against such a schema.
+    /// </summary>
+    internal PolicyRequest(Dictionary<string, ArgValue> values)
+    {
+        Principal = null!;
+        Agent = null!;
+        Tool = null!;
+        Resource = null!;
+        Context = null!;
+        Strings = [];
+        Enums = [];
+        EnumNames = [];
+        Numbers = [];
+        Lists = [];
+        Args = values;
     }
 
     /// <summary>
@@ -132,7 +162,7 @@ public readonly struct PolicyRequest
             PolicyTool.From(tool, toolTags),
             input.Arguments,
             new PolicyResource(target ?? "", input.Environment),
-            new PolicyContext(input.Environment, now.UtcDateTime.Hour, budgetUsed, input.StepsTaken, autonomy));
+            new PolicyContext(input.Environment, now.UtcDateTime.Hour, budgetUsed, input.StepsTaken, autonomy) { Tainted = input.Tainted, TaintSources = input.TaintSources ?? [] });
     }
 
     /// <summary>Who asks.</summary>
@@ -215,6 +245,8 @@ internal readonly struct ArgValue
             }
         }
     }
+
+    public static ArgValue Of(bool flag) => new(ArgKind.Bool, flag: flag);
 
     public static ArgValue From(JsonElement element) => element.ValueKind switch
     {

@@ -85,7 +85,7 @@ public sealed record PolicyTestReport(
 ///       tool: { name: sample.restart, version: 1.0.0, risk: high, sideEffect: reversible, tags: [] }
 ///       args: { replicas: 3 }                                 # any JSON object; replaces the default args
 ///       resource: { target: checkout, environment: prod }     # target, environment
-///       context: { environment: prod, hour: 10, budgetUsed: 0, stepsTaken: 0, autonomy: supervised }
+///       context: { environment: prod, hour: 10, budgetUsed: 0, stepsTaken: 0, autonomy: supervised, tainted: false, taintSources: [] }
 ///     effect: require_approval
 ///     rule: approve-high-risk
 /// </code>
@@ -104,7 +104,7 @@ public static class PolicyTestRunner
         ["agent"] = ["name", "autonomy"],
         ["tool"] = ["name", "version", "risk", "sideEffect", "tags"],
         ["resource"] = ["target", "environment"],
-        ["context"] = ["environment", "hour", "budgetUsed", "stepsTaken", "autonomy"],
+        ["context"] = ["environment", "hour", "budgetUsed", "stepsTaken", "autonomy", "tainted", "taintSources"],
     };
 
     /// <summary>Where the tests of a policy live by convention: <c>name.yaml</c> → <c>name.tests.yaml</c>.</summary>
@@ -306,7 +306,22 @@ public static class PolicyTestRunner
         var agent = new PolicyAgent(Get("agent", "name", "test-agent"), autonomy);
         var resource = new PolicyResource(Get("resource", "target", ""), Get("resource", "environment", environment));
         var context = new PolicyContext(environment, (int)Number("context", "hour", 12, 23, integer: true), Number("context", "budgetUsed", 0, double.MaxValue, integer: false),
-            (int)Number("context", "stepsTaken", 0, int.MaxValue, integer: true), Get("context", "autonomy", autonomy));
+            (int)Number("context", "stepsTaken", 0, int.MaxValue, integer: true), Get("context", "autonomy", autonomy))
+        {
+            Tainted = Get("context", "tainted", "false") switch
+            {
+                "true" => true,
+                "false" => false,
+                var other => Report(values["context"]["tainted"], $"'tainted' in context of {where} must be true or false, not '{other}'"),
+            },
+            TaintSources = List("context", "taintSources"),
+        };
+
+        bool Report(Member member, string message)
+        {
+            source.Report(member.Value.Start, DiagnosticCodes.InvalidValue, message);
+            return false;
+        }
 
         var args = JsonDocument.Parse("{}").RootElement.Clone();
         if ((sections.TryGetValue("args", out var ownArgs) ? ownArgs : defaultArgs) is { } argsMember)

@@ -41,6 +41,12 @@ internal sealed class AttributeInfo
     public double Max { get; init; } = double.PositiveInfinity;
     public bool Integer { get; init; }
 
+    /// <summary>
+    /// The static type of a <see cref="AttributeKind.Json"/> attribute whose type a schema knows (a playbook's
+    /// observation and parameters); <see cref="ValueType.Json"/> (typed at run time) otherwise.
+    /// </summary>
+    public ValueType Declared { get; init; } = ValueType.Json;
+
     public string TypeName => Kind switch
     {
         AttributeKind.Number => "number",
@@ -64,9 +70,32 @@ internal sealed class AttributeInfo
     public string DescribeValues() => string.Join(", ", Values);
 }
 
+/// <summary>
+/// The attributes conditions of one kind may name: the policy request's (<see cref="PolicySchema"/>), or a playbook's
+/// observation and parameters. The checker resolves every attribute through it.
+/// </summary>
+internal abstract class AttributeSchema
+{
+    /// <summary>The attribute at <paramref name="path"/>, if the schema has one.</summary>
+    public abstract bool TryResolve(string path, out AttributeInfo info);
+
+    /// <summary>The message for an attribute the schema does not have, naming the nearest one when it looks like a typo.</summary>
+    public abstract string UnknownMessage(string path);
+}
+
 /// <summary>The attributes a condition may name. <c>args.*</c> is open: any dotted path into the tool arguments.</summary>
 internal static class PolicySchema
 {
+    /// <summary>The policy request's attributes as an <see cref="AttributeSchema"/>.</summary>
+    public static AttributeSchema Schema { get; } = new PolicyAttributes();
+
+    private sealed class PolicyAttributes : AttributeSchema
+    {
+        public override bool TryResolve(string path, out AttributeInfo info) => PolicySchema.TryResolve(path, out info);
+
+        public override string UnknownMessage(string path) => PolicySchema.UnknownMessage(path);
+    }
+
     public static class Strings
     {
         public const int PrincipalId = 0, AgentName = 1, ToolName = 2, ToolVersion = 3, ResourceTarget = 4, Count = 5;
@@ -82,9 +111,15 @@ internal static class PolicySchema
         public const int Hour = 0, BudgetUsed = 1, StepsTaken = 2, Count = 3;
     }
 
+    /// <summary>
+    /// Where a request keeps <c>context.tainted</c>: beside the arguments, under a key no argument path can spell (a path
+    /// never starts with '.'), set after them.
+    /// </summary>
+    public const string TaintedKey = "..context.tainted";
+
     public static class Lists
     {
-        public const int Roles = 0, Tags = 1, Count = 2;
+        public const int Roles = 0, Tags = 1, TaintSources = 2, Count = 3;
     }
 
     // WARNING: the order of these values is the order of RiskLevel and SideEffect, and of autonomy (least to most).
@@ -104,6 +139,8 @@ internal static class PolicySchema
         new() { Path = "tool.risk", Kind = AttributeKind.Enum, Slot = Enums.ToolRisk, Values = RiskValues, Ordered = true },
         new() { Path = "tool.sideEffect", Kind = AttributeKind.Enum, Slot = Enums.ToolSideEffect, Values = SideEffectValues, Ordered = true },
         new() { Path = "tool.tags", Kind = AttributeKind.StringList, Slot = Lists.Tags },
+        new() { Path = "context.tainted", Kind = AttributeKind.Json, ArgPath = TaintedKey, Declared = ValueType.Bool },
+        new() { Path = "context.taintSources", Kind = AttributeKind.StringList, Slot = Lists.TaintSources },
         new() { Path = "resource.target", Kind = AttributeKind.String, Slot = Strings.ResourceTarget },
         new() { Path = "resource.environment", Kind = AttributeKind.Enum, Slot = Enums.ResourceEnvironment, Values = EnvironmentValues, Open = true },
         new() { Path = "context.environment", Kind = AttributeKind.Enum, Slot = Enums.ContextEnvironment, Values = EnvironmentValues, Open = true },

@@ -1,0 +1,62 @@
+using Agentic.Core.Tools;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Agentic.Core.Agents;
+
+/// <summary>
+/// Where the deployment's agents come from. Bound from the <c>Agentic:Agents</c> section:
+/// <code>
+/// "Agentic": {
+///   "Agents": {
+///     "Path": "agents"   // optional: a directory of agent YAML files (default: the shipped agents)
+///   }
+/// }
+/// </code>
+/// </summary>
+public sealed class AgentOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "Agentic:Agents";
+
+    /// <summary>A directory of agent YAML documents (<c>*.yaml</c>) offered instead of the shipped agents.</summary>
+    public string? Path { get; set; }
+}
+
+/// <summary>
+/// Checks the agents when the host starts, before any other hosted service: loading them (a bad agent fails with every
+/// diagnostic) and every tool they list against the tool registry. The host does not start with an agent that does not load.
+/// </summary>
+/// <remarks>
+/// The catalog can not check its tools while it loads: the tool registry's target-bound tools are built over the run
+/// target rules, which are built over the catalog.
+/// </remarks>
+public sealed class AgentCatalogCheck(AgentCatalog agents, ToolRegistry tools, ILogger<AgentCatalogCheck>? logger = null) : IHostedService
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var problems = agents.CheckTools(tools.Descriptors.Select(d => d.Name));
+        if (problems.Count > 0)
+        {
+            throw new AgentLoadException(problems);
+        }
+        foreach (var agent in agents.Agents)
+        {
+            AgentLogs.Offered(_logger, agent.Name, agent.Version ?? "-", agent.Hash ?? "-", agent.Source ?? "code");
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal static partial class AgentLogs
+{
+    [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Agent {Agent}@{Version} offered ({Hash}, from {Source})")]
+    public static partial void Offered(ILogger logger, string agent, string version, string hash, string source);
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Agentic.Testing;
+
+/// <summary>
+/// An OpenAI-compatible chat completions endpoint on 127.0.0.1 that answers from a script: each request takes the next
+/// scripted answer (the assistant's text, with token counts), so a test drives the product's real client stack
+/// (<c>Microsoft.Extensions.AI.OpenAI</c> over HTTP) with a model whose every word it chose. Every request is kept, so a
+/// test can read the prompt and the offered tools the product sent.
+/// </summary>
+public sealed class ScriptedModelServer : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<Answer> _script = new();
+    private readonly LoopbackServer _server;
+    private int _served;
+
+    /// <summary>Starts the server.</summary>
+    public ScriptedModelServer() => _server = LoopbackServer.Start(RespondAsync);
+
+    /// <summary>The API's base URL (what <c>Agentic:Models:{name}:Endpoint</c> is set to).</summary>
+    public string Endpoint => _server.Url + "/v1";
+
+    /// <summary>The request bodies received, in order, parsed.</summary>
+    public IReadOnlyList<JsonNode> Requests => [.. _server.Requests.Select(r => JsonNode.Parse(r.Body)!)];
+
+    /// <summary>The raw requests (method, path, headers, body).</summary>
+    public IReadOnlyCollection<LoopbackServer.Recorded> Raw => _server.Requests;
+
+    /// <summary>Answers served.</summary>
+    public int Served => Volatile.Read(ref _served);
+
+    /// <summary>Queues an answer whose text is <paramref name="content"/> (a JSON value is sent as its text).</summary>
+    public ScriptedModelServer Then(string content, int inputTokens = 500, int outputTokens = 100)
+    {
+        _script.Enqueue(new Answer(200, content, inputTokens, outputTokens));
+        return this;
+    }
+
+    /// <summary>Queues an answer whose text is <paramref name="value"/> serialized as JSON.</summary>
+    public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100) =>
+        Then(JsonSerializer.Serialize(value), inputTokens, outputTokens);
+
+    /// <summary>Queues an HTTP error answer.</summary>
+    public ScriptedModelServer ThenError(int status)
+    {
+        _script.Enqueue(new Answer(status, "", 0, 0));
+        return this;
+    }
+
+    private async Task RespondAsync(HttpListenerContext context)
+    {
+        if (context.Request.HttpMethod != "POST" || !context.Request.Url!.AbsolutePath.EndsWith("/chat/completions", StringComparison.Ordinal))
+        {
+            await LoopbackServer.WriteAsync(context, 404, "application/json", """{"error":{"message":"not found"}}""");
+            return;
+        }
+        if (!_script.TryDequeue(out var answer))
+        {
+            await LoopbackServer.WriteAsync(context, 500, "application/json", """{"error":{"message":"the script has no more answers"}}""");
+            return;
+        }
+        Interlocked.Increment(ref _served);
+        if (answer.Status != 200)
+        {
+            await LoopbackServer.WriteAsync(context, answer.Status, "application/json", """{"error":{"message":"scripted error"}}""");
+            return;
+        }
+        var body = new JsonObject
+        {
+            ["id"] = "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            ["object"] = "chat.completion",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = "scripted-model",
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer.Content },
+                ["finish_reason"] = "stop",
+            }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = answer.InputTokens, ["completion_tokens"] = answer.OutputTokens, ["total_tokens"] = answer.InputTokens + answer.OutputTokens },
+        };
+        await LoopbackServer.WriteAsync(context, 200, "application/json", body.ToJsonString());
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens);
+}
