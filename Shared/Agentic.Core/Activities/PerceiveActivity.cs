@@ -90,33 +90,3 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
         }
     }
 }
-
-/// <summary>
-/// Turns an observation into a plan with the agent's planner (its deterministic playbook), refuses a plan that names a
-/// tool the agent may not propose, stamps the plan with the agent definition's version and hash, and records it in the
-/// run's audit chain.
-/// </summary>
-public sealed class PlanActivity(AgentCatalog agents, AuditLog audit, TimeProvider clock) : Activity<PlanInput, Plan>
-{
-    /// <inheritdoc />
-    public override string Name => AgentActivities.Plan;
-
-    /// <inheritdoc />
-    protected override async Task<Plan> RunAsync(PlanInput input, ActivityContext context, CancellationToken cancellationToken)
-    {
-        if (!agents.Contains(input.Agent))
-        {
-            throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
-        }
-        var agent = agents.Get(input.Agent);
-        var plan = agent.Planner(input);
-        if (agent.Tools is { } allowed && plan.Steps.FirstOrDefault(s => !allowed.Contains(s.Tool, StringComparer.Ordinal)) is { } stray)
-        {
-            throw new NonRetryableException($"Agent '{agent.Name}' planned step '{stray.StepId}' with tool '{stray.Tool}', which is not among the tools it may propose ({string.Join(", ", allowed)}).");
-        }
-        plan = plan with { AgentVersion = agent.Version, AgentHash = agent.Hash };
-        // A playbook names its version in the planner ("playbook:diagnostics@1"); a language model planner adds its own.
-        await audit.AppendAsync(input.RunId, AuditEntries.Planned(context.CommandId, input, plan, plannerVersion: null, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
-        return plan;
-    }
-}

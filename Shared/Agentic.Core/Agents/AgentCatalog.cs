@@ -53,6 +53,9 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
     /// <summary>Where the YAML names the agent (line, column), for the duplicate-name check.</summary>
     internal (int Line, int Column)? NameAt { get; init; }
 
+    /// <summary>For a language model planner: its model, prompt template and trusted data sources.</summary>
+    public LlmSettings? Llm { get; init; }
+
     /// <summary>The HTTP probe the agent perceives through.</summary>
     public HttpProbeSource Probe => Signals.OfType<HttpProbeSource>().FirstOrDefault() ?? HttpProbeSource.Health;
 }
@@ -151,4 +154,41 @@ public sealed class AgentCatalog
         }
         return problems;
     }
+
+    /// <summary>
+    /// Every language model agent whose model is not configured or whose prompt template does not exist, as a diagnostic
+    /// at its <c>llm</c> section.
+    /// </summary>
+    public IReadOnlyList<Diagnostic> CheckPlanners(IEnumerable<string> models, Planning.PromptTemplates prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var known = models.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var problems = new List<Diagnostic>();
+        foreach (var agent in Agents.Where(a => a.Llm is not null))
+        {
+            var llm = agent.Llm!;
+            if (!known.Contains(llm.Model))
+            {
+                problems.Add(new Diagnostic(agent.Source ?? "agents", llm.At.Line, llm.At.Column, DiagnosticCodes.InvalidValue,
+                    $"agent '{agent.Name}' plans with model '{llm.Model}', which is not configured (Agentic:Models:{llm.Model}; configured: {(known.Count == 0 ? "none" : string.Join(", ", known.Order(StringComparer.Ordinal)))})"));
+            }
+            if (!prompts.Contains(llm.Prompt))
+            {
+                problems.Add(new Diagnostic(agent.Source ?? "agents", llm.At.Line, llm.At.Column, DiagnosticCodes.InvalidValue,
+                    $"agent '{agent.Name}' plans with prompt template '{llm.Prompt}', which does not exist (known: {string.Join(", ", prompts.All.Select(p => p.Id).Order(StringComparer.Ordinal))})"));
+            }
+        }
+        return problems;
+    }
+}
+
+/// <summary>
+/// How an agent plans with a language model: the configured model (<c>Agentic:Models:{Model}</c>), the prompt template,
+/// and the data sources it reads as trusted (any other source taints its plan: <c>request.goal</c>,
+/// <c>request.parameters</c>, <c>observation</c>).
+/// </summary>
+public sealed record LlmSettings(string Model, string Prompt, IReadOnlyList<string> Trust)
+{
+    /// <summary>Where the agent's YAML has the section (line, column).</summary>
+    public (int Line, int Column) At { get; init; }
 }

@@ -32,14 +32,31 @@ public sealed class AgentOptions
 /// The catalog can not check its tools while it loads: the tool registry's target-bound tools are built over the run
 /// target rules, which are built over the catalog.
 /// </remarks>
-public sealed class AgentCatalogCheck(AgentCatalog agents, ToolRegistry tools, ILogger<AgentCatalogCheck>? logger = null) : IHostedService
+public sealed class AgentCatalogCheck(
+    AgentCatalog agents,
+    ToolRegistry tools,
+    ILogger<AgentCatalogCheck>? logger = null,
+    Microsoft.Extensions.Options.IOptions<Planning.ModelsOptions>? models = null,
+    Planning.PromptTemplates? prompts = null) : IHostedService
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var problems = agents.CheckTools(tools.Descriptors.Select(d => d.Name));
+        var problems = agents.CheckTools(tools.Descriptors.Select(d => d.Name)).ToList();
+        var configured = models?.Value.Models.Keys.ToList() ?? [];
+        foreach (var problem in agents.CheckPlanners(configured, prompts ?? Planning.PromptTemplates.Load(null)))
+        {
+            // A deployment with no model at all runs its playbook agents; a model agent's runs fail at planning, saying
+            // why. A model name no configured model has is a mistake, and stops the host.
+            if (configured.Count == 0 && problem.Message.Contains("which is not configured", StringComparison.Ordinal))
+            {
+                AgentLogs.ModelMissing(_logger, problem.Message);
+                continue;
+            }
+            problems.Add(problem);
+        }
         if (problems.Count > 0)
         {
             throw new AgentLoadException(problems);
@@ -59,4 +76,7 @@ internal static partial class AgentLogs
 {
     [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Agent {Agent}@{Version} offered ({Hash}, from {Source})")]
     public static partial void Offered(ILogger logger, string agent, string version, string hash, string source);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "{Problem}: its runs fail at planning until a model is configured")]
+    public static partial void ModelMissing(ILogger logger, string problem);
 }

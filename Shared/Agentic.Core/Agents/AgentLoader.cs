@@ -21,7 +21,11 @@ namespace Agentic.Core.Agents;
 /// version: "1"                        # required; plans name it, with the SHA-256 of this file
 /// description: ...                    # required
 /// autonomy: supervised                # observe | suggest | supervised | autonomous; default supervised
-/// planner: playbook                   # default playbook ('llm' is not available yet)
+/// planner: playbook                   # playbook (default) or llm
+/// llm:                                # with planner: llm (and then no playbook)
+///   model: default                    # a model configured under Agentic:Models
+///   prompt: task-planner              # a prompt template (prompts/task-planner.md)
+///   trust: [request.goal]             # optional: data sources read as trusted (everything else taints the plan)
 /// signals:                            # default: one http-probe of 'health'
 ///   - kind: http-probe
 ///     path: health                    # the route under the run's target
@@ -50,13 +54,15 @@ public static partial class AgentLoader
     /// <summary>The planner this release has.</summary>
     public const string PlaybookPlanner = "playbook";
 
-    /// <summary>The language-model planner, which agent YAML may name but this release does not have yet.</summary>
+    /// <summary>The language model planner (<see cref="Planning.LlmPlanner"/>), configured by the agent's <c>llm</c> section.</summary>
     public const string LlmPlanner = "llm";
 
     /// <summary>The most times a step may repeat.</summary>
     public const int MaxRepeat = 100;
 
-    private static readonly string[] AgentKeys = ["name", "version", "description", "autonomy", "planner", "signals", "tools", "targets", "guards", "playbook"];
+    private static readonly string[] AgentKeys = ["name", "version", "description", "autonomy", "planner", "signals", "tools", "targets", "guards", "playbook", "llm"];
+    private static readonly string[] LlmKeys = ["model", "prompt", "trust"];
+    private static readonly string[] LlmRequired = ["model", "prompt"];
     private static readonly string[] AgentRequired = ["name", "version", "description", "tools"];
     private static readonly string[] SignalKeys = ["kind", "path", "timeout"];
     private static readonly string[] SignalKinds = [HttpProbeSource.KindName];
@@ -187,16 +193,12 @@ public static partial class AgentLoader
         if (Text(source, members, "planner", where) is { } plannerText)
         {
             planner = plannerText;
-            if (plannerText == LlmPlanner)
-            {
-                source.Report(members["planner"].Value.Start, DiagnosticCodes.UnavailablePlanner, $"planner 'llm' of {where} is not available yet (this release plans with 'playbook')");
-            }
-            else if (plannerText != PlaybookPlanner)
+            if (plannerText is not (PlaybookPlanner or LlmPlanner))
             {
                 var nearest = PolicySchema.Nearest(plannerText, Planners);
                 source.Report(members["planner"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
                     ? $"unknown planner '{plannerText}' in {where} (did you mean '{nearest}'?)"
-                    : $"unknown planner '{plannerText}' in {where} (expected 'playbook')");
+                    : $"unknown planner '{plannerText}' in {where} (expected 'playbook' or 'llm')");
             }
         }
 
@@ -221,13 +223,33 @@ public static partial class AgentLoader
         {
             source.Report(root!.Start, DiagnosticCodes.MissingKey, $"missing required key 'playbook' in {where} (its planner is 'playbook')");
         }
+        LlmSettings? llm = null;
+        if (members.TryGetValue("llm", out var llmMember))
+        {
+            if (planner != LlmPlanner)
+            {
+                source.Report(llmMember.Key.Start, DiagnosticCodes.InvalidValue, $"{where} has an 'llm' section but its planner is '{planner}'");
+            }
+            else
+            {
+                llm = ReadLlm(source, llmMember, where);
+            }
+        }
+        else if (planner == LlmPlanner)
+        {
+            source.Report(root!.Start, DiagnosticCodes.MissingKey, $"missing required key 'llm' in {where} (its planner is 'llm': name its model and prompt template)");
+        }
 
-        if (source.HasErrors || name is null || version is null || description is null || tools is null || playbook is null)
+        if (source.HasErrors || name is null || version is null || description is null || tools is null || (playbook is null && llm is null))
         {
             return name is null ? null : Placeholder(name, nameAt);
         }
-        return new AgentDefinition(name, description, playbook.Plan)
+        Func<PlanInput, Plan> plan = playbook is not null
+            ? playbook.Plan
+            : _ => throw new InvalidOperationException($"Agent '{name}' plans with a language model, through the plan activity's LlmPlanner.");
+        return new AgentDefinition(name, description, plan)
         {
+            Llm = llm,
             Version = version,
             Hash = AgenticJson.Digest(source.Text),
             Source = source.File,
@@ -376,6 +398,31 @@ public static partial class AgentLoader
             rules.Add(rule);
         }
         return rules;
+    }
+
+    private static LlmSettings? ReadLlm(YamlSource source, Member member, string where)
+    {
+        var llmWhere = "the llm section of " + where;
+        var members = source.Mapping(member.Value, $"'llm' in {where}", llmWhere, LlmKeys, LlmRequired);
+        if (members is null)
+        {
+            return null;
+        }
+        var model = Text(source, members, "model", llmWhere);
+        var prompt = Text(source, members, "prompt", llmWhere);
+        var trust = new List<string>();
+        if (members.TryGetValue("trust", out var trustMember))
+        {
+            if (trustMember.Value is YamlSequenceNode sequence && sequence.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }))
+            {
+                trust.AddRange(sequence.Children.Select(c => ((YamlScalarNode)c).Value!));
+            }
+            else
+            {
+                source.Report(trustMember.Value.Start, DiagnosticCodes.InvalidValue, $"'trust' in {llmWhere} must be a list of data sources (e.g. 'request.goal')");
+            }
+        }
+        return model is null || prompt is null ? null : new LlmSettings(model, prompt, trust) { At = (YamlSource.Line(member.Key), YamlSource.Column(member.Key)) };
     }
 
     private static RunGuards? ReadGuards(YamlSource source, Member member, string where)

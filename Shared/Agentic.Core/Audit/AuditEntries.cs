@@ -104,6 +104,23 @@ public static class AuditEntries
                 ["argsDigest"] = AgenticJson.Digest(s.Arguments),
                 ["rationale"] = Cap(s.Rationale),
             })]),
+            ["model"] = plan.Model is { } m ? new JsonObject
+            {
+                ["model"] = m.Model,
+                ["modelId"] = m.ModelId,
+                ["promptId"] = m.PromptId,
+                ["promptVersion"] = m.PromptVersion,
+                ["promptHash"] = m.PromptHash,
+                ["offered"] = new JsonArray([.. m.Offered.Select(o => (JsonNode?)o)]),
+                ["notOffered"] = new JsonArray([.. (plan.Offers ?? []).Where(o => !o.Offered).Select(o => (JsonNode?)new JsonObject { ["tool"] = o.Tool, ["rule"] = o.Rule })]),
+                ["calls"] = m.Calls,
+                ["inputTokens"] = m.InputTokens,
+                ["outputTokens"] = m.OutputTokens,
+                ["cost"] = m.Cost,
+                ["tainted"] = m.Tainted,
+                ["taintSources"] = new JsonArray([.. m.TaintSources.Select(t => (JsonNode?)t)]),
+                ["refusedAnswers"] = m.Rejected.Count,
+            } : null,
         }), [from]);
     }
 

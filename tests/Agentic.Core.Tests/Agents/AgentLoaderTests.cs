@@ -231,7 +231,7 @@ public sealed class AgentLoaderTests
     }
 
     [Fact]
-    public void LlmPlanner_IsNamed_ButNotAvailableYet()
+    public void LlmPlanner_NeedsItsModelAndPromptTemplate()
     {
         var error = Load("""
             name: assistant
@@ -241,7 +241,7 @@ public sealed class AgentLoaderTests
             tools: [http.request]
             """);
 
-        AssertSingle(error, 4, 10, DiagnosticCodes.UnavailablePlanner, "planner 'llm' of agent 'assistant' is not available yet (this release plans with 'playbook')");
+        AssertSingle(error, 1, 1, DiagnosticCodes.MissingKey, "missing required key 'llm' in agent 'assistant' (its planner is 'llm': name its model and prompt template)");
     }
 
     [Theory]
@@ -328,9 +328,10 @@ public sealed class AgentLoaderTests
             Assert.Equal($"agents/{agent.Name}.yaml", agent.Source);
             Assert.Equal("1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
-            Assert.Equal("playbook", agent.PlannerKind);
+            Assert.Equal(agent.Name == "task" ? "llm" : "playbook", agent.PlannerKind);
             Assert.Equal(HttpProbeSource.Health, agent.Probe);
         }
+        Assert.Equal(("default", "task-planner"), (AgentCatalog.Default.Get("task").Llm!.Model, AgentCatalog.Default.Get("task").Llm!.Prompt));
     }
 
     private static AgentLoadException Load(string yaml) => Assert.Throws<AgentLoadException>(() => AgentLoader.Load(yaml, File, KnownTools));

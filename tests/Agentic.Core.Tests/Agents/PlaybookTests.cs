@@ -104,9 +104,9 @@ public sealed class PlaybookTests
     }
 
     [Fact]
-    public void DefaultCatalog_OffersTheThreeShippedAgents()
+    public void DefaultCatalog_OffersTheShippedAgents()
     {
-        Assert.Equal(["diagnostics", "scaler", "service-healer"], AgentCatalog.Default.Names);
+        Assert.Equal(["diagnostics", "scaler", "service-healer", "task"], AgentCatalog.Default.Names);
         Assert.Throws<KeyNotFoundException>(() => AgentCatalog.Default.Get("janitor"));
     }
 

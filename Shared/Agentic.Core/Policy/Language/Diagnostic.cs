@@ -54,8 +54,6 @@ public static class DiagnosticCodes
     public const string UndeclaredTool = "undeclared-tool";
     /// <summary>Two agents share a name.</summary>
     public const string DuplicateAgent = "duplicate-agent";
-    /// <summary>An agent names a planner this release does not have.</summary>
-    public const string UnavailablePlanner = "unavailable-planner";
 }
 
 /// <summary>A policy failed to load; <see cref="Diagnostics"/> lists every problem found, in file order.</summary>
