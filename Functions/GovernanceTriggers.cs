@@ -2,6 +2,7 @@ using Agentic.Core.Agents;
 using Agentic.Core.Governance;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Tools;
+using Agentic.Core.Tools.Mcp;
 using Agentic.Runtime.Http;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Http;
@@ -43,6 +44,20 @@ public sealed class ControlTriggers(IControlStore store, AgentCatalog agents, To
     public Task<IActionResult> ReleaseQuarantine(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "controls/quarantine/release")] HttpRequest req, CancellationToken cancellationToken) =>
         SharedHttp.RunAsync(req, r => ControlsApi.ReleaseQuarantineAsync(r, store, agents, tools, cancellationToken));
+}
+
+// MCP tools and their pins (admin only), with the local host's routes and answers (Agentic.Runtime.Http.McpApi).
+public sealed class McpTriggers(McpGovernance mcp, ToolRegistry tools)
+{
+    [Function(nameof(ListMcpTools))]
+    public Task<IActionResult> ListMcpTools(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "mcp/tools")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => McpApi.ToolsAsync(r, mcp, tools, cancellationToken));
+
+    [Function(nameof(PinMcpTool))]
+    public Task<IActionResult> PinMcpTool(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "mcp/pins")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => McpApi.PinAsync(r, mcp, tools, cancellationToken));
 }
 
 // The policy lifecycle, with the local host's routes and answers (Agentic.Runtime.Http.PoliciesApi): reading needs an

@@ -117,7 +117,7 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 
 // Names the code uses: RunTriggers.RunQueue, TableGovernanceStore ("{hub}ledger"), TableControlStore
-// ("{hub}controls"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit")
+// ("{hub}controls"), TableMcpPinStore ("{hub}mcppins"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit")
 // and BlobCheckpointStore ("{hub}-audit"). The Functions host creates the tables and containers at start too
 // (StorageTablesService), but not the queues, and never the audit container's immutability policy.
 var runQueueName = 'agent-runs'
@@ -128,6 +128,7 @@ var agenticQueueNames = [
 var agenticTableNames = [
   '${hubName}ledger'
   '${hubName}controls'
+  '${hubName}mcppins'
   '${hubName}policies'
   '${hubName}audit'
 ]

@@ -31,6 +31,9 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<TableControlStore>();
         // Every engage and release is appended to the audit's control chain.
         services.TryAddSingleton<IControlStore>(sp => new AuditedControlStore(sp.GetRequiredService<TableControlStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        // MCP tool pins; every pin is appended to the audit's control chain.
+        services.TryAddSingleton<TableMcpPinStore>();
+        services.TryAddSingleton<Agentic.Core.Tools.Mcp.IMcpPinStore>(sp => new Agentic.Core.Tools.Mcp.AuditedMcpPinStore(sp.GetRequiredService<TableMcpPinStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         // Policy versions, the active set and the decisions across runs (the policy API and `agentic policy simulate`).
         services.TryAddSingleton<TablePolicyStore>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => new AuditedPolicyStore(sp.GetRequiredService<TablePolicyStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));

@@ -47,6 +47,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddAgenticTools("sample", sp => SampleServiceTools.Create(sp.GetRequiredService<RunTargets>(), sp.GetRequiredService<EgressClient>()));
         services.AddAgenticTools("builtin", sp => BuiltinTools.Create(
             sp.GetRequiredService<EgressPolicy>(), sp.GetRequiredService<IOptions<NotifyOptions>>().Value, sp.GetRequiredService<EgressClient>()));
+        AddMcp(services);
         services.TryAddSingleton(sp => new ToolRegistry(AgenticToolServiceCollectionExtensions.AllTools(sp)));
         services.AddSingleton<IActivity, PerceiveActivity>();
         services.AddSingleton<IActivity, PlanActivity>();
@@ -57,6 +58,27 @@ public static class AgenticCoreServiceCollectionExtensions
         AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
         return services;
+    }
+
+    // Configured MCP servers as a tool source (discovered when the registry is built), and the pin check the gate and the
+    // act activity make for their tools. The pins come from the storage layer's IMcpPinStore, asked for only when an MCP
+    // tool is checked, so a host without MCP servers needs none.
+    private static void AddMcp(IServiceCollection services)
+    {
+        services.AddOptions<Tools.Mcp.McpOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Tools.Mcp.McpOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Tools.Mcp.McpOptions>, Tools.Mcp.McpOptionsValidator>());
+        services.TryAddSingleton(sp => new Tools.Mcp.McpServers(
+            sp.GetRequiredService<IOptions<Tools.Mcp.McpOptions>>().Value, sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<EgressPolicy>(),
+            sp.GetRequiredService<EgressClient>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+        // The registry is built synchronously, once; listing each server is bounded by its connect timeout.
+        services.AddAgenticTools("mcp", sp => sp.GetRequiredService<Tools.Mcp.McpServers>().DiscoverAsync(CancellationToken.None).GetAwaiter().GetResult());
+        services.TryAddSingleton(sp => new Tools.Mcp.McpGovernance(
+            new Lazy<Tools.Mcp.IMcpPinStore>(() => sp.GetService<Tools.Mcp.IMcpPinStore>()
+                ?? throw new InvalidOperationException("No MCP pin store is registered: the storage layer registers one.")),
+            sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolGuard, Tools.Mcp.McpGovernance>(sp => sp.GetRequiredService<Tools.Mcp.McpGovernance>()));
     }
 
     // Ahead of every hosted service registered so far, and of the policy bootstrap (which inserts itself before the first

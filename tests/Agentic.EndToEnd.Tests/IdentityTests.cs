@@ -48,6 +48,8 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         { "GET", "/api/runs/run-00000000000000000000000000000000/lineage/s1/act/outcome", null },
         { "GET", "/api/audit/keys", null },
         { "POST", "/api/audit/purge", """{"before": "2000-01-01T00:00:00Z", "reason": "x"}""" },
+        { "GET", "/api/mcp/tools", null },
+        { "POST", "/api/mcp/pins", """{"tool": "mcp.files.read", "hash": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "reason": "x"}""" },
     };
 
     [Theory]
@@ -189,6 +191,12 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         // Audit purge: admin only.
         { "POST", "/api/audit/purge", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/audit/purge", "requester", "requester", HttpStatusCode.Forbidden },
+        // MCP tools and pins: admin only.
+        { "GET", "/api/mcp/tools", "requester", "requester", HttpStatusCode.Forbidden },
+        { "GET", "/api/mcp/tools", "operator-1", "operator", HttpStatusCode.Forbidden },
+        { "GET", "/api/mcp/tools", "admin-2", "admin", HttpStatusCode.OK },
+        { "POST", "/api/mcp/pins", "operator-1", "operator", HttpStatusCode.Forbidden },
+        { "POST", "/api/mcp/pins", "requester", "requester", HttpStatusCode.Forbidden },
         // Submitting: requester only.
         { "POST", "/api/runs", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/runs", "admin-2", "admin", HttpStatusCode.Forbidden },

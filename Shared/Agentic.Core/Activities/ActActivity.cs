@@ -14,7 +14,8 @@ namespace Agentic.Core.Activities;
 /// side effect. The audit chain gets the action before the call (with sensitive arguments as digests) and its outcome
 /// after.
 /// </summary>
-public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch, AuditLog audit, TimeProvider clock) : Activity<ActInput, ActResult>
+public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch, AuditLog audit, TimeProvider clock,
+    IEnumerable<IToolGuard>? guards = null) : Activity<ActInput, ActResult>
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -27,6 +28,13 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         if (!tools.TryResolve(input.Tool, out var tool))
         {
             throw new NonRetryableException($"No tool named '{input.Tool}' is registered.");
+        }
+        // The tool's guards again (an MCP server may have changed what it announces since the gate): a refusal stops the
+        // step before any side effect. A guard may bring the contract up to date; the decision must be for that contract.
+        if (await ToolGuards.CheckAsync(guards, tools, tool, cancellationToken) is { } refusal)
+        {
+            await audit.AppendAsync(input.RunId, AuditEntries.ControlApplied(input.StepId, input.Tool, refusal.Rule, "mcp-pin", "act", clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
+            throw new NonRetryableException($"Refused by {refusal.Rule}: {refusal.Reason}");
         }
         var approvals = await EnsureAuthorizedAsync(input, tool.Descriptor, cancellationToken);
         // A kill switch or quarantine engaged after the gate (say, while the step waited for approval) still stops it.

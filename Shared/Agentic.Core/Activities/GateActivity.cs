@@ -9,13 +9,14 @@ namespace Agentic.Core.Activities;
 /// <summary>
 /// Decides one step and stores the decision before answering, so the act activity can prove a decision exists for
 /// the exact arguments. A step is decided once: executed again, the activity answers the decision stored first. In order: kill switches and quarantines, the tool registry (unknown tools, arguments that
-/// violate the input schema), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
+/// violate the input schema), the tool guards (an MCP tool's pin), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
 /// Anything that can not answer (control store, policy provider, decision store) makes the activity fail, and the
 /// workflow fails the step closed. The decision the step will act under is appended to the run's audit chain before the
 /// gate answers, so the act activity can require it there too (write-ahead); an audit store that can not answer fails
 /// the gate like any other store.
 /// </summary>
-public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, AuditLog audit, TimeProvider clock) : Activity<GateInput, GateDecision>
+public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, AuditLog audit, TimeProvider clock,
+    IEnumerable<IToolGuard>? guards = null) : Activity<GateInput, GateDecision>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Gate;
@@ -45,6 +46,19 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             }
             return Telemetry.AgenticTelemetry.Decided(input, await AuditedAsync(first, input, cancellationToken));
         }
+        // A guard's refusal (an MCP tool not pinned, or announced otherwise than pinned) is a forbid by policy `controls`,
+        // like a kill switch. A guard may also bring the tool's contract up to date, so the tool is resolved again.
+        if (known && await ToolGuards.CheckAsync(guards, tools, tool, cancellationToken) is { } refusal)
+        {
+            var refused = new GateDecision(input.RunId, input.StepId, input.Tool, tool.Descriptor.Version, input.ArgsDigest, GateEffect.Forbid,
+                Controls.PolicyId, refusal.Version, refusal.Rule, refusal.Reason, null, clock.GetUtcNow())
+            {
+                Autonomy = input.Autonomy,
+                ToolHash = tools.HashOf(input.Tool),
+            };
+            return Telemetry.AgenticTelemetry.Decided(input, await AuditedAsync(await decisions.RecordDecisionAsync(refused, cancellationToken), input, cancellationToken));
+        }
+        known = tools.TryResolve(input.Tool, out tool);
         var current = await policies.GetAsync(cancellationToken);
         var policy = current.Enforced;
         var now = clock.GetUtcNow();

@@ -41,6 +41,10 @@ public static class AuditKinds
     public const string ControlEngaged = "control.engaged";
     /// <summary>A kill switch or quarantine was released (control chain).</summary>
     public const string ControlReleased = "control.released";
+    /// <summary>An admin pinned an MCP tool's announcement (control chain).</summary>
+    public const string McpPinned = "mcp.pinned";
+    /// <summary>An MCP server announced a tool differently from its pin (control chain).</summary>
+    public const string McpChanged = "mcp.changed";
     /// <summary>An admin purged audit chains past their retention: which, with the length and head each had (control chain).</summary>
     public const string AuditPurged = "audit.purged";
 }

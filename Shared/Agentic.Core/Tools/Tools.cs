@@ -153,26 +153,53 @@ public sealed class ToolException(string message, bool retryable, Exception? inn
 /// </summary>
 public sealed class ToolRegistry
 {
-    private readonly Dictionary<string, Entry> _tools;
+    private readonly Lock _refresh = new();
+    // Replaced whole by Refresh, so a reader sees one consistent set.
+    private volatile Dictionary<string, Entry> _tools;
 
     /// <summary>A registry over <paramref name="tools"/>; names must be unique and schemas valid.</summary>
     public ToolRegistry(IEnumerable<ITool> tools)
     {
         ArgumentNullException.ThrowIfNull(tools);
-        _tools = new(StringComparer.Ordinal);
+        var all = new Dictionary<string, Entry>(StringComparer.Ordinal);
         foreach (var tool in tools)
         {
-            var d = tool.Descriptor;
-            var entry = new Entry(
-                tool,
-                d.InputSchema is null ? null : ToolSchema.Compile(d.InputSchema, $"input schema of {d.Name}@{d.Version}"),
-                d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"),
-                d.Hash);
-            if (!_tools.TryAdd(d.Name, entry))
+            var entry = Compile(tool);
+            if (!all.TryAdd(tool.Descriptor.Name, entry))
             {
-                throw new ArgumentException($"Tool '{d.Name}' is registered twice.", nameof(tools));
+                throw new ArgumentException($"Tool '{tool.Descriptor.Name}' is registered twice.", nameof(tools));
             }
         }
+        _tools = all;
+    }
+
+    /// <summary>
+    /// Compiles the current descriptor of the registered <paramref name="tool"/> again, for a tool whose contract changes
+    /// at run time (an MCP tool whose new announcement an admin pinned). Decisions made for the earlier contract name
+    /// its hash, and the act activity refuses them.
+    /// </summary>
+    public void Refresh(ITool tool)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        var entry = Compile(tool);
+        lock (_refresh)
+        {
+            if (!_tools.TryGetValue(tool.Descriptor.Name, out var current) || !ReferenceEquals(current.Tool, tool))
+            {
+                throw new ArgumentException($"Tool '{tool.Descriptor.Name}' is not this registry's.", nameof(tool));
+            }
+            _tools = new Dictionary<string, Entry>(_tools, StringComparer.Ordinal) { [tool.Descriptor.Name] = entry };
+        }
+    }
+
+    private static Entry Compile(ITool tool)
+    {
+        var d = tool.Descriptor;
+        return new Entry(
+            tool,
+            d.InputSchema is null ? null : ToolSchema.Compile(d.InputSchema, $"input schema of {d.Name}@{d.Version}"),
+            d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"),
+            d.Hash);
     }
 
     /// <summary>Every tool's descriptor, by name.</summary>
@@ -210,4 +237,38 @@ public sealed class ToolRegistry
     public string HashOf(string name) => Get(name).Hash;
 
     private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output, string Hash);
+}
+
+/// <summary>Why a guard refuses a tool: the rule a decision names, its version and the reason.</summary>
+/// <param name="Rule">The rule, e.g. <c>mcp-unpinned:{tool}</c>.</param>
+/// <param name="Version">What the rule refers to (the announcement's hash).</param>
+/// <param name="Reason">Why, for the decision and the run.</param>
+public sealed record ToolRefusal(string Rule, string Version, string Reason);
+
+/// <summary>
+/// A check of a tool's standing that the gate makes before the policy and the act activity makes again before the call,
+/// as it does for kill switches: a refusal is a forbid decision by policy <c>controls</c>. A guard that can not answer
+/// throws, and the gate fails closed.
+/// </summary>
+public interface IToolGuard
+{
+    /// <summary>Why <paramref name="tool"/> of <paramref name="registry"/> may not run now, or <c>null</c> when it may.</summary>
+    Task<ToolRefusal?> CheckAsync(ToolRegistry registry, ITool tool, CancellationToken cancellationToken);
+}
+
+/// <summary>Runs the registered guards of a tool in order; the first refusal wins.</summary>
+public static class ToolGuards
+{
+    /// <summary>The first refusal of <paramref name="tool"/> by <paramref name="guards"/>, or <c>null</c>.</summary>
+    public static async Task<ToolRefusal?> CheckAsync(IEnumerable<IToolGuard>? guards, ToolRegistry registry, ITool tool, CancellationToken cancellationToken)
+    {
+        foreach (var guard in guards ?? [])
+        {
+            if (await guard.CheckAsync(registry, tool, cancellationToken) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+        return null;
+    }
 }

@@ -36,6 +36,7 @@ public static class RunsApi
         app.MapAgenticAudit();
         app.MapAgenticControls();
         app.MapAgenticPolicies();
+        app.MapAgenticMcp();
         return app;
     }
 

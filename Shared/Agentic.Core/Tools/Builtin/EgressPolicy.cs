@@ -198,6 +198,9 @@ public sealed partial class EgressPolicy
         return grant is not null;
     }
 
+    /// <summary>Whether the rule that allows <paramref name="method"/> to <paramref name="uri"/> lets secrets travel over plain http.</summary>
+    internal bool AllowsSecretsOverHttp(string method, Uri uri) => Match(method, uri, out _)?.AllowSecretsOverHttp == true;
+
     /// <summary>The rule that allows the request, or throws a non-retryable <see cref="ToolException"/> with the precise reason.</summary>
     internal Grant Authorize(string method, Uri uri, string context) =>
         Match(method, uri, out var reason) ?? throw new ToolException($"{context}: {reason}.", retryable: false);
