@@ -25,7 +25,8 @@ public sealed class PlanActivity(
     LlmPlanner? planner = null,
     PromptTemplates? prompts = null,
     IPolicyProvider? policies = null,
-    ToolRegistry? tools = null) : Activity<PlanInput, Plan>
+    ToolRegistry? tools = null,
+    IEnumerable<IToolGuard>? guards = null) : Activity<PlanInput, Plan>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Plan;
@@ -57,14 +58,29 @@ public sealed class PlanActivity(
         }
         var data = Data(input, llm.Trust);
         var untrusted = data.Where(d => !d.Trusted).Select(d => d.Source).Distinct(StringComparer.Ordinal).ToList();
-        var listed = (agent.Tools ?? []).Select(name => tools.TryResolve(name, out var tool) ? tool.Descriptor : null).OfType<ToolDescriptor>().ToList();
+        var listed = new List<ToolDescriptor>();
+        var refused = new List<ToolOffer>();
+        foreach (var name in agent.Tools ?? [])
+        {
+            if (!tools.TryResolve(name, out var tool))
+            {
+                continue;
+            }
+            // A tool the gate would refuse whatever the policy says (an MCP tool not pinned, or changed) is not offered.
+            if (await ToolGuards.CheckAsync(guards, tools, tool, cancellationToken) is { } refusal)
+            {
+                refused.Add(new ToolOffer(name, tool.Descriptor.Version, false, refusal.Reason, refusal.Rule));
+                continue;
+            }
+            listed.Add(tool.Descriptor);
+        }
         var offers = PolicyGate.Offer(await policies.GetAsync(cancellationToken),
             new OfferContext(input.Principal ?? "", input.PrincipalRoles ?? [], agent.Name, input.Autonomy ?? agent.Autonomy, input.Environment ?? "", input.Target)
             {
                 Tainted = untrusted.Count > 0,
                 TaintSources = untrusted,
             },
-            listed);
+            listed).Concat(refused).ToList();
         var offered = listed.Where(t => offers.Any(o => o.Offered && o.Tool == t.Name)).ToList();
         var request = new LlmPlanRequest(input.RunId, agent.Name, agent.Description, input.Target, llm.Model, prompts.Get(llm.Prompt), offered, data,
             input.MaxSteps ?? 10, input.BudgetRemaining ?? double.MaxValue);
