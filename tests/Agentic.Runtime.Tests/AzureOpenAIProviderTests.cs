@@ -36,8 +36,4 @@ public sealed class AzureOpenAIProviderTests
         Assert.Empty(network.Violations);
     }
 
-    private sealed class OneSecret(string name, string value) : ISecretProvider
-    {
-        public Task<string?> GetAsync(string secret, CancellationToken cancellationToken) => Task.FromResult(secret == name ? value : null);
-    }
 }

@@ -61,11 +61,6 @@ public sealed class TestAudit : IDisposable
         Signer.Dispose();
     }
 
-    private sealed class OneSecret(string name, string value) : ISecretProvider
-    {
-        public Task<string?> GetAsync(string secret, CancellationToken cancellationToken) =>
-            Task.FromResult(secret == name ? value : null);
-    }
 }
 
 /// <summary>

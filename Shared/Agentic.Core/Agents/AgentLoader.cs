@@ -928,14 +928,5 @@ public sealed class AgentLoadException : Exception
     /// <summary>Every problem found, in the order of the files.</summary>
     public IReadOnlyList<Diagnostic> Diagnostics { get; }
 
-    private static string Describe(IReadOnlyList<Diagnostic> diagnostics)
-    {
-        ArgumentNullException.ThrowIfNull(diagnostics);
-        return diagnostics.Count switch
-        {
-            0 => "The agents failed to load.",
-            1 => "The agents failed to load: " + diagnostics[0],
-            _ => $"The agents failed to load with {diagnostics.Count} problems:" + Environment.NewLine + string.Join(Environment.NewLine, diagnostics),
-        };
-    }
+    private static string Describe(IReadOnlyList<Diagnostic> diagnostics) => Diagnostic.Describe("The agents", diagnostics);
 }

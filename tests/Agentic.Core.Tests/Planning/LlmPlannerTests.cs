@@ -190,8 +190,4 @@ public sealed class LlmPlannerTests : IAsyncLifetime
         Assert.Empty(_network.Connections);
     }
 
-    private sealed class OneSecret(string name, string value) : ISecretProvider
-    {
-        public Task<string?> GetAsync(string secret, CancellationToken cancellationToken) => Task.FromResult(secret == name ? value : null);
-    }
 }

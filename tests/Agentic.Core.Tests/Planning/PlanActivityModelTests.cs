@@ -44,7 +44,7 @@ public sealed class PlanActivityModelTests : IAsyncLifetime
         _model.ThenJson(new { rationale = "Look.", steps = new object[] { new { id = "s1", tool = "sample.health", arguments = new { }, rationale = "Check." } } });
         var options = new ModelsOptions();
         options.Models["default"] = new ModelOptions { Provider = "openai", Endpoint = _model.Endpoint, Model = "m", ApiKeySecret = "k", AllowPrivate = true };
-        _models = new ChatModels(Options.Create(options), new OneSecret(), new EgressClient(_network.ResolveAsync, _network.ConnectAsync), []);
+        _models = new ChatModels(Options.Create(options), new OneSecret("k", "sk-0123456789abcdef"), new EgressClient(_network.ResolveAsync, _network.ConnectAsync), []);
         var registry = new ToolRegistry([new FakeTool(Health, default), new FakeTool(Lookup, default)]);
         var agent = new AgentDefinition("helper", "Helps.", _ => throw new InvalidOperationException())
         {
@@ -74,8 +74,4 @@ public sealed class PlanActivityModelTests : IAsyncLifetime
                 : null);
     }
 
-    private sealed class OneSecret : ISecretProvider
-    {
-        public Task<string?> GetAsync(string secret, CancellationToken cancellationToken) => Task.FromResult<string?>("sk-0123456789abcdef");
-    }
 }

@@ -3,6 +3,18 @@ namespace Agentic.Core.Policy.Language;
 /// <summary>One problem found while loading a policy, a policy test file or an agent, with where it is: 1-based line and column.</summary>
 public sealed record Diagnostic(string File, int Line, int Column, string Code, string Message)
 {
+    /// <summary>The message of a load failure of <paramref name="what"/> ("The policy", "The agents") with these diagnostics.</summary>
+    internal static string Describe(string what, IReadOnlyList<Diagnostic> diagnostics)
+    {
+        ArgumentNullException.ThrowIfNull(diagnostics);
+        return diagnostics.Count switch
+        {
+            0 => $"{what} failed to load.",
+            1 => $"{what} failed to load: " + diagnostics[0],
+            _ => $"{what} failed to load with {diagnostics.Count} problems:" + Environment.NewLine + string.Join(Environment.NewLine, diagnostics),
+        };
+    }
+
     /// <summary>The compiler-style form: <c>file(line,column): code: message</c>.</summary>
     public override string ToString() => $"{File}({Line},{Column}): {Code}: {Message}";
 }
@@ -69,14 +81,5 @@ public sealed class PolicyLoadException : Exception
     /// <summary>Every problem found, in the order of the file.</summary>
     public IReadOnlyList<Diagnostic> Diagnostics { get; }
 
-    private static string Describe(IReadOnlyList<Diagnostic> diagnostics)
-    {
-        ArgumentNullException.ThrowIfNull(diagnostics);
-        return diagnostics.Count switch
-        {
-            0 => "The policy failed to load.",
-            1 => "The policy failed to load: " + diagnostics[0],
-            _ => $"The policy failed to load with {diagnostics.Count} problems:" + Environment.NewLine + string.Join(Environment.NewLine, diagnostics),
-        };
-    }
+    private static string Describe(IReadOnlyList<Diagnostic> diagnostics) => Diagnostic.Describe("The policy", diagnostics);
 }
