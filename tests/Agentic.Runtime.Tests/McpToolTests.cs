@@ -415,6 +415,7 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
             ["Agentic:Mcp:Servers:cls:Tools:run:Risk"] = "Apocalyptic",
             ["Agentic:Mcp:Servers:cls:Tools:run:TimeoutSeconds"] = "0",
             ["Agentic:Mcp:Servers:cls:SecretEnvironment:TOKEN"] = "not a secret name",
+            ["Agentic:Mcp:Servers:cls:AnnouncementMaxAgeSeconds"] = "61",
         });
 
         Assert.Contains("Agentic:Mcp:Servers:both: set exactly one of Agentic:Mcp:Servers:both:Command (stdio) or Agentic:Mcp:Servers:both:Url (streamable HTTP).", problems);
@@ -423,6 +424,7 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
         Assert.Contains("Agentic:Mcp:Servers:cls:Tools:run:Risk: 'Apocalyptic' is not one of Low, Medium, High, Critical.", problems);
         Assert.Contains("Agentic:Mcp:Servers:cls:Tools:run:TimeoutSeconds: 0 is not 1 to 600.", problems);
         Assert.Contains(problems, p => p.StartsWith("Agentic:Mcp:Servers:cls:SecretEnvironment:TOKEN:", StringComparison.Ordinal));
+        Assert.Contains("Agentic:Mcp:Servers:cls:AnnouncementMaxAgeSeconds: 61 is not 0 to 60.", problems);
     }
 
     // The options as the host validates them at start (ValidateOnStart): the failure lists every problem.
