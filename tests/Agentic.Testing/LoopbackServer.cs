@@ -14,6 +14,7 @@ public sealed class LoopbackServer : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private readonly Func<HttpListenerContext, Task> _respond;
     private readonly Task _loop;
+    private readonly CancellationTokenSource _stopping = new();
 
     private LoopbackServer(int port, Func<HttpListenerContext, Task> respond)
     {
@@ -70,9 +71,11 @@ public sealed class LoopbackServer : IAsyncDisposable
             HttpListenerContext context;
             try
             {
-                context = await _listener.GetContextAsync();
+                // The managed listener can lose a GetContext that races its Close (the wait is queued after Close
+                // drained the queue), so the loop also stops on the server's own signal.
+                context = await _listener.GetContextAsync().WaitAsync(_stopping.Token);
             }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
             {
                 return;
             }
@@ -97,9 +100,11 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         _listener.Stop();
         _listener.Close();
         await _loop;
+        _stopping.Dispose();
     }
 
     /// <summary>One request as the server got it.</summary>

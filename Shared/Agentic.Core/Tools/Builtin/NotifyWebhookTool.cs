@@ -162,9 +162,6 @@ public sealed class WebhookChannels
     /// <summary>The secret the channel <paramref name="name"/> sends, if any.</summary>
     public string? SecretOf(string name) => _channels.TryGetValue(name, out var c) ? c.Secret?.Secret : null;
 
-    /// <summary>Whether a channel called <paramref name="name"/> is configured.</summary>
-    public bool Contains(string name) => _channels.ContainsKey(name);
-
     /// <summary>
     /// Posts <paramref name="payload"/> (JSON) to the channel <paramref name="name"/> within <paramref name="timeout"/> and
     /// answers the hook's 2xx status; throws <see cref="ToolException"/> (retryable for timeouts, 5xx and 429) otherwise.
@@ -300,10 +297,7 @@ public sealed class NotifyWebhookTool : ITool
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var (name, message, severity) = Parse(invocation.Arguments);
-        if (!_channels.Contains(name))
-        {
-            throw new ToolException($"{Name}: no channel named '{name}' is configured ({NotifyOptions.Section}:Channels:{name}:Url).", retryable: false);
-        }
+        // An unknown channel has no secret; PostAsync refuses it by name.
         if (_channels.SecretOf(name) is { } secret && !invocation.Secrets.ContainsKey(secret))
         {
             throw new ToolException($"{Name} was not given the secret '{secret}' the channel '{name}' needs; call it through the tool executor.", retryable: false);
