@@ -44,6 +44,12 @@ public sealed record RunRequest
     /// <summary>The agent's own guards, fixed when the run starts (deployment defaults fill the rest).</summary>
     public Workflow.RunGuards? Guards { get; init; }
 
+    /// <summary>
+    /// When the planner is asked again, fixed when the run starts from the agent's <c>llm.replan</c>; <c>null</c> (a playbook,
+    /// or a model asked once) is <see cref="Agents.ReplanMode.None"/>.
+    /// </summary>
+    public Agents.ReplanMode? Replan { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
@@ -193,6 +199,7 @@ public static class RunRequestParser
             Autonomy = body.Autonomy ?? agent!.Autonomy,
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
+            Replan = agent.Llm is { Replan: not Agents.ReplanMode.None } llm ? llm.Replan : null,
         };
     }
 
