@@ -10,7 +10,7 @@ namespace Agentic.EndToEnd.Tests;
 /// </summary>
 public sealed class DriftApiTests(ContractHost host) : IClassFixture<ContractHost>
 {
-    private static readonly Caller Admin = new("admin-1", "admin");
+    private static readonly Caller Admin = new("admin-2", "admin");
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
