@@ -98,7 +98,12 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                     // The custom status keeps the last running document while the end is recorded: a run is reported
                     // ended by its output, once its audit records are written and signed.
                     var final = RunView.From(state);
-                    await ConcludeAsync(context, ConcludeInput.From(final) with { Signals = state.Signals.IsDefaultOrEmpty ? null : state.Signals }, attempts, logger);
+                    var conclusion = ConcludeInput.From(final) with
+                    {
+                        ApprovalTimedOut = AgentWorkflow.TimedOutNotice(state),
+                        Signals = state.Signals.IsDefaultOrEmpty ? null : state.Signals,
+                    };
+                    await ConcludeAsync(context, conclusion, attempts, logger);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
                     if (!context.IsReplaying)
                     {

@@ -10,6 +10,9 @@ namespace Agentic.Core.Activities;
 /// <remarks>WARNING: kept in Durable history; add members as optional.</remarks>
 public sealed record ConcludeInput(string RunId, string Status, string? FailureReason, string? Summary, int Steps, int ToolCalls, double BudgetUsed)
 {
+    /// <summary>For a run (of workflow revision 2 or later) whose approval wait timed out: the notification to send.</summary>
+    public NotifyInput? ApprovalTimedOut { get; init; }
+
     /// <summary>The run's agent.</summary>
     public string? Agent { get; init; }
 
@@ -28,9 +31,11 @@ public sealed record ConcludeInput(string RunId, string Status, string? FailureR
 /// Records a run's end in its audit chain (a guard that ended it, then the outcome) and signs a checkpoint that covers
 /// the chain, before the orchestrator reports the run ended; then records the drift the workflow saw in the drift store
 /// (the workflow does no I/O, and this is the run's one activity after the fact). Executed again, it finds its records
-/// and signs and counts nothing new.
+/// and signs and counts nothing new. When an approval wait timed out, the approval channels are told
+/// (<see cref="ApprovalNotifier"/>, once per channel).
 /// </summary>
-public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditCheckpointer checkpoints, TimeProvider clock, IDriftStore? drift = null) : Activity<ConcludeInput, long?>
+public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditCheckpointer checkpoints, TimeProvider clock, ApprovalNotifier? notifier = null,
+    IDriftStore? drift = null) : Activity<ConcludeInput, long?>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Conclude;
@@ -39,6 +44,11 @@ public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditChec
     protected override async Task<long?> RunAsync(ConcludeInput input, ActivityContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (input.ApprovalTimedOut is { } timedOut && notifier is not null)
+        {
+            // Before the outcome, so the chain reads in order; a channel that fails is recorded, and not posted to again.
+            await notifier.NotifyAsync(timedOut, Workflow.AgentWorkflow.Ids.TimedOutNotify(timedOut.StepId), cancellationToken);
+        }
         var written = false;
         foreach (var entry in AuditEntries.Ended(input, clock.GetUtcNow()))
         {

@@ -45,8 +45,16 @@ public sealed record RunRequest
     public Workflow.RunGuards? Guards { get; init; }
 
     /// <summary>
+    /// The workflow revision the run was admitted under (<see cref="Workflow.AgentWorkflow.Revision"/>); <c>null</c> for
+    /// runs admitted before revisions were recorded (revision 1). The workflow adds commands only to runs of the revision
+    /// that introduced them, so a run in flight replays the history it wrote.
+    /// </summary>
+    public int? Revision { get; init; }
+
+    /// <summary>
     /// When the planner is asked again, fixed when the run starts from the agent's <c>llm.replan</c>; <c>null</c> (a playbook,
-    /// or a model asked once) is <see cref="Agents.ReplanMode.None"/>.
+    /// a model asked once, or a run admitted before the setting existed, which so replays unchanged) is
+    /// <see cref="Agents.ReplanMode.None"/>.
     /// </summary>
     public Agents.ReplanMode? Replan { get; init; }
 
@@ -199,6 +207,7 @@ public static class RunRequestParser
             Autonomy = body.Autonomy ?? agent!.Autonomy,
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
+            Revision = Workflow.AgentWorkflow.Revision,
             Replan = agent.Llm is { Replan: not Agents.ReplanMode.None } llm ? llm.Replan : null,
         };
     }

@@ -99,7 +99,7 @@ public sealed class DriftTests
     {
         using var audit = new TestAudit();
         var drift = new InMemoryDriftStore();
-        var conclude = new ConcludeActivity(audit.Log, audit.Heads, audit.Checkpointer, new FakeTimeProvider(Now), drift);
+        var conclude = new ConcludeActivity(audit.Log, audit.Heads, audit.Checkpointer, new FakeTimeProvider(Now), drift: drift);
         var input = new ConcludeInput("run-7", "failed", "Step s2 (sample.restart) rejected by bob: no", null, 2, 1, 6)
         {
             Agent = "service-healer",

@@ -56,7 +56,7 @@ public sealed class DurableHost : IAsyncLifetime
     {
         var orchestrator = new RecordingOrchestrator(new AgentRunOrchestrator(new AgentWorkflow(Options)), Recorder);
         var runner = new AgentActivityRunner(
-            new ActivityRegistry([.. ScriptedNames.Select(name => new ScriptedActivity(name, Script)), new ConcludeActivity(Audit.Log, Audit.Heads, Audit.Checkpointer, TimeProvider.System, Drift)]),
+            new ActivityRegistry([.. ScriptedNames.Select(name => new ScriptedActivity(name, Script)), new ConcludeActivity(Audit.Log, Audit.Heads, Audit.Checkpointer, TimeProvider.System, drift: Drift)]),
             TimeProvider.System,
             NullLogger<AgentActivityRunner>.Instance);
         _host = await DurableTaskTestHost.StartAsync(
