@@ -7,10 +7,12 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Functions;
 
 // Creates the tables this host writes when infra did not (func start against Azurite, an account made by hand): the ledger
-// (decisions, approvals, idempotency; without it every gate call fails closed), the controls, the MCP pins and the policies. The local
+// (decisions, approvals, idempotency; without it every gate call fails closed), the controls, the MCP pins, the policies and the
+// planning drift. The local
 // runner does the same in RunnerService. While storage is unreachable it retries every second and the host does not start.
 public sealed class StorageTablesService(
-    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableMcpPinStore pins, TableAuditStore audit, BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
+    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableMcpPinStore pins, TableAuditStore audit, TableDriftStore drift,
+    BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -23,6 +25,7 @@ public sealed class StorageTablesService(
                 await policies.Table.CreateIfNotExistsAsync(cancellationToken);
                 await pins.Table.CreateIfNotExistsAsync(cancellationToken);
                 await audit.Table.CreateIfNotExistsAsync(cancellationToken);
+                await drift.Table.CreateIfNotExistsAsync(cancellationToken);
                 await checkpoints.Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
                 return;
             }

@@ -43,6 +43,9 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<BlobCheckpointStore>();
         services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<BlobCheckpointStore>());
         services.AddHostedService<AuditCheckpointService>();
+        // Planning drift per agent (GET /api/agents/{name}/drift), written by the plan, gate and conclude activities.
+        services.TryAddSingleton<TableDriftStore>();
+        services.TryAddSingleton<Agentic.Core.Planning.IDriftStore>(sp => sp.GetRequiredService<TableDriftStore>());
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);

@@ -98,7 +98,12 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                     // The custom status keeps the last running document while the end is recorded: a run is reported
                     // ended by its output, once its audit records are written and signed.
                     var final = RunView.From(state);
-                    await ConcludeAsync(context, final, AgentWorkflow.TimedOutNotice(state), attempts, logger);
+                    var conclusion = ConcludeInput.From(final) with
+                    {
+                        ApprovalTimedOut = AgentWorkflow.TimedOutNotice(state),
+                        Signals = state.Signals.IsDefaultOrEmpty ? null : state.Signals,
+                    };
+                    await ConcludeAsync(context, conclusion, attempts, logger);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
                     if (!context.IsReplaying)
                     {
@@ -211,11 +216,12 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
 
     // The run's end goes into its audit chain and a signed checkpoint (an activity: the orchestrator replays and never
     // writes) before the run reports it ended. A run whose end could not be recorded after every retry still ends: its
-    // chain then verifies as not covered by a checkpoint, which is what verification reports.
+    // chain then verifies as not covered by a checkpoint, which is what verification reports. The same call records the
+    // drift the workflow saw (rejections, approval timeouts, failed post-conditions), kept in the run's state until here.
     // WARNING: this activity call is part of every run's history from here on; removing it breaks runs in flight.
-    private static async Task ConcludeAsync(TaskOrchestrationContext context, RunView final, Core.Agents.NotifyInput? timedOut, Dictionary<string, int> attempts, ILogger logger)
+    private static async Task ConcludeAsync(TaskOrchestrationContext context, ConcludeInput input, Dictionary<string, int> attempts, ILogger logger)
     {
-        var envelope = new ActivityEnvelope(context.InstanceId, ConcludeId, AgenticJson.ToElement(ConcludeInput.From(final) with { ApprovalTimedOut = timedOut }), ConcludeTimeout);
+        var envelope = new ActivityEnvelope(context.InstanceId, ConcludeId, AgenticJson.ToElement(input), ConcludeTimeout);
         try
         {
             await context.CallActivityAsync<JsonElement>(Core.Agents.AgentActivities.Conclude, AgenticJson.ToElement(envelope), Options(ConcludeId, ConcludeRetry, attempts));

@@ -71,6 +71,11 @@ public sealed class ApprovalTests(DurableHost host)
         Assert.Equal("sample.scale", undo.Tool);
         Assert.Equal(2, undo.Arguments.GetProperty("replicas").GetInt32());
         Assert.DoesNotContain(script.Calls, c => c.CommandId == "verify");
+        // The rejection is drift of the plan's planner, recorded when the run concluded.
+        var drift = Assert.Single(host.Drift.Events, e => e.RunId == runId);
+        Assert.Equal((Agentic.Core.Planning.DriftKinds.ApprovalRejected, "s2/approval", "s2", "playbook:test@1", "service-healer"),
+            (drift.Kind, drift.CommandId, drift.StepId, drift.Origin.Planner, drift.Agent));
+        Assert.Equal("Rejected by bob: too risky", drift.Reason);
         RunChecks.ReplayedIdentically(host, runId);
     }
 
@@ -160,6 +165,8 @@ public sealed class ApprovalTests(DurableHost host)
         // An answer after the timeout finds nothing to approve.
         var late = await host.Runs().DecideAsync(runId, "s2", approve: true, null, "bob", [Answers.Operator], Ct);
         Assert.Equal(ApprovalRefusal.NotAwaiting, late.Refusal);
+        var drift = Assert.Single(host.Drift.Events, e => e.RunId == runId);
+        Assert.Equal((Agentic.Core.Planning.DriftKinds.ApprovalTimeout, "s2/approval-timeout"), (drift.Kind, drift.CommandId));
         RunChecks.ReplayedIdentically(host, runId);
     }
 

@@ -7,9 +7,10 @@ namespace Agentic.Testing;
 
 /// <summary>
 /// An OpenAI-compatible chat completions endpoint on 127.0.0.1 that answers from a script: each request takes the next
-/// scripted answer (the assistant's text, with token counts), so a test drives the product's real client stack
-/// (<c>Microsoft.Extensions.AI.OpenAI</c> over HTTP) with a model whose every word it chose. Every request is kept, so a
-/// test can read the prompt and the offered tools the product sent.
+/// scripted answer (the assistant's text, with token counts, or text composed from the request, as a model's answer
+/// depends on what it read), so a test drives the product's real client stack (<c>Microsoft.Extensions.AI.OpenAI</c> over
+/// HTTP) with a model whose every word it chose. Every request is kept, so a test can read the prompt and the offered
+/// tools the product sent.
 /// </summary>
 public sealed class ScriptedModelServer : IAsyncDisposable
 {
@@ -18,7 +19,7 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     private int _served;
 
     /// <summary>Starts the server.</summary>
-    public ScriptedModelServer() => _server = LoopbackServer.Start(RespondAsync);
+    public ScriptedModelServer() => _server = LoopbackServer.Start((context, request) => RespondAsync(context, request));
 
     /// <summary>The API's base URL (what <c>Agentic:Models:{name}:Endpoint</c> is set to).</summary>
     public string Endpoint => _server.Url + "/v1";
@@ -39,6 +40,13 @@ public sealed class ScriptedModelServer : IAsyncDisposable
         return this;
     }
 
+    /// <summary>Queues an answer whose text <paramref name="compose"/> writes from the request it answers (its parsed body).</summary>
+    public ScriptedModelServer Then(Func<JsonNode, string> compose, int inputTokens = 500, int outputTokens = 100)
+    {
+        _script.Enqueue(new Answer(200, "", inputTokens, outputTokens) { Compose = compose });
+        return this;
+    }
+
     /// <summary>Queues an answer whose text is <paramref name="value"/> serialized as JSON.</summary>
     public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100) =>
         Then(JsonSerializer.Serialize(value), inputTokens, outputTokens);
@@ -50,7 +58,7 @@ public sealed class ScriptedModelServer : IAsyncDisposable
         return this;
     }
 
-    private async Task RespondAsync(HttpListenerContext context)
+    private async Task RespondAsync(HttpListenerContext context, LoopbackServer.Recorded request)
     {
         if (context.Request.HttpMethod != "POST" || !context.Request.Url!.AbsolutePath.EndsWith("/chat/completions", StringComparison.Ordinal))
         {
@@ -77,7 +85,7 @@ public sealed class ScriptedModelServer : IAsyncDisposable
             ["choices"] = new JsonArray(new JsonObject
             {
                 ["index"] = 0,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer.Content },
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer.Compose?.Invoke(JsonNode.Parse(request.Body)!) ?? answer.Content },
                 ["finish_reason"] = "stop",
             }),
             ["usage"] = new JsonObject { ["prompt_tokens"] = answer.InputTokens, ["completion_tokens"] = answer.OutputTokens, ["total_tokens"] = answer.InputTokens + answer.OutputTokens },
@@ -88,5 +96,8 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens);
+    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens)
+    {
+        public Func<JsonNode, string>? Compose { get; init; }
+    }
 }

@@ -1,8 +1,10 @@
 using Agentic.Core.Agents;
 using Agentic.Core.Audit;
 using Agentic.Core.Governance;
+using Agentic.Core.Planning;
 using Agentic.Core.Policy;
 using Agentic.Core.Tools;
+using Agentic.Core.Workflow;
 
 namespace Agentic.Core.Activities;
 
@@ -13,10 +15,11 @@ namespace Agentic.Core.Activities;
 /// Anything that can not answer (control store, policy provider, decision store) makes the activity fail, and the
 /// workflow fails the step closed. The decision the step will act under is appended to the run's audit chain before the
 /// gate answers, so the act activity can require it there too (write-ahead); an audit store that can not answer fails
-/// the gate like any other store.
+/// the gate like any other store. A step a language model proposed that the policy forbids is recorded as drift
+/// (<see cref="DriftKinds.ToolForbidden"/>), once per step; a kill switch or quarantine is the operators', not the model's.
 /// </summary>
 public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, IDecisionStore decisions, IControlStore controls, AuditLog audit, TimeProvider clock,
-    IEnumerable<IToolGuard>? guards = null) : Activity<GateInput, GateDecision>
+    IEnumerable<IToolGuard>? guards = null, IDriftStore? drift = null) : Activity<GateInput, GateDecision>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Gate;
@@ -32,7 +35,7 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             // The stored decision covers one tool and one argument digest; a step that now asks for anything else is
             // not what was decided, and fails closed rather than borrowing that decision.
             return stored.Tool == input.Tool && stored.ArgsDigest == input.ArgsDigest
-                ? await AuditedAsync(stored, input, cancellationToken)
+                ? await DriftAsync(await AuditedAsync(stored, input, cancellationToken), input, cancellationToken)
                 : throw new NonRetryableException($"Step {input.StepId} was decided for {stored.Tool} with arguments {stored.ArgsDigest}; it now asks for {input.Tool} with {input.ArgsDigest}.");
         }
         var known = tools.TryResolve(input.Tool, out var tool);
@@ -81,13 +84,33 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
         }
         // Another attempt may have stored its decision meanwhile: the first stored is the step's decision.
-        return Telemetry.AgenticTelemetry.Decided(input, await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken));
+        var recorded = await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken);
+        return Telemetry.AgenticTelemetry.Decided(input, await DriftAsync(recorded, input, cancellationToken));
 
         GateDecision Refuse(GateInput step, string toolVersion, string rule, string reason) =>
             new(step.RunId, step.StepId, step.Tool, toolVersion, step.ArgsDigest, GateEffect.Forbid, policy.Id, policy.Version, rule, reason, null, now, policy.ContentHash)
             {
                 Autonomy = step.Autonomy,
             };
+    }
+
+    // A model's step the policy forbade, keyed by the step's gate command so a repeated gate counts it once.
+    private async Task<GateDecision> DriftAsync(GateDecision decision, GateInput input, CancellationToken cancellationToken)
+    {
+        if (input.Origin is { IsModel: true } origin && !input.Compensation && decision.Effect == GateEffect.Forbid
+            && !string.Equals(decision.PolicyId, Controls.PolicyId, StringComparison.Ordinal))
+        {
+            await DriftRecorder.RecordAsync(drift,
+            [
+                new DriftEvent(input.Agent, input.RunId, AgentWorkflow.Ids.Gate(input.StepId), DriftKinds.ToolForbidden, decision.DecidedAt, origin)
+                {
+                    StepId = input.StepId,
+                    Tool = input.Tool,
+                    Reason = $"Forbidden by {decision.PolicyId}@{decision.PolicyVersion} rule '{decision.Rule}': {decision.Reason}",
+                },
+            ], cancellationToken);
+        }
+        return decision;
     }
 
     // The step's decision in the run's audit chain: written once, found again by a repeated gate.

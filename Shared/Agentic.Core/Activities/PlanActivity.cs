@@ -16,7 +16,10 @@ namespace Agentic.Core.Activities;
 /// (<see cref="PolicyGate.Offer"/>); reads the observation, the goal and the parameters as delimited data (each source
 /// it does not trust taints the plan); and plans through <see cref="LlmPlanner"/> within the run's remaining budget and
 /// step guard. The plan record names the model, the prompt template's id, version and hash, what was offered and why
-/// the rest was not, the tokens and cost, and the taint.
+/// the rest was not, the tokens and cost, and the taint. A model asked again after each action also reads what every
+/// step so far did (<see cref="PlanInput.History"/>), as untrusted data: a tool's output is outside content.
+/// Each plan round is counted in the drift store (the rates' denominator), with the model's refused answers and the
+/// tools it proposed that it was not offered, once per round however often the activity runs.
 /// </summary>
 public sealed class PlanActivity(
     AgentCatalog agents,
@@ -26,7 +29,8 @@ public sealed class PlanActivity(
     PromptTemplates? prompts = null,
     IPolicyProvider? policies = null,
     ToolRegistry? tools = null,
-    IEnumerable<IToolGuard>? guards = null) : Activity<PlanInput, Plan>
+    IEnumerable<IToolGuard>? guards = null,
+    IDriftStore? drift = null) : Activity<PlanInput, Plan>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Plan;
@@ -39,18 +43,22 @@ public sealed class PlanActivity(
             throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
         }
         var agent = agents.Get(input.Agent);
-        var plan = agent.Llm is { } llm ? await PlanWithModelAsync(agent, llm, input, cancellationToken) : agent.Planner(input);
+        var plan = agent.Llm is { } llm ? await PlanWithModelAsync(agent, llm, input, context, cancellationToken) : agent.Planner(input);
         if (agent.Tools is { } allowed && plan.Steps.FirstOrDefault(s => !allowed.Contains(s.Tool, StringComparer.Ordinal)) is { } stray)
         {
             throw new NonRetryableException($"Agent '{agent.Name}' planned step '{stray.StepId}' with tool '{stray.Tool}', which is not among the tools it may propose ({string.Join(", ", allowed)}).");
         }
         plan = plan with { AgentVersion = agent.Version, AgentHash = agent.Hash };
+        if (agent.Llm is null)
+        {
+            await DriftRecorder.RecordAsync(drift, [Round(input, context, PlanOrigin.Of(plan), clock.GetUtcNow())], cancellationToken);
+        }
         // A playbook names its version in the planner ("playbook:diagnostics@1"); a model's plan names its prompt's.
         await audit.AppendAsync(input.RunId, AuditEntries.Planned(context.CommandId, input, plan, plannerVersion: plan.Model?.PromptVersion, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);
         return plan;
     }
 
-    private async Task<Plan> PlanWithModelAsync(AgentDefinition agent, LlmSettings llm, PlanInput input, CancellationToken cancellationToken)
+    private async Task<Plan> PlanWithModelAsync(AgentDefinition agent, LlmSettings llm, PlanInput input, ActivityContext context, CancellationToken cancellationToken)
     {
         if (planner is null || prompts is null || policies is null || tools is null)
         {
@@ -83,15 +91,48 @@ public sealed class PlanActivity(
             listed).Concat(refused).ToList();
         var offered = listed.Where(t => offers.Any(o => o.Offered && o.Tool == t.Name)).ToList();
         var request = new LlmPlanRequest(input.RunId, agent.Name, agent.Description, input.Target, llm.Model, prompts.Get(llm.Prompt), offered, data,
-            input.MaxSteps ?? 10, input.BudgetRemaining ?? double.MaxValue);
+            input.MaxSteps ?? 10, input.BudgetRemaining ?? double.MaxValue)
+        {
+            StepByStep = input.History is not null,
+        };
         try
         {
             var (plan, usage) = await planner.PlanAsync(request, cancellationToken);
+            await DriftRecorder.RecordAsync(drift, ModelDrift(input, context, PlanOrigin.Of(usage, agent.Version), usage), cancellationToken);
             return plan with { Model = usage, Offers = offers };
         }
         catch (PlanningException ex)
         {
+            if (ex.Usage is { } usage)
+            {
+                await DriftRecorder.RecordAsync(drift, ModelDrift(input, context, PlanOrigin.Of(usage, agent.Version), usage), cancellationToken);
+            }
             throw new NonRetryableException(ex.Message, ex);
+        }
+    }
+
+    // Keyed by the plan's command (plan, plan.2, ...): a redelivered plan activity counts its round once.
+    private static DriftEvent Round(PlanInput input, ActivityContext context, PlanOrigin origin, DateTimeOffset at) =>
+        new(input.Agent, input.RunId, context.CommandId, DriftKinds.Plan, at, origin);
+
+    private IEnumerable<DriftEvent> ModelDrift(PlanInput input, ActivityContext context, PlanOrigin origin, ModelPlanning usage)
+    {
+        var at = clock.GetUtcNow();
+        yield return Round(input, context, origin, at);
+        if (usage.Rejected.Count > 0)
+        {
+            yield return new DriftEvent(input.Agent, input.RunId, context.CommandId, DriftKinds.PlanInvalid, at, origin)
+            {
+                Reason = $"{usage.Rejected.Count} answer(s) refused: {string.Join(" | ", usage.Rejected)}",
+            };
+        }
+        if (usage.NotOffered is [var first, ..] notOffered)
+        {
+            yield return new DriftEvent(input.Agent, input.RunId, context.CommandId, DriftKinds.ToolNotOffered, at, origin)
+            {
+                Tool = first,
+                Reason = $"Proposed {string.Join(", ", notOffered.Select(t => $"'{t}'"))}; offered {(usage.Offered.Count == 0 ? "nothing" : string.Join(", ", usage.Offered))}.",
+            };
         }
     }
 
@@ -111,6 +152,21 @@ public sealed class PlanActivity(
         var observation = input.Observation;
         data.Add(new PlanningData("observation:" + observation.Source,
             AgenticJson.ToElement(new { observation.Status, observation.Healthy, observation.Details }), Trusted("observation")));
+        // What the run's steps did is never trusted, whatever the agent trusts: a tool's output is what the tool read.
+        foreach (var step in input.History ?? [])
+        {
+            data.Add(new PlanningData("outcome:" + step.StepId, AgenticJson.ToElement(new
+            {
+                step = step.StepId,
+                step.Tool,
+                step.ArgsDigest,
+                step.Status,
+                step.Summary,
+                step.Output,
+                step.OutputDigest,
+                step.OutputOmittedChars,
+            })));
+        }
         return data;
     }
 }

@@ -191,4 +191,24 @@ public sealed record LlmSettings(string Model, string Prompt, IReadOnlyList<stri
 {
     /// <summary>Where the agent's YAML has the section (line, column).</summary>
     public (int Line, int Column) At { get; init; }
+
+    /// <summary>When the planner is asked again (<c>replan</c>): once per run by default, or after each action.</summary>
+    public ReplanMode Replan { get; init; } = ReplanMode.None;
+}
+
+/// <summary>When a language model planner is asked for another plan (an agent's <c>llm.replan</c>, fixed into each run at its start).</summary>
+public enum ReplanMode
+{
+    /// <summary>
+    /// <c>none</c>: one plan, whose steps all run (a model plan names no post-condition, so no failed check asks again).
+    /// The model reads the request and the observation only.
+    /// </summary>
+    None,
+
+    /// <summary>
+    /// <c>after-each-action</c>: after each executed step the planner is asked again with what every step did so far, and
+    /// answers with the next steps (the first runs, the rest are superseded) or with none, meaning done. Each plan counts
+    /// against the run's <c>maxPlans</c>, and every other guard holds as for any plan.
+    /// </summary>
+    AfterEachAction,
 }

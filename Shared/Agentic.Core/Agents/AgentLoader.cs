@@ -26,6 +26,7 @@ namespace Agentic.Core.Agents;
 ///   model: default                    # a model configured under Agentic:Models
 ///   prompt: task-planner              # a prompt template (prompts/task-planner.md)
 ///   trust: [request.goal]             # optional: data sources read as trusted (everything else taints the plan)
+///   replan: after-each-action         # optional: none (default, one plan) or after-each-action (needs guards.maxPlans >= 2)
 /// signals:                            # default: one http-probe of 'health'
 ///   - kind: http-probe
 ///     path: health                    # the route under the run's target
@@ -61,7 +62,8 @@ public static partial class AgentLoader
     public const int MaxRepeat = 100;
 
     private static readonly string[] AgentKeys = ["name", "version", "description", "autonomy", "planner", "signals", "tools", "targets", "guards", "playbook", "llm"];
-    private static readonly string[] LlmKeys = ["model", "prompt", "trust"];
+    private static readonly string[] LlmKeys = ["model", "prompt", "trust", "replan"];
+    private static readonly string[] ReplanModes = ["none", "after-each-action"];
     private static readonly string[] LlmRequired = ["model", "prompt"];
     private static readonly string[] AgentRequired = ["name", "version", "description", "tools"];
     private static readonly string[] SignalKeys = ["kind", "path", "timeout"];
@@ -232,7 +234,7 @@ public static partial class AgentLoader
             }
             else
             {
-                llm = ReadLlm(source, llmMember, where);
+                llm = ReadLlm(source, llmMember, where, guards);
             }
         }
         else if (planner == LlmPlanner)
@@ -400,7 +402,7 @@ public static partial class AgentLoader
         return rules;
     }
 
-    private static LlmSettings? ReadLlm(YamlSource source, Member member, string where)
+    private static LlmSettings? ReadLlm(YamlSource source, Member member, string where, RunGuards? guards)
     {
         var llmWhere = "the llm section of " + where;
         var members = source.Mapping(member.Value, $"'llm' in {where}", llmWhere, LlmKeys, LlmRequired);
@@ -422,7 +424,29 @@ public static partial class AgentLoader
                 source.Report(trustMember.Value.Start, DiagnosticCodes.InvalidValue, $"'trust' in {llmWhere} must be a list of data sources (e.g. 'request.goal')");
             }
         }
-        return model is null || prompt is null ? null : new LlmSettings(model, prompt, trust) { At = (YamlSource.Line(member.Key), YamlSource.Column(member.Key)) };
+        var replan = ReplanMode.None;
+        if (Text(source, members, "replan", llmWhere) is { } replanText)
+        {
+            var at = members["replan"].Value.Start;
+            if (replanText == "after-each-action")
+            {
+                replan = ReplanMode.AfterEachAction;
+                // Each action is followed by a plan: with one plan the run could never hear that the planner is done.
+                if ((guards?.MaxPlans ?? 1) < 2)
+                {
+                    source.Report(at, DiagnosticCodes.InvalidValue,
+                        $"'replan: after-each-action' in {llmWhere} asks the planner again after each action, and each plan counts against the guard 'maxPlans', which is {guards?.MaxPlans ?? 1}: set guards.maxPlans to at least 2 (the most actions plus one)");
+                }
+            }
+            else if (replanText != "none")
+            {
+                var nearest = PolicySchema.Nearest(replanText, ReplanModes);
+                source.Report(at, DiagnosticCodes.InvalidValue, nearest is not null
+                    ? $"unknown replan '{replanText}' in {llmWhere} (did you mean '{nearest}'?)"
+                    : $"unknown replan '{replanText}' in {llmWhere} (expected 'none' or 'after-each-action')");
+            }
+        }
+        return model is null || prompt is null ? null : new LlmSettings(model, prompt, trust) { At = (YamlSource.Line(member.Key), YamlSource.Column(member.Key)), Replan = replan };
     }
 
     private static RunGuards? ReadGuards(YamlSource source, Member member, string where)

@@ -157,6 +157,36 @@ public sealed record PlanInput(string RunId, string Agent, string? Goal, string 
 
     /// <summary>The most steps the plan may have.</summary>
     public int? MaxSteps { get; init; }
+
+    /// <summary>
+    /// For a planner asked again after each action (<see cref="ReplanMode.AfterEachAction"/>): what every step executed so
+    /// far did, in order. <c>null</c> for a planner asked once.
+    /// </summary>
+    public IReadOnlyList<StepOutcome>? History { get; init; }
+}
+
+/// <summary>
+/// What one executed step did, as a planner asked again after each action reads it: outside content (a tool's output is
+/// whatever the tool read), so a model reads it as untrusted data.
+/// </summary>
+/// <param name="StepId">The step's id in the run (<c>s1</c>, <c>p2.s1</c>).</param>
+/// <param name="Tool">The tool called.</param>
+/// <param name="ArgsDigest">The digest of the exact arguments it was called with.</param>
+/// <param name="Status">How the step ended (<c>succeeded</c>, <c>failed</c>).</param>
+/// <param name="Summary">The tool's one-line summary, or the error.</param>
+public sealed record StepOutcome(string StepId, string Tool, string ArgsDigest, string Status, string? Summary)
+{
+    /// <summary>The most characters of a step's output (as JSON) a planner is given; a larger output is given as its digest and size.</summary>
+    public const int MaxOutputChars = 8 * 1024;
+
+    /// <summary>The tool's output, when it is at most <see cref="MaxOutputChars"/> as JSON.</summary>
+    public JsonElement? Output { get; init; }
+
+    /// <summary>The digest of the tool's output.</summary>
+    public string? OutputDigest { get; init; }
+
+    /// <summary>The output's size as JSON in characters, when it was left out for its size.</summary>
+    public int? OutputOmittedChars { get; init; }
 }
 
 /// <summary>Input of the gate activity: everything the policy may look at.</summary>
@@ -182,6 +212,9 @@ public sealed record GateInput(string RunId, string StepId, string Principal, st
 
     /// <summary>Those sources (policies: <c>context.taintSources</c>).</summary>
     public IReadOnlyList<string>? TaintSources { get; init; }
+
+    /// <summary>For a step a language model proposed: the planner, prompt and model, which a forbid is recorded against as drift.</summary>
+    public Planning.PlanOrigin? Origin { get; init; }
 }
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>

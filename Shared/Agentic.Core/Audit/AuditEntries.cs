@@ -85,7 +85,10 @@ public static class AuditEntries
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(plan);
-        var from = input.Round <= 1 ? AgentWorkflow.Ids.Perceive : AgentWorkflow.Ids.VerifyFor(input.Round - 1);
+        // A plan follows from the observation it read, and a plan asked for after an action from every outcome it read.
+        List<string> from = input.History is { } history
+            ? [AgentWorkflow.Ids.Perceive, .. history.Select(s => OutcomeOf(s.StepId))]
+            : [input.Round <= 1 ? AgentWorkflow.Ids.Perceive : AgentWorkflow.Ids.VerifyFor(input.Round - 1)];
         return new(commandId, AuditKinds.Plan, at, Data(new JsonObject
         {
             ["planner"] = plan.Planner,
@@ -95,6 +98,7 @@ public static class AuditEntries
             ["agentHash"] = plan.AgentHash,
             ["round"] = input.Round,
             ["observationDigest"] = input.Observation.Digest,
+            ["outcomesRead"] = input.History?.Count,
             ["rationale"] = Cap(plan.Rationale),
             ["expectHealthy"] = plan.ExpectHealthy,
             ["steps"] = new JsonArray([.. plan.Steps.Select(s => (JsonNode?)new JsonObject
@@ -121,7 +125,7 @@ public static class AuditEntries
                 ["taintSources"] = new JsonArray([.. m.TaintSources.Select(t => (JsonNode?)t)]),
                 ["refusedAnswers"] = m.Rejected.Count,
             } : null,
-        }), [from]);
+        }), from);
     }
 
     /// <summary>The gate's decision for a step.</summary>

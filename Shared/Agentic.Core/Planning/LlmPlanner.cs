@@ -41,7 +41,14 @@ public sealed record LlmPlanRequest(
     IReadOnlyList<ToolDescriptor> Offered,
     IReadOnlyList<PlanningData> Data,
     int MaxSteps,
-    double BudgetRemaining);
+    double BudgetRemaining)
+{
+    /// <summary>
+    /// Whether the planner is asked again after each action (<see cref="ReplanMode.AfterEachAction"/>): the model is told that
+    /// only its first step runs before it is asked again with the outcome, and that no steps means done.
+    /// </summary>
+    public bool StepByStep { get; init; }
+}
 
 /// <summary>How a model was used for a plan: what the audit and the budget need.</summary>
 /// <param name="Model">The configured model's name.</param>
@@ -70,7 +77,11 @@ public sealed record ModelPlanning(
     double Cost,
     bool Tainted,
     IReadOnlyList<string> TaintSources,
-    IReadOnlyList<string> Rejected);
+    IReadOnlyList<string> Rejected)
+{
+    /// <summary>The tools the model proposed that it was not offered, over every answer (each refused).</summary>
+    public IReadOnlyList<string>? NotOffered { get; init; }
+}
 
 /// <summary>A model's plan was refused, or could not be asked for, for a reason retrying will not change.</summary>
 public sealed class PlanningException(string message, ModelPlanning? usage = null) : Exception(message)
@@ -119,11 +130,15 @@ public sealed partial class LlmPlanner(ChatModels models, ToolRegistry tools, Ti
             Temperature = 0,
         };
         var rejected = new List<string>();
+        var notOffered = new List<string>();
         long input = 0, output = 0;
         double cost = 0;
         var calls = 0;
         ModelPlanning Usage() => new(request.Model, settings.Model, request.Template.Id, request.Template.Version, request.Template.Hash, offered,
-            calls, input, output, cost, untrusted.Count > 0, untrusted, rejected);
+            calls, input, output, cost, untrusted.Count > 0, untrusted, rejected)
+        {
+            NotOffered = notOffered.Count > 0 ? notOffered.Distinct(StringComparer.Ordinal).ToList() : null,
+        };
 
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
@@ -150,7 +165,7 @@ public sealed partial class LlmPlanner(ChatModels models, ToolRegistry tools, Ti
             cost += (inTokens * settings.InputCostPerMillionTokens + outTokens * settings.OutputCostPerMillionTokens) / 1_000_000;
             Spent(request.Agent, request.Model, inTokens + outTokens - estimate.Tokens);
             var text = response.Text;
-            var (plan, problems) = Validate(text, request);
+            var (plan, problems) = Validate(text, request, notOffered);
             if (plan is not null)
             {
                 return (plan, Usage());
@@ -192,7 +207,14 @@ public sealed partial class LlmPlanner(ChatModels models, ToolRegistry tools, Ti
             # Answer
             One JSON object as the schema says: "rationale", and "steps", each with "id" (letters, digits, '.', '_', '-';
             unique), "tool", "arguments" (an object the tool's inputSchema accepts) and "rationale".
-            """;
+            """ + (request.StepByStep ? "\n\n" + """
+            # Step by step
+            You are asked again after each action. Then the data also holds what every step so far did, one item per step
+            (source "outcome:<step id>": its tool, arguments digest, status, summary and output), data like the rest.
+            Only the first step of your answer runs before you are asked again; the others are dropped. When the goal is
+            reached, or nothing more should be done, answer with no steps and say in "rationale" what was done: it
+            becomes the run's outcome.
+            """ : "");
     }
 
     // Each item JSON-encoded with HTML-sensitive characters escaped, so no item can write '<' and so can not close its
@@ -243,7 +265,7 @@ public sealed partial class LlmPlanner(ChatModels models, ToolRegistry tools, Ti
     });
 
     // The answer is checked here whatever the model was told: structured output is a request, not a guarantee.
-    private (Plan? Plan, List<string> Problems) Validate(string text, LlmPlanRequest request)
+    private (Plan? Plan, List<string> Problems) Validate(string text, LlmPlanRequest request, List<string> notOffered)
     {
         var problems = new List<string>();
         JsonElement root;
@@ -303,6 +325,7 @@ public sealed partial class LlmPlanner(ChatModels models, ToolRegistry tools, Ti
             {
                 problems.Add($"{where}: tool '{tool}' is not one of the offered tools ({string.Join(", ", offered.Order(StringComparer.Ordinal))}).");
                 PlanningMetrics.NotOffered(request.Agent, request.Template, tool ?? "");
+                notOffered.Add(tool ?? "");
             }
             if (!step.TryGetProperty("arguments", out var arguments) || arguments.ValueKind != JsonValueKind.Object)
             {

@@ -51,6 +51,13 @@ public sealed record RunRequest
     /// </summary>
     public int? Revision { get; init; }
 
+    /// <summary>
+    /// When the planner is asked again, fixed when the run starts from the agent's <c>llm.replan</c>; <c>null</c> (a playbook,
+    /// a model asked once, or a run admitted before the setting existed, which so replays unchanged) is
+    /// <see cref="Agents.ReplanMode.None"/>.
+    /// </summary>
+    public Agents.ReplanMode? Replan { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
@@ -201,6 +208,7 @@ public static class RunRequestParser
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
             Revision = Workflow.AgentWorkflow.Revision,
+            Replan = agent.Llm is { Replan: not Agents.ReplanMode.None } llm ? llm.Replan : null,
         };
     }
 

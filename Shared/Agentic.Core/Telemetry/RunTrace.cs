@@ -155,6 +155,7 @@ public static class RunTrace
             _ when guard.Contains("tool call(s)", StringComparison.Ordinal) => "tool_calls",
             _ when guard.Contains("budget", StringComparison.Ordinal) => "budget",
             _ when guard.Contains("the plan has", StringComparison.Ordinal) => "steps",
+            _ when guard.Contains("plan(s)", StringComparison.Ordinal) => "plans",
             _ => "other",
         };
     }

@@ -102,6 +102,26 @@ public sealed record StepState(string StepId, string Tool, JsonElement Arguments
     public ImmutableArray<string> Notices { get; init; } = [];
 }
 
+/// <summary>
+/// A sign of planning drift the workflow saw happen (a human's rejection, an approval that timed out, a post-condition
+/// that failed), kept in the run's state so the run's end can record it in the drift store: the workflow does no I/O.
+/// </summary>
+/// <param name="Kind">One of <see cref="Planning.DriftKinds"/>.</param>
+/// <param name="CommandId">The command it happened under (<c>s2/approval</c>, <c>s2/approval-timeout</c>, <c>verify.2</c>): with the run and kind, its key.</param>
+/// <param name="At">When it happened (the event's time).</param>
+/// <param name="Reason">Why.</param>
+public sealed record RunSignal(string Kind, string CommandId, DateTimeOffset At, string Reason)
+{
+    /// <summary>The step it concerns, if any.</summary>
+    public string? StepId { get; init; }
+
+    /// <summary>That step's tool.</summary>
+    public string? Tool { get; init; }
+
+    /// <summary>The planner whose plan it concerns.</summary>
+    public Planning.PlanOrigin? Origin { get; init; }
+}
+
 /// <summary>A line of the run's story, for people: perceived, planned, decided, approved, acted, completed.</summary>
 public sealed record RunLogEntry(DateTimeOffset At, string Kind, string Message, string? StepId = null);
 
@@ -164,4 +184,7 @@ public sealed record AgentRunState
 
     /// <summary>While the run undoes its completed steps (a saga): why the run is failing. <c>null</c> otherwise.</summary>
     public string? CompensatingFor { get; init; }
+
+    /// <summary>The drift the workflow saw, in order; recorded in the drift store when the run ends.</summary>
+    public ImmutableArray<RunSignal> Signals { get; init; } = [];
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Agentic.Core.Agents;
 using Agentic.Core.Json;
+using Agentic.Core.Planning;
 using Agentic.Core.Runs;
 
 namespace Agentic.Core.Workflow;
@@ -50,7 +51,9 @@ public sealed record AgentWorkflowOptions
 
 /// <summary>
 /// The governed agent loop as a decider: perceive, plan, then per step gate, (approval), act;
-/// then verify the plan's post-condition, and complete or fail. Pure: see <see cref="IDecider{TInput,TState}"/>.
+/// then verify the plan's post-condition, and complete or fail. A run whose planner is asked again after each action
+/// (<see cref="ReplanMode.AfterEachAction"/>) plans after every executed step instead, until the planner answers with no
+/// steps or a guard ends the run. Pure: see <see cref="IDecider{TInput,TState}"/>.
 /// </summary>
 public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRequest, AgentRunState>
 {
@@ -146,6 +149,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Environment = request.Environment,
                     BudgetRemaining = guards.Budget is { } budget ? Math.Max(0, budget - state.BudgetUsed) : null,
                     MaxSteps = guards.MaxSteps ?? options.MaxSteps,
+                    History = StepByStep(state) ? History(state) : null,
                 };
                 return [Read(Ids.PlanFor(round), AgentActivities.Plan, input), deadline];
             }
@@ -161,6 +165,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Compensation = step.CompensationOf is not null,
                     Tainted = step.Tainted,
                     TaintSources = step.TaintSources,
+                    // A step of the plan in force; compensations are the workflow's, not the planner's.
+                    Origin = step.CompensationOf is null && state.Plan?.Model is not null ? PlanOrigin.Of(state.Plan) : null,
                 };
                 return [Read(Ids.Gate(step.StepId), AgentActivities.Gate, input), deadline];
             }
@@ -315,6 +321,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 {
                     return Complete(state, now, "remediated", $"Target healthy after {Succeeded(state)} step(s).");
                 }
+                state = Signal(state, DriftKinds.PostConditionFailed, Ids.VerifyFor(state.Plans), now, $"Target still {observation.Status} after plan {state.Plans}.", step: null);
                 var maxPlans = Guards(state).MaxPlans ?? 1;
                 if (state.Plans < maxPlans)
                 {
@@ -381,12 +388,67 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         }
         if (steps.IsEmpty)
         {
-            return plan.ExpectHealthy
-                ? state with { Phase = RunPhase.Verifying }
+            return plan.ExpectHealthy ? state with { Phase = RunPhase.Verifying }
+                // Asked again after its actions, the planner says it is done: its rationale is the run's outcome.
+                : StepByStep(state) && Succeeded(state) > 0 ? Complete(state, now, "done", plan.Rationale)
                 : Complete(state, now, "no-action", "Nothing to do: " + plan.Rationale);
         }
         return EnterGate(state, first, now);
     }
+
+    private static bool StepByStep(AgentRunState state) => state.Request.Replan == ReplanMode.AfterEachAction;
+
+    // What the steps executed so far did, for a planner asked again after each action. Outputs are cut at a size a prompt
+    // can hold; the digest stays.
+    private static ImmutableArray<StepOutcome> History(AgentRunState state) =>
+    [
+        .. state.Steps
+            .Where(s => s.CompensationOf is null && s.Status is StepStatus.Succeeded or StepStatus.Failed or StepStatus.Compensated)
+            .Select(s =>
+            {
+                var output = s.Result?.Output is { ValueKind: not JsonValueKind.Undefined } o ? o : (JsonElement?)null;
+                var chars = output is { } value ? value.GetRawText().Length : 0;
+                return new StepOutcome(s.StepId, s.Tool, s.ArgsDigest, JsonNamingPolicy.KebabCaseLower.ConvertName(s.Status.ToString()), s.Result?.Summary ?? s.Error)
+                {
+                    Output = chars <= StepOutcome.MaxOutputChars ? output : null,
+                    OutputDigest = output is { } digested ? AgenticJson.Digest(digested) : null,
+                    OutputOmittedChars = chars > StepOutcome.MaxOutputChars ? chars : null,
+                };
+            }),
+    ];
+
+    /// <summary>
+    /// After an action of a run that plans step by step: the rest of the plan in force is superseded, and the planner is
+    /// asked again while the plan guard allows; once it does not, the run fails with the guard's reason (undoing what it can).
+    /// </summary>
+    private AgentRunState AskAgain(AgentRunState state, DateTimeOffset now)
+    {
+        var done = state.Steps[state.Current];
+        state = state with
+        {
+            Steps = state.Steps.Select(s => s.Status == StepStatus.Pending
+                ? s with { Status = StepStatus.Skipped, Error = $"Superseded: the planner is asked again after each action ({done.StepId} ran)." }
+                : s).ToImmutableArray(),
+        };
+        var maxPlans = Guards(state).MaxPlans ?? 1;
+        if (state.Plans >= maxPlans)
+        {
+            return FailPlan(state, now, $"Guard: the run made {state.Plans} plan(s); at most {maxPlans} are allowed, and the planner had not answered that it was done (after step {done.StepId}, {done.Tool}).");
+        }
+        return state with
+        {
+            Phase = RunPhase.Planning,
+            Log = state.Log.Add(new(now, "replanning", $"{done.Tool} done; asking the planner for plan {state.Plans + 1} of at most {maxPlans} with what every step did so far.", done.StepId)),
+        };
+    }
+
+    private static AgentRunState Signal(AgentRunState state, string kind, string commandId, DateTimeOffset at, string reason, StepState? step) =>
+        state.Plan is null || step?.CompensationOf is not null
+            ? state // nothing planned yet, or an undo step: the workflow's, not the planner's
+            : state with
+            {
+                Signals = state.Signals.Add(new RunSignal(kind, commandId, at, reason) { StepId = step?.StepId, Tool = step?.Tool, Origin = PlanOrigin.Of(state.Plan) }),
+            };
 
     /// <summary>
     /// The reserved prefix <paramref name="stepId"/> starts with, or <c>null</c>. The workflow generates step ids of its own
@@ -450,6 +512,10 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
 
     private AgentRunState Advance(AgentRunState state, DateTimeOffset now)
     {
+        if (state.CompensatingFor is null && StepByStep(state))
+        {
+            return AskAgain(state, now);
+        }
         var next = state.Current + 1;
         if (next < state.Steps.Length)
         {
@@ -588,6 +654,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         if (!approval.Approved)
         {
             state = state with { Log = state.Log.Add(new(e.At, "rejected", $"{step.Tool} rejected by {approval.Approver}{comment}", step.StepId)) };
+            state = Signal(state, DriftKinds.ApprovalRejected, Ids.Approval(step.StepId), e.At, $"Rejected by {approval.Approver}{comment}", step);
             return FailPlan(WithStep(state, step with { Status = StepStatus.Rejected, Approval = approval, Error = "Rejected by " + approval.Approver }), e.At,
                 $"Step {step.StepId} ({step.Tool}) rejected by {approval.Approver}{comment}");
         }
@@ -614,6 +681,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             return WithStep(state, step with { Escalated = true, RequiredRole = to, Approvals = [], ApprovalDeadline = until });
         }
         var reason = $"Approval for step {step.StepId} ({step.Tool}) timed out after {Format(ApprovalTimeout(state, terms))}{(step.Escalated ? " (escalated once)" : "")}; the step is rejected.";
+        state = Signal(state, DriftKinds.ApprovalTimeout, TimeoutId(step), t.At, reason, step);
         return FailPlan(WithStep(state, step with { Status = StepStatus.Rejected, Error = "Approval timed out." }), t.At, reason);
     }
 
@@ -641,6 +709,9 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     $"Step {step.StepId} ({step.Tool}) failed: {what}");
             }
             case RunPhase.Verifying:
+                return FailPlan(state, f.At, $"{Capitalize(f.CommandId)} failed: {what}");
+            case RunPhase.Planning when StepByStep(state) && state.CompensatingFor is null:
+                // The plan after an action: what the actions did is undone where it can be, as for any plan that can not finish.
                 return FailPlan(state, f.At, $"{Capitalize(f.CommandId)} failed: {what}");
             default:
                 return End(state, f.At, RunPhase.Failed, $"{Capitalize(f.CommandId)} failed: {what}");

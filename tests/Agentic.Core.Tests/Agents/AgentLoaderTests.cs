@@ -244,6 +244,42 @@ public sealed class AgentLoaderTests
         AssertSingle(error, 1, 1, DiagnosticCodes.MissingKey, "missing required key 'llm' in agent 'assistant' (its planner is 'llm': name its model and prompt template)");
     }
 
+    [Fact]
+    public void LlmPlanner_AskedAgainAfterEachAction_LoadsWithTheModeAndItsPlanGuard()
+    {
+        var agent = AgentLoader.Load("""
+            name: assistant
+            version: "1"
+            description: d
+            planner: llm
+            llm: { model: default, prompt: task-planner, replan: after-each-action }
+            tools: [http.request]
+            guards: { maxPlans: 4 }
+            """, File, KnownTools);
+
+        Assert.Equal(ReplanMode.AfterEachAction, agent.Llm!.Replan);
+        Assert.Equal(4, agent.Guards!.MaxPlans);
+        Assert.Equal(ReplanMode.None, AgentLoader.Load(LlmAgent("llm: { model: default, prompt: task-planner, replan: none }"), File, KnownTools).Llm!.Replan);
+        Assert.Equal(ReplanMode.None, AgentLoader.Load(LlmAgent("llm: { model: default, prompt: task-planner }"), File, KnownTools).Llm!.Replan);
+    }
+
+    [Theory]
+    [InlineData("llm: { model: default, prompt: task-planner, replan: after-each-action }", 5, 54, "'replan: after-each-action' in the llm section of agent 'assistant' asks the planner again after each action, and each plan counts against the guard 'maxPlans', which is 1: set guards.maxPlans to at least 2 (the most actions plus one)")]
+    [InlineData("llm: { model: default, prompt: task-planner, replan: after-each-acton }", 5, 54, "unknown replan 'after-each-acton' in the llm section of agent 'assistant' (did you mean 'after-each-action'?)")]
+    public void LlmReplanMistakes_AreReported(string llm, int line, int column, string message)
+    {
+        AssertSingle(Load(LlmAgent(llm)), line, column, DiagnosticCodes.InvalidValue, message);
+    }
+
+    private static string LlmAgent(string llm) => $"""
+        name: assistant
+        version: "1"
+        description: d
+        planner: llm
+        {llm}
+        tools: [http.request]
+        """;
+
     [Theory]
     [InlineData("planner: playbok", 5, 10, DiagnosticCodes.InvalidValue, "unknown planner 'playbok' in agent 'probe' (did you mean 'playbook'?)")]
     [InlineData("name: Probe Agent", 1, 7, DiagnosticCodes.InvalidValue, "invalid agent name 'Probe Agent' (use 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit)")]
@@ -326,12 +362,14 @@ public sealed class AgentLoaderTests
         {
             var path = Path.Combine(Agentic.Testing.Repo.Root, "agents", agent.Name + ".yaml");
             Assert.Equal($"agents/{agent.Name}.yaml", agent.Source);
-            Assert.Equal("1", agent.Version);
+            Assert.Equal(agent.Name == "task" ? "2" : "1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
             Assert.Equal(agent.Name == "task" ? "llm" : "playbook", agent.PlannerKind);
             Assert.Equal(HttpProbeSource.Health, agent.Probe);
         }
-        Assert.Equal(("default", "task-planner"), (AgentCatalog.Default.Get("task").Llm!.Model, AgentCatalog.Default.Get("task").Llm!.Prompt));
+        var task = AgentCatalog.Default.Get("task");
+        Assert.Equal(("default", "task-planner", ReplanMode.AfterEachAction), (task.Llm!.Model, task.Llm.Prompt, task.Llm.Replan));
+        Assert.True(task.Guards!.MaxPlans >= 2);
     }
 
     private static AgentLoadException Load(string yaml) => Assert.Throws<AgentLoadException>(() => AgentLoader.Load(yaml, File, KnownTools));

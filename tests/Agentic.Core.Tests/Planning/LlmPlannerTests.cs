@@ -135,6 +135,34 @@ public sealed class LlmPlannerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AskedStepByStep_TheModelIsToldThatOnlyItsFirstStepRuns_AndThatNoStepsMeansDone()
+    {
+        _model.ThenJson(ValidPlan).ThenJson(ValidPlan);
+        var planner = Planner();
+
+        await planner.PlanAsync(Request() with { StepByStep = true }, Ct);
+        await planner.PlanAsync(Request(), Ct);
+
+        var stepByStep = _model.Requests[0]["messages"]![0]!["content"]!.ToString();
+        Assert.Contains("# Step by step", stepByStep, StringComparison.Ordinal);
+        Assert.Contains("Only the first step of your answer runs before you are asked again", stepByStep.ReplaceLineEndings(" "), StringComparison.Ordinal);
+        Assert.Contains("answer with no steps", stepByStep, StringComparison.Ordinal);
+        Assert.DoesNotContain("# Step by step", _model.Requests[1]["messages"]![0]!["content"]!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ToolsProposedThatWereNotOffered_AreNamedInTheUsage_OnceEach()
+    {
+        const string purge = """{"rationale":"r","steps":[{"id":"s1","tool":"sample.purge","arguments":{},"rationale":"x"},{"id":"s2","tool":"sample.purge","arguments":{},"rationale":"y"}]}""";
+        _model.Then(purge).Then("""{"rationale":"r","steps":[{"id":"s1","tool":"shell.exec","arguments":{},"rationale":"x"}]}""").ThenJson(ValidPlan);
+
+        var (_, usage) = await Planner().PlanAsync(Request(), Ct);
+
+        Assert.Equal(["sample.purge", "shell.exec"], usage.NotOffered);
+        Assert.Equal(2, usage.Rejected.Count);
+    }
+
+    [Fact]
     public async Task CallThatCouldOverrunTheBudget_IsNotMade()
     {
         var refused = await Assert.ThrowsAsync<PlanningException>(() => Planner().PlanAsync(Request(budget: 0.05), Ct));

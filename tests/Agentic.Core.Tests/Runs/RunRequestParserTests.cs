@@ -49,6 +49,18 @@ public sealed class RunRequestParserTests
         Assert.Equal(TimeSpan.FromHours(4), request.Deadline);
     }
 
+    [Fact]
+    public void TheAgentsReplanMode_IsFixedIntoTheRequest_WithItsGuards()
+    {
+        var task = Parse("""{"agent":"task","target":"https://svc.test/api","goal":"Scale it."}""");
+        var scaler = Parse(Valid);
+
+        Assert.Equal(ReplanMode.AfterEachAction, task.Replan);
+        Assert.Equal(AgentCatalog.Default.Get("task").Guards, task.Guards);
+        Assert.Null(scaler.Replan);
+        Assert.DoesNotContain("replan", Agentic.Core.Json.AgenticJson.ToElement(scaler).GetRawText(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"agent":"scaler","target":"http://x","approvalTimeoutSeconds":1,"deadlineSeconds":1}""")]
     [InlineData("""{"agent":"scaler","target":"http://x","approvalTimeoutSeconds":604800,"deadlineSeconds":2592000}""")]

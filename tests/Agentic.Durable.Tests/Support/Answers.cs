@@ -33,6 +33,7 @@ internal static class Answers
         Autonomy = AgentCatalog.Default.Get(agent).Autonomy,
         PrincipalRoles = ["requester"],
         Guards = AgentCatalog.Default.Get(agent).Guards,
+        Replan = AgentCatalog.Default.Get(agent).Llm is { Replan: not ReplanMode.None } llm ? llm.Replan : null,
     };
 
     public static Observation Observation(bool healthy)
@@ -46,15 +47,26 @@ internal static class Answers
         AgentCatalog.Default.Get(input.Agent) is { Llm: not null } ? ModelPlan(input) : AgentCatalog.Default.Get(input.Agent).Planner(input);
 
     /// <summary>
-    /// What the plan activity returns for a language model agent, as a scripted model answered it: the steps, with the
+    /// What the plan activity returns for a language model agent asked again after each action, as a scripted model
+    /// answered it: first a look, then a change that depends on what the look returned, then nothing (done); with the
     /// model's usage and the plan's taint (which the workflow carries to every step's gate input).
     /// </summary>
-    public static Plan ModelPlan(PlanInput input) =>
-        new("llm:task-planner@1", [Step("s1", "sample.diagnostics", new { }), Step("s2", "sample.scale", new { replicas = 3 })], ExpectHealthy: false, $"Scripted model plan for {input.Target}.")
+    public static Plan ModelPlan(PlanInput input)
+    {
+        var history = input.History ?? [];
+        var (steps, rationale) = history.Count switch
         {
-            Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "task-planner", "1", "sha256:" + new string('a', 64),
+            0 => ((PlanStep[])[Step("s1", "sample.diagnostics", new { })], "Look first."),
+            // The look's output names the step that ran: the change is sized from it, so a replay must hand the same output back.
+            1 => ([Step("s1", "sample.scale", new { replicas = history[0].Output?.GetProperty("step").GetString() == "s1" ? 3 : 1 })], "Scale after the look."),
+            _ => ([], $"Scaled {input.Target} to 3 replicas after looking."),
+        };
+        return new("llm:task-planner@2", steps, ExpectHealthy: false, rationale)
+        {
+            Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "task-planner", "2", "sha256:" + new string('a', 64),
                 ["sample.diagnostics", "sample.scale", "sample.restart"], 1, 500, 100, 0.01, Tainted: true, ["request.goal"], []),
         };
+    }
 
     public static PlanStep Step(string id, string tool, object arguments) =>
         new(id, tool, AgenticJson.ToElement(arguments), $"Because {id} helps.");

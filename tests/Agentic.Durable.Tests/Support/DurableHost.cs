@@ -17,7 +17,7 @@ namespace Agentic.Durable.Tests.Support;
 /// The real <see cref="AgentRunOrchestrator"/> over the real <see cref="AgentWorkflow"/> on the Durable Task SDK's
 /// in-process test host (an in-memory backend behind a gRPC sidecar, the same worker and client libraries the hosts
 /// use). The four workflow activities go through the product's <see cref="AgentActivity"/> adapter to scripted fakes, one
-/// <see cref="RunScript"/> per run id; the conclude activity is the real one, on an in-memory audit trail. The engine's timers are real time, so every wait here is for a condition.
+/// <see cref="RunScript"/> per run id; the conclude activity is the real one, on an in-memory audit trail and drift store. The engine's timers are real time, so every wait here is for a condition.
 /// </summary>
 public sealed class DurableHost : IAsyncLifetime
 {
@@ -43,6 +43,9 @@ public sealed class DurableHost : IAsyncLifetime
     /// <summary>The audit trail the run client and the conclude activity write.</summary>
     internal Agentic.Testing.TestAudit Audit { get; } = new();
 
+    /// <summary>The drift the conclude activity records for the runs' workflow (rejections, approval timeouts, failed post-conditions).</summary>
+    internal Agentic.Core.Planning.InMemoryDriftStore Drift { get; } = new();
+
     internal DurableTaskTestHost Engine => _host ?? throw new InvalidOperationException("The host has not started.");
 
     /// <summary>The product's run client over the engine's client; <paramref name="clock"/> stamps approvals.</summary>
@@ -53,7 +56,7 @@ public sealed class DurableHost : IAsyncLifetime
     {
         var orchestrator = new RecordingOrchestrator(new AgentRunOrchestrator(new AgentWorkflow(Options)), Recorder);
         var runner = new AgentActivityRunner(
-            new ActivityRegistry([.. ScriptedNames.Select(name => new ScriptedActivity(name, Script)), new ConcludeActivity(Audit.Log, Audit.Heads, Audit.Checkpointer, TimeProvider.System)]),
+            new ActivityRegistry([.. ScriptedNames.Select(name => new ScriptedActivity(name, Script)), new ConcludeActivity(Audit.Log, Audit.Heads, Audit.Checkpointer, TimeProvider.System, drift: Drift)]),
             TimeProvider.System,
             NullLogger<AgentActivityRunner>.Instance);
         _host = await DurableTaskTestHost.StartAsync(
