@@ -338,7 +338,7 @@ public static partial class AgentLoader
             foreach (var (key, other) in members.Where(m => !CommonSignalKeys.Contains(m.Key) && !kindKeys.Contains(m.Key)))
             {
                 source.Report(other.Key.Start, DiagnosticCodes.UnknownKey,
-                    $"key '{key}' does not apply to a {kind} signal ({signalWhere} takes {string.Join(", ", CommonSignalKeys.Concat(kindKeys))})");
+                    $"key '{key}' does not apply to {kind} signals ({signalWhere} takes {string.Join(", ", CommonSignalKeys.Concat(kindKeys))})");
             }
             foreach (var required in SignalKindRequired.GetValueOrDefault(kind, []).Where(r => !members.ContainsKey(r)))
             {
@@ -379,12 +379,8 @@ public static partial class AgentLoader
             var contract = members.TryGetValue("schema", out var schemaMember) ? ReadContract(source, schemaMember, signalWhere, readFile) : null;
             if (signal is not null && source.Diagnostics.Count == before)
             {
-                result.Add(signal with
-                {
-                    Name = name,
-                    Trusted = trusted,
-                    Contract = contract,
-                });
+                signal = signal with { Trusted = trusted, Contract = contract };
+                result.Add(members.ContainsKey("name") ? signal with { Name = name } : signal);
             }
         }
         return result;
