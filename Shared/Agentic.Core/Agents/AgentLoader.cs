@@ -475,7 +475,7 @@ public static partial class AgentLoader
                 filter = filterText;
             }
         }
-        var max = members.TryGetValue("max", out var maxMember) ? Integer(source, maxMember, where, 1, TableCountSource.MaxMax) : TableCountSource.DefaultMax;
+        var max = members.TryGetValue("max", out var maxMember) ? Integer(source, maxMember, where, 1, TableCountSource.HighestMax) : TableCountSource.DefaultMax;
         return table is null || max is null ? null : new TableCountSource(table, filter, max.Value);
     }
 

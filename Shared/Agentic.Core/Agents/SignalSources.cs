@@ -114,7 +114,7 @@ public sealed record TableCountSource(string Table, string? Filter, int Max) : S
     public const int DefaultMax = 1000;
 
     /// <summary>The highest bound an agent may set: counting reads a page of keys per thousand rows.</summary>
-    public const int MaxMax = 100_000;
+    public const int HighestMax = 100_000;
 
     /// <summary>The longest filter.</summary>
     public const int MaxFilterLength = 1024;
