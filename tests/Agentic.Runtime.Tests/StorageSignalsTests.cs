@@ -22,6 +22,7 @@ namespace Agentic.Runtime.Tests;
 public sealed class StorageSignalsTests(AzuriteFixture azurite) : IAsyncDisposable
 {
     private readonly ServiceProvider _services = Services(azurite);
+    private readonly List<IDisposable> _clients = [];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -31,7 +32,11 @@ public sealed class StorageSignalsTests(AzuriteFixture azurite) : IAsyncDisposab
 
     private TableServiceClient Tables => new(azurite.Azurite.ConnectionString);
 
-    public ValueTask DisposeAsync() => _services.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _clients.ForEach(c => c.Dispose());
+        return _services.DisposeAsync();
+    }
 
     // The storage layer as both hosts register it.
     private static ServiceProvider Services(AzuriteFixture azurite)
@@ -114,48 +119,79 @@ public sealed class StorageSignalsTests(AzuriteFixture azurite) : IAsyncDisposab
         Assert.Equal($"The table '{name}' does not exist in the deployment's storage account.", ex.Message);
     }
 
-    [Fact]
-    public async Task Perception_ReadsQueueDepthAndTableCount_ChecksTheirContracts_AndRecordsThem()
+    // An agent whose first signal (the primary one) is the open rows' count and whose second is the queue's depth, each
+    // under a contract of at most a bound; and the perceive activity over the storage layer as the hosts register it.
+    private (PerceiveActivity Activity, InMemoryAuditStore Audit, LoopbackOnlyNetwork Network) Perception(string table, int openBound, string queue, int depthBound)
     {
-        var queue = await QueueWithAsync(3);
-        var table = await IncidentsAsync(open: 4, closed: 1);
         var files = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["schemas/small.json"] = """{ "type": "integer", "maximum": 10 }""",
-            ["schemas/tiny.json"] = """{ "type": "integer", "maximum": 2 }""",
+            ["schemas/open.json"] = $$"""{ "type": "integer", "maximum": {{openBound}} }""",
+            ["schemas/depth.json"] = $$"""{ "type": "integer", "maximum": {{depthBound}} }""",
         };
-        var agents = new AgentCatalog([AgentLoader.Load($"""
+        var agents = new AgentCatalog([AgentLoader.Load($$"""
             name: storage-watch
             version: "1"
             description: Watches storage.
             tools: [sample.diagnostics]
             signals:
-              - {"{"} kind: table-count, name: open, table: {table}, filter: "Status eq 'open'", schema: schemas/small.json {"}"}
-              - {"{"} kind: queue-depth, name: backlog, queue: {queue}, schema: schemas/tiny.json, trusted: true {"}"}
+              - { kind: table-count, name: open, table: {{table}}, filter: "Status eq 'open'", schema: schemas/open.json }
+              - { kind: queue-depth, name: backlog, queue: {{queue}}, schema: schemas/depth.json, trusted: true }
             playbook:
               rules:
                 - rationale: Nothing.
             """, "agents/storage-watch.yaml", readFile: path => files.GetValueOrDefault(path))]);
-        var target = new Uri("http://127.0.0.1:9/services/a");
         var network = new LoopbackOnlyNetwork();
-        using var client = new EgressClient(network.ResolveAsync, network.ConnectAsync);
-        var store = new InMemoryAuditStore();
-        var activity = new PerceiveActivity(Requests.Admission(target, agents).Targets, client, new AuditLog(store, new AuditHeads()), TimeProvider.System, agents, Signals);
+        var audit = new InMemoryAuditStore();
+        var client = new EgressClient(network.ResolveAsync, network.ConnectAsync);
+        _clients.Add(client);
+        var activity = new PerceiveActivity(Requests.Admission(Target, agents).Targets, client, new AuditLog(audit, new AuditHeads()), TimeProvider.System, agents, Signals);
+        return (activity, audit, network);
+    }
 
-        var observation = AgenticJson.FromElement<Observation>(await activity.RunAsync(
-            AgenticJson.ToElement(new PerceiveInput("run-s", "storage-watch", target.ToString(), "observe")), new ActivityContext("run-s", "perceive", 1), Ct));
+    private static readonly Uri Target = new("http://127.0.0.1:9/services/a");
+
+    private static async Task<(Observation Observation, JsonElement Record)> PerceiveAsync((PerceiveActivity Activity, InMemoryAuditStore Audit, LoopbackOnlyNetwork Network) perception)
+    {
+        var observation = AgenticJson.FromElement<Observation>(await perception.Activity.RunAsync(
+            AgenticJson.ToElement(new PerceiveInput("run-s", "storage-watch", Target.ToString(), "observe")), new ActivityContext("run-s", "perceive", 1), Ct));
+        Assert.Empty(perception.Network.Connections);
+        var record = JsonDocument.Parse((await perception.Audit.FindAsync("run-s", "perceive", Ct))!.Content).RootElement.GetProperty("data").Clone();
+        return (observation, record);
+    }
+
+    [Fact]
+    public async Task Perception_OfACountWithinItsContract_AndADepthBeyondIt_UsesTheCount_AndRecordsBoth()
+    {
+        var queue = await QueueWithAsync(3);
+        var table = await IncidentsAsync(open: 4, closed: 1);
+
+        var (observation, record) = await PerceiveAsync(Perception(table, openBound: 10, queue, depthBound: 2));
 
         var (open, backlog) = (observation.Signals![0], observation.Signals[1]);
         Assert.Equal(("open", "table-count", $"table-count:{table}", "4"), (open.Name, open.Kind, open.Source, open.Value!.Value.GetRawText()));
         Assert.Equal(AgenticJson.Digest(JsonSerializer.SerializeToElement(4)), open.Digest);
+        Assert.Null(open.ContractErrors);
         Assert.Equal(("backlog", $"queue-depth:{queue}", true), (backlog.Name, backlog.Source, backlog.Trusted));
         Assert.Null(backlog.Value);
         Assert.Equal(["$: expected at most 2, got an integer (not shown)"], backlog.ContractErrors);
+        Assert.Equal(AgenticJson.Digest(JsonSerializer.SerializeToElement(3)), backlog.Digest);
         // The count is the primary signal and kept its contract, so the run may go on without the backlog; with no probe to
         // say otherwise, a broken contract makes the observation unhealthy.
         Assert.Equal((false, "contract-violation", (string?)null, $"table-count:{table}"), (observation.Healthy, observation.Status, observation.Failure, observation.Source));
-        Assert.Empty(network.Connections);
-        var record = JsonDocument.Parse((await store.FindAsync("run-s", "perceive", Ct))!.Content).RootElement.GetProperty("data");
         Assert.Equal([true, false], record.GetProperty("signals").EnumerateArray().Select(s => s.GetProperty("valid").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task Perception_OfACountBeyondItsContract_FailsTheRun_AndADepthWithinItsContractIsUsed()
+    {
+        var queue = await QueueWithAsync(3);
+        var table = await IncidentsAsync(open: 4, closed: 1);
+
+        var (observation, record) = await PerceiveAsync(Perception(table, openBound: 2, queue, depthBound: 10));
+
+        Assert.Equal(((string?)null, "3"), (observation.Signals![0].Value?.GetRawText(), observation.Signals[1].Value!.Value.GetRawText()));
+        Assert.Equal("Signal 'open' broke its data contract (schemas/open.json): $: expected at most 2, got an integer (not shown).", observation.Failure);
+        Assert.Equal(observation.Failure, record.GetProperty("failure").GetString());
+        Assert.Equal([false, true], record.GetProperty("signals").EnumerateArray().Select(s => s.GetProperty("valid").GetBoolean()));
     }
 }

@@ -95,6 +95,7 @@ public sealed class PerceptionTests : IDisposable
                 name: status
                 path: api/status
                 extract: { depth: $.queue.depth, first: "$.items[0].id", third: "$.items[2].id", whole: $.queue }
+                schema: schemas/status.schema.json
             """);
 
         var observation = await PerceiveAsync(agents, server, clock);
@@ -104,7 +105,8 @@ public sealed class PerceptionTests : IDisposable
         Assert.Equal(clock.GetUtcNow(), reading.ObservedAt);
         Assert.Equal(AgenticJson.Digest(Encoding.UTF8.GetBytes(Body)), reading.Digest);
         Assert.Equal("""{"httpStatus":200,"status":"ok","healthy":true,"latencyMs":250,"values":{"depth":7,"first":"a1","third":null,"whole":{"depth":7}}}""", reading.Value!.Value.GetRawText());
-        Assert.Null(reading.ContractErrors);
+        // The answer kept its contract.
+        Assert.Equal(($"schemas/status.schema.json@{AgenticJson.Digest(StatusSchema)}", (IReadOnlyList<string>?)null), (reading.Contract, reading.ContractErrors));
         Assert.Equal((true, "ok", reading.Source, reading.Digest), (observation.Healthy, observation.Status, observation.Source, observation.Digest));
         Assert.Equal(Body, observation.Details.GetRawText());
         Assert.Null(observation.Failure);
