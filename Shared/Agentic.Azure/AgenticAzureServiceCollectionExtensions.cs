@@ -12,8 +12,9 @@ namespace Agentic.Azure;
 public static class AgenticAzureServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds validated <see cref="AgenticStorageOptions"/>, the storage clients, and the
-    /// table-backed <see cref="IDecisionStore"/>, <see cref="IActionLedger"/> and <see cref="IControlStore"/>.
+    /// Adds validated <see cref="AgenticStorageOptions"/>, the storage clients, the
+    /// table-backed <see cref="IDecisionStore"/>, <see cref="IActionLedger"/> and <see cref="IControlStore"/>, and the
+    /// storage signals perception reads (<see cref="StorageSignals"/>).
     /// </summary>
     public static IServiceCollection AddAgenticAzureStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -46,6 +47,8 @@ public static class AgenticAzureServiceCollectionExtensions
         // Planning drift per agent (GET /api/agents/{name}/drift), written by the plan, gate and conclude activities.
         services.TryAddSingleton<TableDriftStore>();
         services.TryAddSingleton<Agentic.Core.Planning.IDriftStore>(sp => sp.GetRequiredService<TableDriftStore>());
+        // The queue-depth and table-count signals perception reads, on this account only.
+        services.TryAddSingleton<Agentic.Core.Agents.IStorageSignals>(sp => new StorageSignals(sp.GetRequiredService<StorageClients>()));
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);

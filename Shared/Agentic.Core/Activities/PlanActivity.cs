@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Agentic.Core.Agents;
 using Agentic.Core.Audit;
 using Agentic.Core.Json;
@@ -13,8 +14,9 @@ namespace Agentic.Core.Activities;
 /// propose, stamps the plan with the agent definition's version and hash, and records it in the run's audit chain.
 /// A playbook agent plans in code. A language model agent (<see cref="AgentDefinition.Llm"/>) is offered only the tools
 /// it lists that the enforced policy could permit for this principal, environment and target
-/// (<see cref="PolicyGate.Offer"/>); reads the observation, the goal and the parameters as delimited data (each source
-/// it does not trust taints the plan); and plans through <see cref="LlmPlanner"/> within the run's remaining budget and
+/// (<see cref="PolicyGate.Offer"/>); reads each signal's reading (as <c>signal:{name}</c>, trusted only when the signal
+/// says so) and what of the goal and the parameters no signal reads (trusted as <c>llm.trust</c> says) as delimited data,
+/// each untrusted source tainting the plan; and plans through <see cref="LlmPlanner"/> within the run's remaining budget and
 /// step guard. The plan record names the model, the prompt template's id, version and hash, what was offered and why
 /// the rest was not, the tokens and cost, and the taint. A model asked again after each action also reads what every
 /// step so far did (<see cref="PlanInput.History"/>), as untrusted data: a tool's output is outside content.
@@ -64,7 +66,7 @@ public sealed class PlanActivity(
         {
             throw new NonRetryableException($"Agent '{agent.Name}' plans with a language model, and this host has no language model planner.");
         }
-        var data = Data(input, llm.Trust);
+        var data = Data(input, agent, llm.Trust);
         var untrusted = data.Where(d => !d.Trusted).Select(d => d.Source).Distinct(StringComparer.Ordinal).ToList();
         var listed = new List<ToolDescriptor>();
         var refused = new List<ToolOffer>();
@@ -136,22 +138,47 @@ public sealed class PlanActivity(
         }
     }
 
-    // What the model reads, each item with its source; a source is trusted only when the agent says so.
-    private static List<PlanningData> Data(PlanInput input, IReadOnlyList<string> trust)
+    // What the model reads, each item with its source: every signal's reading (trusted only where the signal says so),
+    // then what of the request no signal reads (trusted only where llm.trust says so). A reading that broke its contract
+    // is not read at all.
+    private static List<PlanningData> Data(PlanInput input, AgentDefinition agent, IReadOnlyList<string> trust)
     {
         bool Trusted(string kind) => trust.Contains(kind, StringComparer.Ordinal);
         var data = new List<PlanningData>();
-        if (!string.IsNullOrWhiteSpace(input.Goal))
-        {
-            data.Add(new PlanningData("request.goal", JsonSerializer.SerializeToElement(input.Goal), Trusted("request.goal")));
-        }
-        if (input.Parameters is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } parameters)
-        {
-            data.Add(new PlanningData("request.parameters", parameters, Trusted("request.parameters")));
-        }
         var observation = input.Observation;
-        data.Add(new PlanningData("observation:" + observation.Source,
-            AgenticJson.ToElement(new { observation.Status, observation.Healthy, observation.Details }), Trusted("observation")));
+        if (observation.Signals is { } readings)
+        {
+            for (var i = 0; i < readings.Count; i++)
+            {
+                if (readings[i] is not { Violated: false, Value: { } value } reading)
+                {
+                    continue;
+                }
+                // The primary probe's JSON answer is the observation's details; the model reads it with the probe's reading.
+                var content = value;
+                if (i == 0 && reading.Kind == HttpProbeSource.KindName && JsonSerializer.SerializeToNode(value) is JsonObject probe)
+                {
+                    probe["details"] = JsonSerializer.SerializeToNode(observation.Details);
+                    content = JsonSerializer.SerializeToElement(probe);
+                }
+                data.Add(new PlanningData("signal:" + reading.Name, content, reading.Trusted));
+            }
+        }
+        else
+        {
+            // An observation made before signals had readings: read whole, and untrusted.
+            data.Add(new PlanningData("observation:" + observation.Source, AgenticJson.ToElement(new { observation.Status, observation.Healthy, observation.Details })));
+        }
+        var read = agent.Signals.OfType<RequestSource>().Select(s => s.Path).ToHashSet(StringComparer.Ordinal);
+        if (!string.IsNullOrWhiteSpace(input.Goal) && !read.Contains("goal"))
+        {
+            data.Add(new PlanningData(AgentLoader.RequestGoal, JsonSerializer.SerializeToElement(input.Goal), Trusted(AgentLoader.RequestGoal)));
+        }
+        if (input.Parameters is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } parameters && !read.Contains("parameters")
+            && Unread(parameters, read) is { } rest)
+        {
+            data.Add(new PlanningData(AgentLoader.RequestParameters, rest, Trusted(AgentLoader.RequestParameters)));
+        }
         // What the run's steps did is never trusted, whatever the agent trusts: a tool's output is what the tool read.
         foreach (var step in input.History ?? [])
         {
@@ -168,5 +195,23 @@ public sealed class PlanActivity(
             })));
         }
         return data;
+    }
+
+    // The parameters without the members request signals read (parameters.x.y); null when nothing is left.
+    private static JsonElement? Unread(JsonElement parameters, HashSet<string> read)
+    {
+        var paths = read.Where(p => p.StartsWith("parameters.", StringComparison.Ordinal)).ToList();
+        if (paths.Count == 0 || parameters.ValueKind != JsonValueKind.Object)
+        {
+            return parameters;
+        }
+        var root = JsonNode.Parse(parameters.GetRawText())!.AsObject();
+        foreach (var path in paths)
+        {
+            var names = path.Split('.')[1..];
+            var parent = names[..^1].Aggregate((JsonNode?)root, (node, name) => node is JsonObject o ? o[name] : null);
+            (parent as JsonObject)?.Remove(names[^1]);
+        }
+        return root.Count == 0 ? null : JsonSerializer.SerializeToElement(root);
     }
 }

@@ -6,7 +6,7 @@ namespace Agentic.Core.Agents;
 /// <summary>
 /// An agent the deployment offers: a name, what it is for, and its planner. Shipped and configured agents are YAML
 /// documents (<see cref="AgentLoader"/>), which also carry a version, a content hash, the tools they may propose and
-/// their signal source; an agent built in code (a test's scripted planner) may leave those out.
+/// their signal sources; an agent built in code (a test's scripted planner) may leave those out.
 /// </summary>
 /// <param name="Name">The agent's name in run requests.</param>
 /// <param name="Description">What the agent is for.</param>
@@ -44,7 +44,7 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
     /// </summary>
     public IReadOnlyList<string>? Tools { get; init; }
 
-    /// <summary>Where the agent's observations come from: today one source, an <see cref="HttpProbeSource"/>.</summary>
+    /// <summary>Where the agent's observations come from, in order; the first is the primary signal.</summary>
     public IReadOnlyList<SignalSource> Signals { get; init; } = [HttpProbeSource.Health];
 
     /// <summary>The tools as listed in the YAML, with their positions, for <see cref="AgentCatalog.CheckTools"/>.</summary>
@@ -55,9 +55,6 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
 
     /// <summary>For a language model planner: its model, prompt template and trusted data sources.</summary>
     public LlmSettings? Llm { get; init; }
-
-    /// <summary>The HTTP probe the agent perceives through.</summary>
-    public HttpProbeSource Probe => Signals.OfType<HttpProbeSource>().FirstOrDefault() ?? HttpProbeSource.Health;
 }
 
 /// <summary>The agents a deployment offers, by name.</summary>
@@ -65,6 +62,9 @@ public sealed class AgentCatalog
 {
     /// <summary>The prefix of the shipped agents' manifest resource names.</summary>
     private const string EmbeddedPrefix = "Agentic.Core.agents.";
+
+    /// <summary>The prefix of the files the shipped agents name (their data contracts), by path under <c>agents/</c>.</summary>
+    private const string EmbeddedFilesPrefix = "Agentic.Core.agent-files/";
 
     private static readonly Lazy<AgentCatalog> LazyDefault = new(() =>
     {
@@ -83,7 +83,21 @@ public sealed class AgentCatalog
         {
             throw new InvalidOperationException("The shipped agents are not embedded in Agentic.Core.");
         }
-        return new AgentCatalog(AgentLoader.LoadAll(documents));
+        // RecursiveDir in the resource names carries the build machine's separator.
+        var files = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(EmbeddedFilesPrefix, StringComparison.Ordinal))
+            .ToDictionary(n => n[EmbeddedFilesPrefix.Length..].Replace('\\', '/'), n => n, StringComparer.Ordinal);
+        string? ReadFile(string path)
+        {
+            if (!files.TryGetValue(path, out var resource))
+            {
+                return null;
+            }
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+        return new AgentCatalog(AgentLoader.LoadAll(documents, ReadFile));
     });
 
     private readonly Dictionary<string, AgentDefinition> _agents;
@@ -184,8 +198,8 @@ public sealed class AgentCatalog
 
 /// <summary>
 /// How an agent plans with a language model: the configured model (<c>Agentic:Models:{Model}</c>), the prompt template,
-/// and the data sources it reads as trusted (any other source taints its plan: <c>request.goal</c>,
-/// <c>request.parameters</c>, <c>observation</c>).
+/// and the parts of the request it reads as trusted where no signal reads them (<c>request.goal</c>,
+/// <c>request.parameters</c>); each signal says for itself whether it is trusted. Any other source taints its plan.
 /// </summary>
 public sealed record LlmSettings(string Model, string Prompt, IReadOnlyList<string> Trust)
 {

@@ -25,12 +25,24 @@ namespace Agentic.Core.Agents;
 /// llm:                                # with planner: llm (and then no playbook)
 ///   model: default                    # a model configured under Agentic:Models
 ///   prompt: task-planner              # a prompt template (prompts/task-planner.md)
-///   trust: [request.goal]             # optional: data sources read as trusted (everything else taints the plan)
+///   trust: [request.goal]             # optional: request parts read as trusted where no signal reads them
 ///   replan: after-each-action         # optional: none (default, one plan) or after-each-action (needs guards.maxPlans >= 2)
-/// signals:                            # default: one http-probe of 'health'
+/// signals:                            # default: one http-probe of 'health'; the first is the primary signal
 ///   - kind: http-probe
 ///     path: health                    # the route under the run's target
 ///     timeout: 10s                    # at most 60s
+///     extract: { depth: $.queue.depth }   # values of the JSON answer, by JSON path
+///   - kind: queue-depth               # approximate messages in a queue of the deployment's storage account
+///     name: backlog                   # every kind: a name (default: the kind), a data contract, trust
+///     queue: agent-runs
+///     schema: schemas/backlog.schema.json   # a JSON Schema, relative to this file's directory
+///     trusted: true                   # default false: an llm planner's plan is tainted by it
+///   - kind: table-count               # rows of a table of the deployment's storage account, counted up to max
+///     table: incidents
+///     filter: "Status eq 'open'"
+///     max: 1000
+///   - kind: request                   # the run request's own payload: goal, parameters, parameters.x
+///     path: parameters.document
 /// tools: [sample.diagnostics, sample.restart]   # required: the tools the agent may propose
 /// targets:                            # optional: narrows Agentic:Targets:Allow
 ///   - { scheme: http, host: svc.internal, port: 8080, paths: ['/**'], allowPrivate: true }
@@ -61,13 +73,37 @@ public static partial class AgentLoader
     /// <summary>The most times a step may repeat.</summary>
     public const int MaxRepeat = 100;
 
+    /// <summary>The most values one probe may extract.</summary>
+    public const int MaxExtracts = 32;
+
+    /// <summary>The request's goal as a language model planner's data source (<c>llm.trust</c>).</summary>
+    public const string RequestGoal = "request.goal";
+
+    /// <summary>The request's parameters as a language model planner's data source (<c>llm.trust</c>).</summary>
+    public const string RequestParameters = "request.parameters";
+
     private static readonly string[] AgentKeys = ["name", "version", "description", "autonomy", "planner", "signals", "tools", "targets", "guards", "playbook", "llm"];
     private static readonly string[] LlmKeys = ["model", "prompt", "trust", "replan"];
     private static readonly string[] ReplanModes = ["none", "after-each-action"];
     private static readonly string[] LlmRequired = ["model", "prompt"];
     private static readonly string[] AgentRequired = ["name", "version", "description", "tools"];
-    private static readonly string[] SignalKeys = ["kind", "path", "timeout"];
-    private static readonly string[] SignalKinds = [HttpProbeSource.KindName];
+    private static readonly string[] CommonSignalKeys = ["kind", "name", "schema", "trusted"];
+    private static readonly Dictionary<string, string[]> SignalKindKeys = new(StringComparer.Ordinal)
+    {
+        [HttpProbeSource.KindName] = ["path", "timeout", "extract"],
+        [QueueDepthSource.KindName] = ["queue"],
+        [TableCountSource.KindName] = ["table", "filter", "max"],
+        [RequestSource.KindName] = ["path"],
+    };
+    private static readonly Dictionary<string, string[]> SignalKindRequired = new(StringComparer.Ordinal)
+    {
+        [QueueDepthSource.KindName] = ["queue"],
+        [TableCountSource.KindName] = ["table"],
+        [RequestSource.KindName] = ["path"],
+    };
+    private static readonly string[] SignalKinds = [HttpProbeSource.KindName, QueueDepthSource.KindName, TableCountSource.KindName, RequestSource.KindName];
+    private static readonly string[] AllSignalKeys = [.. CommonSignalKeys.Concat(SignalKindKeys.Values.SelectMany(k => k)).Distinct(StringComparer.Ordinal)];
+    private static readonly string[] TrustSources = [RequestGoal, RequestParameters];
     private static readonly string[] TargetKeys = ["scheme", "host", "port", "paths", "allowPrivate"];
     private static readonly string[] GuardKeys = ["maxSteps", "maxToolCalls", "budget", "maxIdenticalCalls", "maxPlans", "deadline"];
     private static readonly string[] PlaybookKeys = ["parameters", "rules"];
@@ -99,17 +135,19 @@ public static partial class AgentLoader
         {
             throw new AgentLoadException([new Diagnostic(directory, 1, 1, DiagnosticCodes.FileNotFound, $"agents directory '{directory}' holds no agent (*.yaml)")]);
         }
-        return LoadAll(files);
+        // Schema paths are checked to stay inside the directory before they get here.
+        return LoadAll(files, path => File.Exists(Path.Combine(directory, path)) ? File.ReadAllText(Path.Combine(directory, path)) : null);
     }
 
     /// <summary>Loads one agent from its YAML text; <paramref name="file"/> names it in diagnostics.</summary>
     /// <param name="yaml">The agent document.</param>
     /// <param name="file">The file name diagnostics carry.</param>
     /// <param name="knownTools">The deployment's tools: a name outside them is reported; <c>null</c> leaves that check to <see cref="AgentCatalog.CheckTools"/>.</param>
+    /// <param name="readFile">Reads a file the agent names (a signal's schema) by its path relative to the agent's directory; null when there is none.</param>
     /// <exception cref="AgentLoadException">The agent has problems.</exception>
-    public static AgentDefinition Load(string yaml, string file, IReadOnlyCollection<string>? knownTools = null)
+    public static AgentDefinition Load(string yaml, string file, IReadOnlyCollection<string>? knownTools = null, Func<string, string?>? readFile = null)
     {
-        var agent = LoadAll([(file, yaml)]).Single();
+        var agent = LoadAll([(file, yaml)], readFile).Single();
         if (knownTools is not null && AgentCatalog.ToolProblems([agent], knownTools) is { Count: > 0 } problems)
         {
             throw new AgentLoadException(problems);
@@ -118,8 +156,10 @@ public static partial class AgentLoader
     }
 
     /// <summary>Loads several agent documents; a name used twice is reported at its second use.</summary>
+    /// <param name="documents">The agent documents, each with the file name diagnostics carry.</param>
+    /// <param name="readFile">Reads a file an agent names (a signal's schema) by its path relative to the agents' directory; null when there is none.</param>
     /// <exception cref="AgentLoadException">Every problem of every document, in file order.</exception>
-    public static IReadOnlyList<AgentDefinition> LoadAll(IEnumerable<(string File, string Text)> documents)
+    public static IReadOnlyList<AgentDefinition> LoadAll(IEnumerable<(string File, string Text)> documents, Func<string, string?>? readFile = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         var agents = new List<AgentDefinition>();
@@ -128,7 +168,7 @@ public static partial class AgentLoader
         foreach (var (file, text) in documents)
         {
             var source = new YamlSource(file, text);
-            var agent = Read(source);
+            var agent = Read(source, readFile);
             if (agent is not null && first.TryGetValue(agent.Name, out var earlier))
             {
                 var at = agent.NameAt!.Value;
@@ -151,7 +191,7 @@ public static partial class AgentLoader
         return agents;
     }
 
-    private static AgentDefinition? Read(YamlSource source)
+    private static AgentDefinition? Read(YamlSource source, Func<string, string?>? readFile)
     {
         var root = source.Parse("an agent with name, version, description and tools");
         var members = root is null ? null : source.Mapping(root, "an agent", "the agent", AgentKeys, AgentRequired);
@@ -204,7 +244,7 @@ public static partial class AgentLoader
             }
         }
 
-        var signals = members.TryGetValue("signals", out var signalsMember) ? ReadSignals(source, signalsMember, where) : [HttpProbeSource.Health];
+        var signals = members.TryGetValue("signals", out var signalsMember) ? ReadSignals(source, signalsMember, where, readFile) : [HttpProbeSource.Health];
         var tools = members.TryGetValue("tools", out var toolsMember) ? ReadTools(source, toolsMember, where) : null;
         var targets = members.TryGetValue("targets", out var targetsMember) ? ReadTargets(source, targetsMember, where) : null;
         var guards = members.TryGetValue("guards", out var guardsMember) ? ReadGuards(source, guardsMember, where) : null;
@@ -218,7 +258,7 @@ public static partial class AgentLoader
             }
             else
             {
-                playbook = ReadPlaybook(source, playbookMember, where, name ?? "agent", version ?? "0", tools);
+                playbook = ReadPlaybook(source, playbookMember, where, name ?? "agent", version ?? "0", tools, signals);
             }
         }
         else if (planner == PlaybookPlanner)
@@ -270,7 +310,7 @@ public static partial class AgentLoader
     private static AgentDefinition Placeholder(string name, (int Line, int Column) nameAt) =>
         new(name, "", _ => throw new InvalidOperationException("An agent that did not load plans nothing.")) { NameAt = nameAt };
 
-    private static List<SignalSource> ReadSignals(YamlSource source, Member member, string where)
+    private static List<SignalSource> ReadSignals(YamlSource source, Member member, string where, Func<string, string?>? readFile)
     {
         var result = new List<SignalSource>();
         if (member.Value is not YamlSequenceNode sequence || sequence.Children.Count == 0)
@@ -278,20 +318,17 @@ public static partial class AgentLoader
             source.Report(member.Value.Start, DiagnosticCodes.InvalidValue, $"'signals' in {where} must be a list of signal sources (e.g. '- kind: http-probe')");
             return result;
         }
-        if (sequence.Children.Count > 1)
-        {
-            source.Report(sequence.Children[1].Start, DiagnosticCodes.InvalidValue, $"{where} names {sequence.Children.Count} signal sources; an agent perceives through one");
-        }
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
         var index = 0;
         foreach (var node in sequence.Children)
         {
             var signalWhere = $"signal #{++index} of {where}";
-            var members = source.Mapping(node, signalWhere, signalWhere, SignalKeys, ["kind"]);
+            var members = source.Mapping(node, signalWhere, signalWhere, AllSignalKeys, ["kind"]);
             if (members is null || Text(source, members, "kind", signalWhere) is not { } kind)
             {
                 continue;
             }
-            if (!SignalKinds.Contains(kind, StringComparer.Ordinal))
+            if (!SignalKindKeys.TryGetValue(kind, out var kindKeys))
             {
                 var nearest = PolicySchema.Nearest(kind, SignalKinds);
                 source.Report(members["kind"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
@@ -299,35 +336,198 @@ public static partial class AgentLoader
                     : $"unknown signal kind '{kind}' in {signalWhere} (expected {string.Join(", ", SignalKinds)})");
                 continue;
             }
-            var path = HttpProbeSource.Health.Path;
-            if (Text(source, members, "path", signalWhere) is { } pathText)
+            var before = source.Diagnostics.Count;
+            foreach (var (key, other) in members.Where(m => !CommonSignalKeys.Contains(m.Key) && !kindKeys.Contains(m.Key)))
             {
-                var route = pathText.TrimStart('/');
-                if (HttpProbeSource.IsRoute(route))
+                source.Report(other.Key.Start, DiagnosticCodes.UnknownKey,
+                    $"key '{key}' does not apply to {kind} signals ({signalWhere} takes {string.Join(", ", CommonSignalKeys.Concat(kindKeys))})");
+            }
+            foreach (var required in SignalKindRequired.GetValueOrDefault(kind, []).Where(r => !members.ContainsKey(r)))
+            {
+                source.Report(node.Start, DiagnosticCodes.MissingKey, $"missing required key '{required}' in {signalWhere} (a {kind} signal)");
+            }
+            SignalSource? signal = kind switch
+            {
+                HttpProbeSource.KindName => ReadProbe(source, members, signalWhere),
+                QueueDepthSource.KindName => ReadQueueDepth(source, members, signalWhere),
+                TableCountSource.KindName => ReadTableCount(source, members, signalWhere),
+                _ => ReadRequestSignal(source, members, signalWhere),
+            };
+            var name = kind;
+            var nameNode = members["kind"].Value;
+            if (members.TryGetValue("name", out var nameMember) && source.Scalar(nameMember, signalWhere) is { } nameText)
+            {
+                nameNode = nameMember.Value;
+                if (SignalSource.IsName(nameText))
                 {
-                    path = route;
+                    name = nameText;
                 }
                 else
                 {
-                    source.Report(members["path"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid probe path '{pathText}' in {signalWhere} (a route under the target: segments of letters, digits, '-', '.', '_' and '~', no query)");
+                    source.Report(nameMember.Value.Start, DiagnosticCodes.InvalidValue, $"invalid signal name '{nameText}' in {signalWhere} (use 1 to 64 letters, digits, '_' and '-', starting with a letter)");
                 }
             }
-            var timeout = HttpProbeSource.Health.Timeout;
-            if (Text(source, members, "timeout", signalWhere) is { } timeoutText)
+            if (names.TryGetValue(name, out var first))
             {
-                if (PolicyLoader.ParseDuration(timeoutText) is { } parsed && parsed <= HttpProbeSource.MaxTimeout)
-                {
-                    timeout = parsed;
-                }
-                else
-                {
-                    source.Report(members["timeout"].Value.Start, DiagnosticCodes.InvalidDuration, $"invalid timeout '{timeoutText}' in {signalWhere} (a duration of at most 60s, e.g. '10s')");
-                }
+                source.Report(nameNode.Start, DiagnosticCodes.DuplicateSignal, members.ContainsKey("name")
+                    ? $"duplicate signal name '{name}' in {where} (signal #{first} has it too)"
+                    : $"duplicate signal name '{name}' in {where} (signal #{first} has it too; give one a 'name')");
             }
-            result.Add(new HttpProbeSource(path, timeout));
+            else
+            {
+                names[name] = index;
+            }
+            var trusted = members.TryGetValue("trusted", out var trustedMember) && Bool(source, trustedMember, signalWhere);
+            var contract = members.TryGetValue("schema", out var schemaMember) ? ReadContract(source, schemaMember, signalWhere, readFile) : null;
+            if (signal is not null && source.Diagnostics.Count == before)
+            {
+                signal = signal with { Trusted = trusted, Contract = contract };
+                result.Add(members.ContainsKey("name") ? signal with { Name = name } : signal);
+            }
         }
         return result;
     }
+
+    private static HttpProbeSource ReadProbe(YamlSource source, Dictionary<string, Member> members, string where)
+    {
+        var path = HttpProbeSource.Health.Path;
+        if (Text(source, members, "path", where) is { } pathText)
+        {
+            var route = pathText.TrimStart('/');
+            if (HttpProbeSource.IsRoute(route))
+            {
+                path = route;
+            }
+            else
+            {
+                source.Report(members["path"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid probe path '{pathText}' in {where} (a route under the target: segments of letters, digits, '-', '.', '_' and '~', no query)");
+            }
+        }
+        var timeout = HttpProbeSource.Health.Timeout;
+        if (Text(source, members, "timeout", where) is { } timeoutText)
+        {
+            if (PolicyLoader.ParseDuration(timeoutText) is { } parsed && parsed <= HttpProbeSource.MaxTimeout)
+            {
+                timeout = parsed;
+            }
+            else
+            {
+                source.Report(members["timeout"].Value.Start, DiagnosticCodes.InvalidDuration, $"invalid timeout '{timeoutText}' in {where} (a duration of at most 60s, e.g. '10s')");
+            }
+        }
+        if (!members.TryGetValue("extract", out var extractMember))
+        {
+            return new HttpProbeSource(path, timeout);
+        }
+        var extract = new List<ProbeExtract>();
+        if (extractMember.Value is not YamlMappingNode { Children.Count: > 0 and <= MaxExtracts } mapping)
+        {
+            source.Report(extractMember.Value.Start, DiagnosticCodes.InvalidValue, $"'extract' in {where} must be a mapping of 1 to {MaxExtracts} value names to JSON paths (e.g. 'depth: $.queue.depth')");
+            return new HttpProbeSource(path, timeout);
+        }
+        foreach (var (keyNode, valueNode) in mapping.Children)
+        {
+            if (keyNode is not YamlScalarNode { Value: { } valueName } || !SignalSource.IsName(valueName))
+            {
+                source.Report(keyNode.Start, DiagnosticCodes.InvalidValue, $"the value names of 'extract' in {where} are 1 to 64 letters, digits, '_' and '-', starting with a letter");
+                continue;
+            }
+            if (valueNode is not YamlScalarNode { Value: { } pathValue } || JsonPath.Parse(pathValue) is not { } jsonPath)
+            {
+                var written = valueNode is YamlScalarNode { Value: { } text } ? $"'{text}'" : "a list or a mapping";
+                source.Report(valueNode.Start, DiagnosticCodes.InvalidValue, $"invalid JSON path {written} for '{valueName}' in {where} (write '$' and then '.member' or '[index]' parts, e.g. '$.queue.depth')");
+                continue;
+            }
+            extract.Add(new ProbeExtract(valueName, jsonPath));
+        }
+        return new HttpProbeSource(path, timeout) { Extract = extract };
+    }
+
+    private static QueueDepthSource? ReadQueueDepth(YamlSource source, Dictionary<string, Member> members, string where)
+    {
+        if (Text(source, members, "queue", where) is not { } queue)
+        {
+            return null;
+        }
+        if (!StorageNames.IsQueueName(queue))
+        {
+            source.Report(members["queue"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid queue name '{queue}' in {where} (an Azure Storage queue name: 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit)");
+            return null;
+        }
+        return new QueueDepthSource(queue);
+    }
+
+    private static TableCountSource? ReadTableCount(YamlSource source, Dictionary<string, Member> members, string where)
+    {
+        var table = Text(source, members, "table", where);
+        if (table is not null && !StorageNames.IsTableName(table))
+        {
+            source.Report(members["table"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid table name '{table}' in {where} (an Azure Storage table name: 3 to 63 letters and digits, starting with a letter, not 'tables')");
+            table = null;
+        }
+        string? filter = null;
+        if (Text(source, members, "filter", where) is { } filterText)
+        {
+            if (filterText.Trim().Length == 0 || filterText.Length > TableCountSource.MaxFilterLength || filterText.Any(char.IsControl))
+            {
+                source.Report(members["filter"].Value.Start, DiagnosticCodes.InvalidValue, $"'filter' in {where} must be an OData filter of 1 to {TableCountSource.MaxFilterLength} characters on one line (e.g. \"Status eq 'open'\")");
+            }
+            else
+            {
+                filter = filterText;
+            }
+        }
+        var max = members.TryGetValue("max", out var maxMember) ? Integer(source, maxMember, where, 1, TableCountSource.HighestMax) : TableCountSource.DefaultMax;
+        return table is null || max is null ? null : new TableCountSource(table, filter, max.Value);
+    }
+
+    private static RequestSource? ReadRequestSignal(YamlSource source, Dictionary<string, Member> members, string where)
+    {
+        if (Text(source, members, "path", where) is not { } path)
+        {
+            return null;
+        }
+        if (!RequestSource.IsRequestPath(path))
+        {
+            source.Report(members["path"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid request path '{path}' in {where} (goal, parameters, or members under it such as 'parameters.document')");
+            return null;
+        }
+        return new RequestSource(path);
+    }
+
+    /// <summary>A signal's data contract: a JSON Schema file relative to the agent file's directory, compiled now.</summary>
+    private static DataContract? ReadContract(YamlSource source, Member member, string where, Func<string, string?>? readFile)
+    {
+        if (source.Scalar(member, where) is not { } path)
+        {
+            return null;
+        }
+        if (!IsSchemaPath(path))
+        {
+            source.Report(member.Value.Start, DiagnosticCodes.InvalidValue, $"invalid schema path '{path}' in {where} (a .json file beside the agent or below it, e.g. 'schemas/contract.schema.json')");
+            return null;
+        }
+        if (readFile?.Invoke(path) is not { } text)
+        {
+            source.Report(member.Value.Start, DiagnosticCodes.FileNotFound, $"schema file '{path}' of {where} does not exist");
+            return null;
+        }
+        try
+        {
+            return new DataContract(path, AgenticJson.Digest(text), Tools.ToolSchema.Compile(text, $"schema file '{path}' of {where}"));
+        }
+        catch (ArgumentException ex)
+        {
+            source.Report(member.Value.Start, DiagnosticCodes.InvalidSchema, ex.Message.Split(" (Parameter '", 2)[0].TrimEnd('.'));
+            return null;
+        }
+    }
+
+    /// <summary>A relative path to a <c>.json</c> file in the agent's directory or below it: no root, no '.' or '..' segment, no backslash.</summary>
+    private static bool IsSchemaPath(string path) =>
+        path.Length is > 5 and <= 256 && path.EndsWith(".json", StringComparison.Ordinal)
+        && path.Split('/').All(segment => segment.Length > 0 && segment is not ("." or "..")
+            && segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_'));
 
     /// <summary>The tools an agent lists; null (reported) when 'tools' is not a list, so its steps are not reported again.</summary>
     private static List<AgentToolReference>? ReadTools(YamlSource source, Member member, string where)
@@ -417,7 +617,25 @@ public static partial class AgentLoader
         {
             if (trustMember.Value is YamlSequenceNode sequence && sequence.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }))
             {
-                trust.AddRange(sequence.Children.Select(c => ((YamlScalarNode)c).Value!));
+                foreach (var item in sequence.Children.Cast<YamlScalarNode>())
+                {
+                    if (TrustSources.Contains(item.Value, StringComparer.Ordinal))
+                    {
+                        trust.Add(item.Value!);
+                    }
+                    else if (item.Value is "observation" || item.Value!.StartsWith("signal:", StringComparison.Ordinal))
+                    {
+                        // What perception reads is trusted signal by signal, where the signal is declared.
+                        source.Report(item.Start, DiagnosticCodes.InvalidValue, $"'{item.Value}' can not be trusted in {llmWhere}: mark each signal the planner may trust with 'trusted: true' under 'signals'");
+                    }
+                    else
+                    {
+                        var nearest = PolicySchema.Nearest(item.Value, TrustSources);
+                        source.Report(item.Start, DiagnosticCodes.InvalidValue, nearest is not null
+                            ? $"unknown data source '{item.Value}' in 'trust' of {llmWhere} (did you mean '{nearest}'?)"
+                            : $"unknown data source '{item.Value}' in 'trust' of {llmWhere} (expected {string.Join(" or ", TrustSources)})");
+                    }
+                }
             }
             else
             {
@@ -477,7 +695,7 @@ public static partial class AgentLoader
         };
     }
 
-    private static Playbook? ReadPlaybook(YamlSource source, Member member, string where, string agent, string version, List<AgentToolReference>? tools)
+    private static Playbook? ReadPlaybook(YamlSource source, Member member, string where, string agent, string version, List<AgentToolReference>? tools, List<SignalSource> signals)
     {
         var playbookWhere = "the playbook of " + where;
         var members = source.Mapping(member.Value, $"'playbook' in {where}", playbookWhere, PlaybookKeys, PlaybookRequired);
@@ -505,7 +723,7 @@ public static partial class AgentLoader
                         source.Report(node.Start, DiagnosticCodes.UnreachableRule, $"rule #{index} of {playbookWhere} can never match: rule #{index - 1} has no 'when' and matches every observation");
                         unconditional = null;
                     }
-                    if (ReadRule(source, node, $"rule #{index} of {playbookWhere}", parameters, tools) is { } rule)
+                    if (ReadRule(source, node, $"rule #{index} of {playbookWhere}", parameters, tools, signals) is { } rule)
                     {
                         rules.Add(rule);
                         if (rule.When is null)
@@ -586,14 +804,14 @@ public static partial class AgentLoader
         return result;
     }
 
-    private static PlaybookRule? ReadRule(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools)
+    private static PlaybookRule? ReadRule(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools, List<SignalSource> signals)
     {
         var members = source.Mapping(node, where, where, RuleKeys, RuleRequired);
         if (members is null)
         {
             return null;
         }
-        var schema = new PlaybookSchema(parameters, repeating: false);
+        var schema = new PlaybookSchema(parameters, signals, repeating: false);
         var when = members.TryGetValue("when", out var whenMember) ? Predicate(source, whenMember, where, schema) : null;
         var rationale = members.TryGetValue("rationale", out var rationaleMember) ? Template(source, rationaleMember, where, schema) : null;
         var expectHealthy = members.TryGetValue("expectHealthy", out var expectMember) && Bool(source, expectMember, where);
@@ -605,7 +823,7 @@ public static partial class AgentLoader
                 var index = 0;
                 foreach (var stepNode in sequence.Children)
                 {
-                    if (ReadStep(source, stepNode, $"step #{++index} of {where}", parameters, tools) is { } step)
+                    if (ReadStep(source, stepNode, $"step #{++index} of {where}", parameters, tools, signals) is { } step)
                     {
                         steps.Add(step);
                     }
@@ -619,7 +837,7 @@ public static partial class AgentLoader
         return rationale is null || (members.ContainsKey("when") && when is null) ? null : new PlaybookRule(when, rationale, expectHealthy, steps);
     }
 
-    private static StepTemplate? ReadStep(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools)
+    private static StepTemplate? ReadStep(YamlSource source, YamlNode node, string where, List<PlaybookParameter> parameters, List<AgentToolReference>? tools, List<SignalSource> signals)
     {
         var members = source.Mapping(node, where, where, StepKeys, StepRequired);
         if (members is null)
@@ -642,7 +860,7 @@ public static partial class AgentLoader
             valid &= repeat is not null;
         }
         // A step whose repeat did not load is still checked as a repeated step, so its bindings are not reported twice.
-        var schema = new PlaybookSchema(parameters, repeating: members.ContainsKey("repeat"));
+        var schema = new PlaybookSchema(parameters, signals, repeating: members.ContainsKey("repeat"));
         Condition? when = null;
         if (members.TryGetValue("when", out var whenMember))
         {

@@ -5,8 +5,45 @@ namespace Agentic.Core.Agents;
 // WARNING: every record here is persisted in run state, activity messages and decision records.
 // Renaming or removing a member breaks runs that are in flight; add members as optional.
 
-/// <summary>What a signal source saw, with provenance: where, when, and a digest of the raw evidence.</summary>
-public sealed record Observation(string Source, DateTimeOffset ObservedAt, string Digest, bool Healthy, string Status, JsonElement Details);
+/// <summary>
+/// What the agent's signal sources saw. <see cref="Source"/>, <see cref="Digest"/> and <see cref="Details"/> are the
+/// primary (first) signal's; <see cref="Healthy"/> and <see cref="Status"/> its first HTTP probe's, and for an agent
+/// without one, healthy unless a signal failed its data contract. <see cref="Signals"/> holds every signal's reading.
+/// </summary>
+public sealed record Observation(string Source, DateTimeOffset ObservedAt, string Digest, bool Healthy, string Status, JsonElement Details)
+{
+    /// <summary>Every signal's reading, in the agent's order (absent in observations made before signals had readings).</summary>
+    public IReadOnlyList<SignalReading>? Signals { get; init; }
+
+    /// <summary>
+    /// Why the run can not go on with this observation: a signal it depends on (the primary signal, a <c>request</c>
+    /// signal) failed its data contract. The workflow fails the run with it.
+    /// </summary>
+    public string? Failure { get; init; }
+}
+
+/// <summary>One signal's reading, with provenance: which signal, where from, when, and a digest of the raw evidence.</summary>
+/// <param name="Name">The signal's name in the agent.</param>
+/// <param name="Kind">Its kind (<c>http-probe</c>, <c>queue-depth</c>, <c>table-count</c>, <c>request</c>).</param>
+/// <param name="Source">Where the data came from (<c>http-probe:{uri}</c>, <c>queue-depth:{queue}</c>, <c>table-count:{table}</c>, <c>request:{path}</c>).</param>
+/// <param name="ObservedAt">When it was read.</param>
+/// <param name="Digest">SHA-256 of the raw evidence (a probe's body as received; otherwise the data's canonical JSON).</param>
+/// <param name="Trusted">Whether the agent marks the signal as trusted.</param>
+public sealed record SignalReading(string Name, string Kind, string Source, DateTimeOffset ObservedAt, string Digest, bool Trusted)
+{
+    /// <summary>The reading (a number, the request part, a probe's status, latency and values); absent when it failed its contract.</summary>
+    public JsonElement? Value { get; init; }
+
+    /// <summary>The data contract it was checked against (<c>{schema path}@{sha256}</c>); absent when the signal has none.</summary>
+    public string? Contract { get; init; }
+
+    /// <summary>How the data broke its contract (<c>$.path: expected ..., got ...</c>, never the data itself); absent when it kept it.</summary>
+    public IReadOnlyList<string>? ContractErrors { get; init; }
+
+    /// <summary>Whether the data broke its contract, so the reading is not used.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Violated => ContractErrors is { Count: > 0 };
+}
 
 /// <summary>One proposed action: a tool, its arguments, and why.</summary>
 public sealed record PlanStep(string StepId, string Tool, JsonElement Arguments, string Rationale);
@@ -132,7 +169,14 @@ public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode,
 }
 
 /// <summary>Input of the perceive activity (also used for the verification probe).</summary>
-public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose);
+public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose)
+{
+    /// <summary>The request's goal, for the agent's <c>request</c> signals.</summary>
+    public string? Goal { get; init; }
+
+    /// <summary>The request's parameters, for the agent's <c>request</c> signals.</summary>
+    public JsonElement? Parameters { get; init; }
+}
 
 /// <summary>Input of the plan activity.</summary>
 public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation)

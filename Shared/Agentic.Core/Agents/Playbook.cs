@@ -221,10 +221,31 @@ internal sealed class PlaybookScope
                 ["healthy"] = observation.Healthy,
                 ["status"] = observation.Status,
                 ["details"] = observation.Details.ValueKind == JsonValueKind.Undefined ? null : JsonSerializer.SerializeToNode(observation.Details),
+                ["signals"] = Signals(observation),
             },
             ["parameters"] = values,
         };
         return new PlaybookScope(JsonSerializer.SerializeToElement(document));
+    }
+
+    // Each reading by its signal's name; one that broke its contract is there without its value, which is not used.
+    private static JsonObject Signals(Observation observation)
+    {
+        var signals = new JsonObject();
+        foreach (var reading in observation.Signals ?? [])
+        {
+            signals[reading.Name] = new JsonObject
+            {
+                ["kind"] = reading.Kind,
+                ["source"] = reading.Source,
+                ["digest"] = reading.Digest,
+                ["observedAt"] = reading.ObservedAt.ToString("O", CultureInfo.InvariantCulture),
+                ["trusted"] = reading.Trusted,
+                ["valid"] = !reading.Violated,
+                ["value"] = reading.Violated || reading.Value is not { } value ? null : JsonSerializer.SerializeToNode(value),
+            };
+        }
+        return signals;
     }
 
     /// <summary>This scope inside the <paramref name="index"/>-th of <paramref name="count"/> repetitions of a step.</summary>
@@ -282,12 +303,34 @@ internal sealed class PlaybookSchema : AttributeSchema
         ("repeat.count", Policy.Language.ValueType.Number),
     ];
 
+    private static readonly (string Name, Policy.Language.ValueType Type)[] SignalAttributes =
+    [
+        ("kind", Policy.Language.ValueType.String),
+        ("source", Policy.Language.ValueType.String),
+        ("digest", Policy.Language.ValueType.String),
+        ("observedAt", Policy.Language.ValueType.String),
+        ("trusted", Policy.Language.ValueType.Bool),
+        ("valid", Policy.Language.ValueType.Bool),
+        ("value", Policy.Language.ValueType.Json),
+    ];
+
+    private const string SignalsPrefix = "observation.signals.";
+
     private readonly Dictionary<string, Policy.Language.ValueType> _known = new(StringComparer.Ordinal);
+    private readonly List<string> _signals;
     private readonly bool _repeating;
 
-    public PlaybookSchema(IEnumerable<PlaybookParameter> parameters, bool repeating)
+    public PlaybookSchema(IEnumerable<PlaybookParameter> parameters, IEnumerable<SignalSource> signals, bool repeating)
     {
         _repeating = repeating;
+        _signals = [.. signals.Select(s => s.Name)];
+        foreach (var signal in _signals)
+        {
+            foreach (var (name, type) in SignalAttributes)
+            {
+                _known[SignalsPrefix + signal + "." + name] = type;
+            }
+        }
         foreach (var (path, type) in repeating ? Fixed.Concat(RepeatAttributes) : Fixed)
         {
             _known[path] = type;
@@ -315,6 +358,12 @@ internal sealed class PlaybookSchema : AttributeSchema
             info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = path };
             return true;
         }
+        // A reading's value has the shape its signal gives it (a number, a request part, a probe's values): typed at run time.
+        if (path.StartsWith(SignalsPrefix, StringComparison.Ordinal) && _signals.Any(s => path.StartsWith(SignalsPrefix + s + ".value.", StringComparison.Ordinal)))
+        {
+            info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = path };
+            return true;
+        }
         info = null!;
         return false;
     }
@@ -329,9 +378,23 @@ internal sealed class PlaybookSchema : AttributeSchema
         {
             return $"unknown attribute '{path}' (declare the parameter under the playbook's 'parameters')";
         }
+        if (path.StartsWith(SignalsPrefix, StringComparison.Ordinal))
+        {
+            var rest = path[SignalsPrefix.Length..];
+            var signal = _signals.FirstOrDefault(s => rest.StartsWith(s + ".", StringComparison.Ordinal));
+            if (signal is null)
+            {
+                var name = rest.Split('.')[0];
+                var nearestSignal = PolicySchema.Nearest(name, _signals);
+                return nearestSignal is not null
+                    ? $"unknown signal '{name}' in '{path}' (did you mean '{nearestSignal}'?)"
+                    : $"unknown signal '{name}' in '{path}' (the agent's signals: {string.Join(", ", _signals)})";
+            }
+            return $"unknown attribute '{path}' (a signal's attributes are {string.Join(", ", SignalAttributes.Select(a => a.Name))} and value.<path>)";
+        }
         var nearest = PolicySchema.Nearest(path, _known.Keys.Order(StringComparer.Ordinal));
         return nearest is not null
             ? $"unknown attribute '{path}' (did you mean '{nearest}'?)"
-            : $"unknown attribute '{path}' (attributes are {string.Join(", ", _known.Keys.Order(StringComparer.Ordinal))} and observation.details.<path>)";
+            : $"unknown attribute '{path}' (attributes are {string.Join(", ", _known.Keys.Where(k => !k.StartsWith(SignalsPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))}, observation.details.<path> and observation.signals.<name>.<attribute>)";
     }
 }

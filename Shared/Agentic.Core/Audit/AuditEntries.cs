@@ -77,7 +77,33 @@ public static class AuditEntries
             ["healthy"] = observation.Healthy,
             ["status"] = Cap(observation.Status),
             ["detailsDigest"] = AgenticJson.Digest(observation.Details),
+            // Each signal's provenance and contract, never its value: what broke a contract is named by path and type only.
+            ["signals"] = observation.Signals is { } readings ? new JsonArray([.. readings.Select(r => (JsonNode?)Reading(r))]) : null,
+            ["failure"] = observation.Failure is { } failure ? Cap(failure) : null,
         }), [from]);
+    }
+
+    private static JsonObject Reading(SignalReading reading)
+    {
+        var data = new JsonObject
+        {
+            ["name"] = reading.Name,
+            ["kind"] = reading.Kind,
+            ["source"] = reading.Source,
+            ["observedAt"] = reading.ObservedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["digest"] = reading.Digest,
+            ["trusted"] = reading.Trusted,
+            ["valid"] = !reading.Violated,
+        };
+        if (reading.Contract is { } contract)
+        {
+            data["contract"] = contract;
+        }
+        if (reading.ContractErrors is { } errors)
+        {
+            data["contractErrors"] = new JsonArray([.. errors.Select(e => (JsonNode?)Cap(e))]);
+        }
+        return data;
     }
 
     /// <summary>A plan, under the command that asked for it (<c>plan</c>, <c>plan.2</c>, ...).</summary>

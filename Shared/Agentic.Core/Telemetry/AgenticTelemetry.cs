@@ -49,6 +49,9 @@ public static class AgenticTelemetry
     /// <summary>Steps a kill switch or quarantine stopped, at the gate, before the call or in flight.</summary>
     public static readonly Counter<long> KillSwitchDenials = Meter.CreateCounter<long>("agentic.kill_switch.denials", "{step}", "Steps stopped by a kill switch or quarantine.");
 
+    /// <summary>Signal readings that broke their data contract (and were not used), by agent and signal.</summary>
+    public static readonly Counter<long> ContractViolations = Meter.CreateCounter<long>("agentic.perception.contract_violations", "{reading}", "Signal readings that broke their data contract.");
+
     /// <summary>What retention purged: ended runs' state (<c>run</c>) and audit chains past their retention (<c>audit</c>).</summary>
     public static readonly Counter<long> Purged = Meter.CreateCounter<long>("agentic.retention.purged", "{item}", "Ended runs and audit chains purged past their retention.");
 
@@ -80,6 +83,10 @@ public static class AgenticTelemetry
         KillSwitchDenials.Add(1, new(Attr.ControlRule, rule), new(Attr.ControlWhere, where), new(Attr.AgentName, agent ?? ""));
         Activity.Current?.SetTag(Attr.ControlRule, rule);
     }
+
+    /// <summary>Records a signal reading that broke its data contract.</summary>
+    public static void ContractViolated(string agent, string signal) =>
+        ContractViolations.Add(1, new(Attr.AgentName, agent), new(Attr.SignalName, signal));
 
     /// <summary>The effect as the policy language spells it.</summary>
     public static string Effect(GateEffect effect) => effect switch
@@ -155,6 +162,9 @@ public static class AgenticTelemetry
 
         /// <summary>Where a control stopped a step: gate, act, in-flight.</summary>
         public const string ControlWhere = "agentic.control.where";
+
+        /// <summary>A signal's name in its agent.</summary>
+        public const string SignalName = "agentic.signal.name";
 
         /// <summary>OpenTelemetry: the error's type.</summary>
         public const string ErrorType = "error.type";

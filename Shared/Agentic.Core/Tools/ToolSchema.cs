@@ -16,14 +16,30 @@ public sealed class ToolSchema
 
     private ToolSchema(JsonSchema schema) => _schema = schema;
 
-    /// <summary>Compiles <paramref name="schemaJson"/>; throws <see cref="ArgumentException"/> naming <paramref name="what"/> when it is not a valid schema.</summary>
+    /// <summary>
+    /// Compiles <paramref name="schemaJson"/>; throws <see cref="ArgumentException"/> naming <paramref name="what"/> when
+    /// it is not a valid schema, or when it refers to another document (a <c>$ref</c> that does not start with '#').
+    /// </summary>
     public static ToolSchema Compile(string schemaJson, string what)
     {
         ArgumentNullException.ThrowIfNull(schemaJson);
         try
         {
-            // No external references in tool schemas, so this completes without I/O.
+            // NJsonSchema would fetch a $ref to a URL or a file while compiling: a schema from outside (an MCP server's, an
+            // agent's data contract) could make the host read a file or call an address. Only references inside the
+            // document are followed, so this completes without I/O.
+            using (var document = JsonDocument.Parse(schemaJson))
+            {
+                if (ExternalReference(document.RootElement) is { } reference)
+                {
+                    throw new ArgumentException($"The {what} refers to another document ($ref '{reference}'); only references inside the schema ('#/...') are followed.", nameof(schemaJson));
+                }
+            }
             return new(JsonSchema.FromJsonAsync(schemaJson).GetAwaiter().GetResult());
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"The {what} is not a valid JSON Schema: {ex.Message}", nameof(schemaJson), ex);
         }
         catch (Exception ex) when (ex is Newtonsoft.Json.JsonException or InvalidOperationException or NotSupportedException)
         {
@@ -31,13 +47,50 @@ public sealed class ToolSchema
         }
     }
 
+    private static string? ExternalReference(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    if (member.Name == "$ref" && member.Value.ValueKind == JsonValueKind.String && !member.Value.GetString()!.StartsWith('#'))
+                    {
+                        return member.Value.GetString();
+                    }
+                    if (ExternalReference(member.Value) is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (ExternalReference(item) is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
     /// <summary>Every violation of the schema by <paramref name="value"/>, ordered by path; empty when it is valid.</summary>
-    public IReadOnlyList<string> Validate(JsonElement value)
+    /// <param name="value">The value to check.</param>
+    /// <param name="quoteValues">
+    /// Whether an error may quote what it found (<c>got 15</c>, <c>got "abc"</c>). <c>false</c> for data that must not be
+    /// repeated where the errors are recorded (a signal's reading that broke its contract): such errors name the path, what
+    /// was expected and the type found, never the value.
+    /// </param>
+    public IReadOnlyList<string> Validate(JsonElement value, bool quoteValues = true)
     {
         var errors = new List<(string Path, string Message, bool WrongType)>();
         foreach (var error in _schema.Validate(value.GetRawText()))
         {
-            Describe(error, value, errors);
+            Describe(error, value, errors, quoteValues);
         }
         // Where a value has the wrong type, what its members lack is a consequence, not a second error.
         var wrongType = errors.Where(e => e.WrongType).Select(e => e.Path).ToHashSet(StringComparer.Ordinal);
@@ -49,16 +102,17 @@ public sealed class ToolSchema
             .ToList();
     }
 
-    private static void Describe(ValidationError error, JsonElement root, List<(string Path, string Message, bool WrongType)> errors)
+    private static void Describe(ValidationError error, JsonElement root, List<(string Path, string Message, bool WrongType)> errors, bool quoteValues)
     {
         if (error is ChildSchemaValidationError child && child.Errors.Count > 0)
         {
             foreach (var nested in child.Errors.SelectMany(e => e.Value))
             {
-                Describe(nested, root, errors);
+                Describe(nested, root, errors, quoteValues);
             }
             return;
         }
+        string Raw(JsonElement? value) => quoteValues ? ToolSchema.Raw(value) : Unquoted(value);
         var path = ToJsonPath(error.Path);
         var actual = Find(root, path);
         var schema = error.Schema;
@@ -99,6 +153,14 @@ public sealed class ToolSchema
         JsonValueKind.Object => "object",
         JsonValueKind.Array => "array",
         _ => "nothing",
+    };
+
+    // What was found, by type only: "an integer (not shown)".
+    private static string Unquoted(JsonElement? value) => TypeOf(value) switch
+    {
+        "null" or "nothing" => TypeOf(value),
+        var type when type[0] is 'a' or 'i' or 'o' => $"an {type} (not shown)",
+        var type => $"a {type} (not shown)",
     };
 
     private static string Length(JsonElement? value) =>

@@ -135,7 +135,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         switch (state.Phase)
         {
             case RunPhase.Perceiving:
-                return [Read(Ids.Perceive, AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "observe")), deadline];
+                return [Read(Ids.Perceive, AgentActivities.Perceive, Perceive(state, "observe")), deadline];
             case RunPhase.Planning:
             {
                 var round = state.Plans + 1;
@@ -191,7 +191,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                 return [new CallActivity(Ids.Act(step.StepId), AgentActivities.Act, AgenticJson.ToElement(input), options.ActRetry, options.ActTimeout), deadline];
             }
             case RunPhase.Verifying:
-                return [Read(Ids.VerifyFor(state.Plans), AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "verify")), deadline];
+                return [Read(Ids.VerifyFor(state.Plans), AgentActivities.Perceive, Perceive(state, "verify")), deadline];
             case RunPhase.Completed:
                 return [new CompleteRun("complete", AgenticJson.ToElement(state.Output))];
             default:
@@ -270,6 +270,10 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
     private static string TimeoutId(StepState step) =>
         step.Escalated ? Ids.EscalatedApprovalTimeout(step.StepId) : Ids.ApprovalTimeout(step.StepId);
 
+    // The request's goal and parameters go along for the agent's request signals, which read the run's own payload.
+    private static PerceiveInput Perceive(AgentRunState state, string purpose) =>
+        new(state.RunId, state.Request.Agent, state.Request.Target, purpose) { Goal = state.Request.Goal, Parameters = state.Request.Parameters };
+
     private RunGuards Guards(AgentRunState state) => (state.Request.Guards ?? new RunGuards()).Over(options.DefaultGuards);
 
     private CallActivity Read<T>(string id, string name, T input) =>
@@ -284,12 +288,14 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Perceiving:
             {
                 var observation = AgenticJson.FromElement<Observation>(c.Result);
-                return state with
+                state = state with
                 {
                     Phase = RunPhase.Planning,
                     Observation = observation,
                     Log = state.Log.Add(new(now, "perceived", $"{observation.Source}: {observation.Status} ({(observation.Healthy ? "healthy" : "unhealthy")}), evidence {AgenticJson.ShortDigest(observation.Digest)}.")),
                 };
+                // A signal the run depends on broke its data contract: nothing it read may be planned on.
+                return observation.Failure is { } failure ? End(state, now, RunPhase.Failed, failure) : state;
             }
             case RunPhase.Planning:
                 return OnPlan(state, AgenticJson.FromElement<Plan>(c.Result), now);
@@ -317,6 +323,10 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Verification = observation,
                     Log = state.Log.Add(new(now, "observed", $"Post-condition check: {observation.Status} ({(observation.Healthy ? "healthy" : "unhealthy")}).")),
                 };
+                if (observation.Failure is { } failure)
+                {
+                    return FailPlan(state, now, failure);
+                }
                 if (observation.Healthy)
                 {
                     return Complete(state, now, "remediated", $"Target healthy after {Succeeded(state)} step(s).");

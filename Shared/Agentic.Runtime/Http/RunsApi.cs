@@ -56,7 +56,7 @@ public static class RunsApi
 
     /// <summary>
     /// <c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles: each agent's definition
-    /// (version and content hash, autonomy, planner, the tools it may propose, its signal source), never its playbook.
+    /// (version and content hash, autonomy, planner, the tools it may propose, its signal sources), never its playbook.
     /// </summary>
     public static IResult ListAgents(HttpRequest request, AgentCatalog agents) =>
         (IResult?)HttpCaller.Refusal(request, "reading the agent catalog", [.. AgenticRoles.All])
@@ -69,10 +69,46 @@ public static class RunsApi
             autonomy = a.Autonomy,
             planner = a.PlannerKind,
             tools = a.Tools,
-            signals = a.Signals.Select(s => s is HttpProbeSource probe
-                ? new { kind = s.Kind, path = (string?)probe.Path, timeoutSeconds = (double?)probe.Timeout.TotalSeconds }
-                : new { kind = s.Kind, path = (string?)null, timeoutSeconds = (double?)null }),
+            signals = a.Signals.Select(Signal),
         }));
+
+    // A signal as its agent declares it, with its data contract's file and hash.
+    private static Dictionary<string, object?> Signal(SignalSource signal)
+    {
+        var view = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["kind"] = signal.Kind,
+            ["name"] = signal.Name,
+            ["trusted"] = signal.Trusted,
+        };
+        switch (signal)
+        {
+            case HttpProbeSource probe:
+                view["path"] = probe.Path;
+                view["timeoutSeconds"] = probe.Timeout.TotalSeconds;
+                if (probe.Extract is { Count: > 0 } extract)
+                {
+                    view["extract"] = extract.ToDictionary(e => e.Name, e => e.Path.Text, StringComparer.Ordinal);
+                }
+                break;
+            case QueueDepthSource queue:
+                view["queue"] = queue.Queue;
+                break;
+            case TableCountSource table:
+                view["table"] = table.Table;
+                view["filter"] = table.Filter;
+                view["max"] = table.Max;
+                break;
+            case RequestSource request:
+                view["path"] = request.Path;
+                break;
+        }
+        if (signal.Contract is { } contract)
+        {
+            view["schema"] = new { path = contract.Path, hash = contract.Hash };
+        }
+        return view;
+    }
 
     /// <summary><c>GET /api/tools</c>: the tool catalog with contracts, limits and secret names (never values).</summary>
     public static IResult ListTools(HttpRequest request, ToolRegistry tools) =>

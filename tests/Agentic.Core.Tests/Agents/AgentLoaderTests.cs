@@ -113,7 +113,7 @@ public sealed class AgentLoaderTests
                 - rationale: Nothing.
             """, File, KnownTools);
 
-        Assert.Equal(new HttpProbeSource("api/status", TimeSpan.FromSeconds(3)), agent.Probe);
+        Assert.Equal(new HttpProbeSource("api/status", TimeSpan.FromSeconds(3)), Assert.Single(agent.Signals));
         var target = Assert.Single(agent.Targets!);
         Assert.Equal(("http", "svc.internal", 8080, true), (target.Scheme, target.Host, target.Port, target.AllowPrivate));
         Assert.Equal(["/services/**"], target.Paths);
@@ -192,7 +192,7 @@ public sealed class AgentLoaderTests
     [InlineData("observation.status = 'degraded'", 10, 32, DiagnosticCodes.SyntaxError, "syntax error: '=' is not an operator (use '==')")]
     [InlineData("observation.stauts == 'degraded'", 10, 13, DiagnosticCodes.UnknownAttribute, "unknown attribute 'observation.stauts' (did you mean 'observation.status'?)")]
     [InlineData("observation.healthy == 'yes'", 10, 36, DiagnosticCodes.TypeMismatch, "type mismatch: cannot compare observation.healthy (bool) with 'yes' (string)")]
-    [InlineData("principal.id == 'x'", 10, 13, DiagnosticCodes.UnknownAttribute, "unknown attribute 'principal.id' (attributes are agent.name, agent.version, observation.details, observation.digest, observation.healthy, observation.source, observation.status, parameters.samples, run.goal, run.id, run.round, run.target and observation.details.<path>)")]
+    [InlineData("principal.id == 'x'", 10, 13, DiagnosticCodes.UnknownAttribute, "unknown attribute 'principal.id' (attributes are agent.name, agent.version, observation.details, observation.digest, observation.healthy, observation.source, observation.status, parameters.samples, run.goal, run.id, run.round, run.target, observation.details.<path> and observation.signals.<name>.<attribute>)")]
     [InlineData("repeat.index > 1", 10, 13, DiagnosticCodes.UnknownAttribute, "unknown attribute 'repeat.index' (repeat.index and repeat.count are defined only in a step with 'repeat')")]
     public void BadPredicate_IsReported_AtTheOffendingToken(string when, int line, int column, string code, string message)
     {
@@ -283,7 +283,7 @@ public sealed class AgentLoaderTests
     [Theory]
     [InlineData("planner: playbok", 5, 10, DiagnosticCodes.InvalidValue, "unknown planner 'playbok' in agent 'probe' (did you mean 'playbook'?)")]
     [InlineData("name: Probe Agent", 1, 7, DiagnosticCodes.InvalidValue, "invalid agent name 'Probe Agent' (use 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit)")]
-    [InlineData("signals: [{ kind: queue-depth }]", 5, 19, DiagnosticCodes.InvalidValue, "unknown signal kind 'queue-depth' in signal #1 of agent 'probe' (expected http-probe)")]
+    [InlineData("signals: [{ kind: queue-dept }]", 5, 19, DiagnosticCodes.InvalidValue, "unknown signal kind 'queue-dept' in signal #1 of agent 'probe' (did you mean 'queue-depth'?)")]
     [InlineData("signals: [{ kind: http-probe, path: '../admin?x=1' }]", 5, 37, DiagnosticCodes.InvalidValue, "invalid probe path '../admin?x=1' in signal #1 of agent 'probe' (a route under the target: segments of letters, digits, '-', '.', '_' and '~', no query)")]
     [InlineData("signals: [{ kind: http-probe, timeout: 5m }]", 5, 40, DiagnosticCodes.InvalidDuration, "invalid timeout '5m' in signal #1 of agent 'probe' (a duration of at most 60s, e.g. '10s')")]
     [InlineData("guards: { maxSteps: 0 }", 5, 21, DiagnosticCodes.InvalidValue, "'maxSteps' in the guards of agent 'probe' must be an integer from 1 to 10000")]
@@ -365,7 +365,10 @@ public sealed class AgentLoaderTests
             Assert.Equal(agent.Name == "task" ? "2" : "1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
             Assert.Equal(agent.Name == "task" ? "llm" : "playbook", agent.PlannerKind);
-            Assert.Equal(HttpProbeSource.Health, agent.Probe);
+            var health = Assert.IsType<HttpProbeSource>(Assert.Single(agent.Signals));
+            Assert.Equal(("health", "health", TimeSpan.FromSeconds(10), "schemas/health-answer.schema.json"), (health.Name, health.Path, health.Timeout, health.Contract?.Path));
+            Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(Path.Combine(Agentic.Testing.Repo.Root, "agents", "schemas", "health-answer.schema.json"))), health.Contract!.Hash);
+            Assert.False(health.Trusted);
         }
         var task = AgentCatalog.Default.Get("task");
         Assert.Equal(("default", "task-planner", ReplanMode.AfterEachAction), (task.Llm!.Model, task.Llm.Prompt, task.Llm.Replan));

@@ -193,11 +193,11 @@ public sealed class LlmPlannerTests : IAsyncLifetime
         _model.ThenJson(ValidPlan);
 
         var (_, usage) = await Planner().PlanAsync(Request(100,
-            new PlanningData("observation:http-probe:http://svc/health", JsonSerializer.SerializeToElement(new { status = "degraded", note = injected })),
+            new PlanningData("signal:health", JsonSerializer.SerializeToElement(new { status = "degraded", note = injected })),
             new PlanningData("request.goal", JsonSerializer.SerializeToElement("Right-size the service."), Trusted: true)), Ct);
 
         Assert.True(usage.Tainted);
-        Assert.Equal(["observation:http-probe:http://svc/health"], usage.TaintSources);
+        Assert.Equal(["signal:health"], usage.TaintSources);
         var data = _model.Requests.Single()["messages"]![1]!["content"]!.ToString();
         var lines = data.Split('\n');
         // Two items, each one line of JSON between its opening and closing lines; no '<' survives inside an item.

@@ -179,7 +179,7 @@ public sealed class PolicyGateTests
     }
 
     private static GateDecision DecideTainted(ToolDescriptor tool, bool tainted, CompiledPolicy? policy = null, string autonomy = "autonomous") =>
-        PolicyGate.Decide(new ActivePolicies(policy ?? PermitAll), Input(autonomy) with { Tainted = tainted, TaintSources = tainted ? ["observation:http-probe:http://svc/health"] : null },
+        PolicyGate.Decide(new ActivePolicies(policy ?? PermitAll), Input(autonomy) with { Tainted = tainted, TaintSources = tainted ? ["signal:health"] : null },
             tool, new DateTimeOffset(2026, 1, 1, 13, 0, 0, TimeSpan.Zero));
 
     [Fact]
@@ -188,7 +188,7 @@ public sealed class PolicyGateTests
         var decision = DecideTainted(Tool(RiskLevel.Low), tainted: true);
 
         Assert.Equal((GateEffect.RequireApproval, PolicyGate.TaintRule, "operator"), (decision.Effect, decision.Rule, decision.ApproverRole));
-        Assert.Contains("observation:http-probe:http://svc/health", decision.Reason, StringComparison.Ordinal);
+        Assert.Contains("signal:health", decision.Reason, StringComparison.Ordinal);
         Assert.True(decision.Request!.Tainted);
         Assert.Equal(GateEffect.Permit, DecideTainted(Tool(RiskLevel.Low), tainted: false).Effect);
     }
@@ -218,7 +218,7 @@ public sealed class PolicyGateTests
             rules:
               - id: no-tainted-http
                 effect: forbid
-                when: context.tainted && tool.name == 't.tool' && 'observation:http-probe:http://svc/health' in context.taintSources
+                when: context.tainted && tool.name == 't.tool' && 'signal:health' in context.taintSources
               - id: all
                 effect: permit
             """, "taint.yaml");
@@ -226,7 +226,7 @@ public sealed class PolicyGateTests
         Assert.Equal("no-tainted-http", DecideTainted(Tool(RiskLevel.Low), tainted: true, policy).Rule);
         Assert.Equal("all", DecideTainted(Tool(RiskLevel.Low), tainted: false, policy).Rule);
         // Known at planning time, the taint decides what is offered.
-        var tainted = PolicyGate.Offer(new ActivePolicies(policy), new OfferContext("alice", [], "agent-a", "autonomous", "dev", "http://svc") { Tainted = true, TaintSources = ["observation:http-probe:http://svc/health"] }, [Tool(RiskLevel.Low)]);
+        var tainted = PolicyGate.Offer(new ActivePolicies(policy), new OfferContext("alice", [], "agent-a", "autonomous", "dev", "http://svc") { Tainted = true, TaintSources = ["signal:health"] }, [Tool(RiskLevel.Low)]);
         Assert.Equal("no-tainted-http", Assert.Single(tainted).Rule);
     }
 }

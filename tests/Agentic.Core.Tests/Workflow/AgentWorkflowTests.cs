@@ -37,7 +37,10 @@ public sealed class AgentWorkflowTests
         Assert.Equal([Ids.Perceive, Ids.Deadline], run.CommandIds);
         var call = run.Single<CallActivity>();
         Assert.Equal(AgentActivities.Perceive, call.Name);
-        Assert.Equal(new PerceiveInput(RunDriver.RunId, "service-healer", Fixtures.Target, "observe"), run.Input<PerceiveInput>());
+        var input = run.Input<PerceiveInput>();
+        // The request's goal and parameters go along, for the agent's request signals.
+        Assert.Equal(new PerceiveInput(RunDriver.RunId, "service-healer", Fixtures.Target, "observe") { Goal = Fixtures.Request.Goal, Parameters = input.Parameters }, input);
+        Assert.Equal("{}", input.Parameters!.Value.GetRawText());
         Assert.Equal(run.State.Deadline, run.Single<StartTimer>().FireAt);
     }
 

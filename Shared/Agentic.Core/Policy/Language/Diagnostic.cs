@@ -66,6 +66,10 @@ public static class DiagnosticCodes
     public const string UndeclaredTool = "undeclared-tool";
     /// <summary>Two agents share a name.</summary>
     public const string DuplicateAgent = "duplicate-agent";
+    /// <summary>Two signals of one agent share a name.</summary>
+    public const string DuplicateSignal = "duplicate-signal";
+    /// <summary>A signal's data contract is not a JSON Schema the product can use.</summary>
+    public const string InvalidSchema = "invalid-schema";
 }
 
 /// <summary>A policy failed to load; <see cref="Diagnostics"/> lists every problem found, in file order.</summary>
