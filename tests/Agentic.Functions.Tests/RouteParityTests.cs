@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Agentic.LocalHost;
 using Agentic.Runtime.Http;
 using Agentic.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,10 +80,15 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
     {
         var (app, _) = LocalHostApp.Build(["--urls", "http://127.0.0.1:0", "--settings", Path.Combine(Repo.Root, "local.settings.sample.json"), "--keys", "none"]);
         await using var _ = app;
+        // The host is not started here: wire its endpoints into routing as starting it does (the served document is
+        // generated on the first request, after the start).
+        app.UseRouting();
+        app.UseEndpoints(_ => { });
 
         var local = await app.Services.GetRequiredService<AgenticApiDocument>().JsonAsync(TestContext.Current.CancellationToken);
         var functions = await AgenticApiDocument.Detached().JsonAsync(TestContext.Current.CancellationToken);
 
+        Assert.True(JsonNode.Parse(local)!["paths"]!.AsObject().Count >= 20, "The local host's document describes almost nothing:\n" + local);
         Assert.Equal(local, functions);
         var schemes = JsonNode.Parse(functions)!["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key).Order(StringComparer.Ordinal);
         Assert.Equal([OpenApiDocumentApi.BearerScheme, OpenApiDocumentApi.KeyHeaderScheme, OpenApiDocumentApi.KeyQueryScheme], schemes);

@@ -30,7 +30,7 @@ public sealed record HealthView(string Status, IReadOnlyDictionary<string, Healt
 /// down means the gate would fail closed, and health answers 503. Results are kept for <see cref="CacheFor"/>: the
 /// route is open to anonymous callers, so callers can not turn it into storage traffic.
 /// </summary>
-public sealed class AgenticHealth(IControlStore controls, IPolicyProvider policies, AuditSigner signer, TimeProvider clock, IServiceProvider services)
+public sealed class AgenticHealth(IControlStore controls, IPolicyProvider policies, AuditSigner signer, TimeProvider clock, IServiceProvider services) : IDisposable
 {
     /// <summary>How long one check may take before it counts as down.</summary>
     public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
@@ -94,7 +94,7 @@ public sealed class AgenticHealth(IControlStore controls, IPolicyProvider polici
 
     // The reason a check is down names the kind of failure, never its message: a store's error can quote a connection
     // string, a URI with a signature or a secret's name, and anonymous callers learn only up or down anyway.
-    private async Task<HealthCheckView> RunAsync(Func<CancellationToken, Task<string>> check, CancellationToken cancellationToken)
+    private static async Task<HealthCheckView> RunAsync(Func<CancellationToken, Task<string>> check, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(CheckTimeout);
@@ -115,6 +115,9 @@ public sealed class AgenticHealth(IControlStore controls, IPolicyProvider polici
             return new("down", $"Failed: {ex.GetType().Name}.");
         }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _lock.Dispose();
 
     private sealed class HealthException(string message) : Exception(message);
 }

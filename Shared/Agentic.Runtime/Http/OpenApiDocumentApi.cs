@@ -154,6 +154,10 @@ public sealed class AgenticApiDocument(Func<CancellationToken, Task<string>> gen
         builder.Services.AddAgenticOpenApi();
         await using var app = builder.Build();
         app.MapAgenticApi();
+        // What starting an application does first: its endpoints become the routing services' data source, which the
+        // document is generated from.
+        app.UseRouting();
+        app.UseEndpoints(_ => { });
         return await SerializeAsync(app.Services, cancellationToken);
     });
 
