@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.OpenApi;
 
 namespace Agentic.Runtime.Http;
@@ -75,6 +76,11 @@ public static class OpenApiDocumentApi
         app.MapGet(Path, GetAsync).WithTags("API")
             .Describe("OpenAPI document", "This document: every route of the API, its parameters, bodies, answers and the ways to authenticate.")
             .Produces(StatusCodes.Status200OK, contentType: "application/json").Refusals();
+        // Generating the document takes seconds in a cold process: begin once the host has started, not on the first request.
+        if (app.ServiceProvider.GetService<IHostApplicationLifetime>() is { } lifetime && app.ServiceProvider.GetService<AgenticApiDocument>() is { } document)
+        {
+            lifetime.ApplicationStarted.Register(document.Warm);
+        }
         return app;
     }
 
@@ -138,6 +144,9 @@ public sealed class AgenticApiDocument(Func<CancellationToken, Task<string>> gen
 
     /// <summary>The document (OpenAPI 3.1, JSON).</summary>
     public Task<string> JsonAsync(CancellationToken cancellationToken) => _json.Value.WaitAsync(cancellationToken);
+
+    /// <summary>Begins generating the document, so the first request finds it ready; a failure is answered to that request.</summary>
+    public void Warm() => _json.Value.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     /// <summary>The document of the endpoints the host of <paramref name="services"/> serves.</summary>
     public static AgenticApiDocument FromHost(IServiceProvider services) =>
