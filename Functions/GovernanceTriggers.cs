@@ -8,6 +8,8 @@ using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Agentic.Functions;
 
@@ -126,7 +128,18 @@ internal static class SharedHttp
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(handler);
-        return new ExecutedResult(await RequestGuard.CheckAsync(request.HttpContext) ?? await handler(request));
+        try
+        {
+            return new ExecutedResult(await RequestGuard.CheckAsync(request.HttpContext) ?? await handler(request));
+        }
+        catch (Exception ex) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // As the local host's exception handler answers: problem+json, the failure logged, nothing of it in the answer.
+            request.HttpContext.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(SharedHttp).FullName!).RequestFailed(request.Method, request.Path.Value ?? "", ex);
+            return new ExecutedResult(TypedResults.Problem(
+                $"{request.Method} {request.Path} failed on the server; the failure is logged with trace id {request.HttpContext.TraceIdentifier}, and nothing of it is shown here.",
+                title: "Internal error", statusCode: StatusCodes.Status500InternalServerError));
+        }
     }
 
     private sealed class ExecutedResult(IResult result) : IActionResult

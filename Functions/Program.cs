@@ -3,6 +3,7 @@ using Agentic.Core;
 using Agentic.Core.Telemetry;
 using Agentic.Durable;
 using Agentic.Functions;
+using Agentic.Runtime.Http;
 using Agentic.Runtime.Http.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker;
@@ -17,7 +18,11 @@ var builder = FunctionsApplication.CreateBuilder(args);
 // ASP.NET Core integration, as the isolated-worker template does; the run triggers bind HttpRequestData, the controls and
 // policies triggers HttpRequest (they call the local host's handlers). Problems are written as the local host writes them.
 builder.ConfigureFunctionsWebApplication();
-builder.Services.AddProblemDetails();
+builder.Services.AddAgenticProblemDetails();
+// GET /api/health checks what the gate and the engine need; GET /api/openapi.json is the document of the shared
+// endpoints, generated once in an application built for it (the triggers are not ASP.NET Core endpoints).
+builder.Services.AddAgenticHealth();
+builder.Services.AddSingleton(AgenticApiDocument.Detached());
 // Who may call: bearer tokens, and App Service authentication's principal while that is on; without either the app
 // refuses to start, naming the settings.
 builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind.Functions);

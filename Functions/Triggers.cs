@@ -24,15 +24,40 @@ namespace Agentic.Functions;
 // Identity: every trigger runs inside SharedHttp.RunAsync, which authenticates the caller the way the local host does
 // (RequestGuard): bearer tokens, and App Service authentication's principal only while that is on. The function key the
 // platform checks says nothing about who calls.
-public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers, RunAdmission admission)
+public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers, RunAdmission admission,
+    AgenticHealth health, AgenticApiDocument document)
 {
     public const string RunQueue = Agentic.Runtime.RunRequestListener.QueueName;
     public const string QueuePrincipal = Agentic.Runtime.RunRequestListener.Principal;
 
     [Function(nameof(Health))]
-    public static Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest req) =>
-        SharedHttp.RunAsync(req, r => Task.FromResult(RunsApi.Health(r.HttpContext)));
+    public Task<IActionResult> Health(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest req,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => HealthApi.CheckAsync(r.HttpContext, health, client, cancellationToken));
+
+    // The document of the shared endpoints, generated in an application built for it (AgenticApiDocument.Detached): the
+    // triggers here are not ASP.NET Core endpoints, and the route parity test holds them to the same routes.
+    [Function(nameof(OpenApiDocument))]
+    public Task<IActionResult> OpenApiDocument(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "openapi.json")] HttpRequest req,
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => OpenApiDocumentApi.GetAsync(r, document, cancellationToken));
+
+    [Function(nameof(ListRuns))]
+    public Task<IActionResult> ListRuns(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs")] HttpRequest req,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => RunsApi.ListAsync(r, Runs(client), cancellationToken));
+
+    [Function(nameof(ListApprovals))]
+    public Task<IActionResult> ListApprovals(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "approvals")] HttpRequest req,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => RunsApi.ListApprovalsAsync(r, Runs(client), cancellationToken));
 
     [Function(nameof(SubmitRun))]
     public Task<IActionResult> SubmitRun(

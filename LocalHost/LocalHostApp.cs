@@ -1,6 +1,5 @@
 using Agentic.Azure;
 using Agentic.Core.Agents;
-using Agentic.Core.Json;
 using Agentic.Core.Policy;
 using Agentic.Core.Policy.Language;
 using Agentic.Core.Telemetry;
@@ -48,15 +47,11 @@ internal static class LocalHostApp
         // The engine reports every partition lease and queue poll at Information; its warnings and errors are kept.
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.DurableTask", LogLevel.Warning);
-        builder.Services.ConfigureHttpJsonOptions(o =>
-        {
-            foreach (var converter in AgenticJson.Options.Converters)
-            {
-                o.SerializerOptions.Converters.Add(converter);
-            }
-            o.SerializerOptions.DefaultIgnoreCondition = AgenticJson.Options.DefaultIgnoreCondition;
-        });
-        builder.Services.AddProblemDetails();
+        // Every answer the handlers do not write themselves (unknown route, wrong method, refused host, failure) is
+        // problem+json with a specific title and detail; the OpenAPI document is generated from the endpoints below.
+        builder.Services.AddAgenticProblemDetails();
+        builder.Services.AddAgenticOpenApi();
+        builder.Services.AddAgenticHealth();
         // Who may call: keys and bearer tokens (Agentic:Auth); the host refuses to start with no way to identify anyone.
         builder.Services.AddAgenticAuthentication(builder.Configuration, AgenticHostKind.Local);
         // Requests for a host name this host does not serve are refused (DNS rebinding): loopback names unless configured.
@@ -74,11 +69,12 @@ internal static class LocalHostApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var app = builder.Build();
-        app.UseHostFiltering();
+        // Outermost, so host filtering's refusals are problem+json too.
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseHostFiltering();
         app.UseAgenticRequestGuard();
-        app.MapGet("/", () => Results.Redirect("/api/health"));
+        app.MapGet("/", () => Results.Redirect("/api/health")).ExcludeFromDescription();
         app.MapAgenticApi();
         if (settingsPath is not null)
         {

@@ -43,14 +43,17 @@ public sealed record AgentRun(string RunId, RunView View, OrchestrationRuntimeSt
 /// <summary>What <see cref="AgentRunClient.ListAsync"/> returns: a page of runs, and the token of the next one.</summary>
 public sealed record RunPage(IReadOnlyList<AgentRun> Runs, string? ContinuationToken);
 
-/// <summary>The filters of <see cref="AgentRunClient.ListAsync"/>; all optional.</summary>
+/// <summary>
+/// The filters of <see cref="AgentRunClient.ListAsync"/>; all optional. <see cref="Top"/> is bounded to 1 to
+/// <see cref="ListPaging.MaxTop"/>; <see cref="ContinuationToken"/> is the engine's own.
+/// </summary>
 public sealed record RunQuery(
     string? Status = null,
     string? Agent = null,
     string? Principal = null,
     DateTimeOffset? CreatedFrom = null,
     DateTimeOffset? CreatedTo = null,
-    int Top = 50,
+    int Top = ListPaging.DefaultTop,
     string? ContinuationToken = null);
 
 /// <summary>
@@ -132,11 +135,12 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
     }
 
     /// <summary>
-    /// A page of runs, newest filters first: status and creation time are asked of the engine, agent and principal are
-    /// applied to each page it returns (so a page may hold fewer than <see cref="RunQuery.Top"/> runs and still have a
-    /// next one).
+    /// A page of runs: status and creation time are asked of the engine (its instance query), agent and principal are
+    /// applied to what it returns. Each engine page asked for is as large as the room left in this page, so a page never
+    /// holds more than <see cref="RunQuery.Top"/> runs; pages that match nothing are read on, at most
+    /// <see cref="MaxEnginePages"/> of them, so a page may hold fewer runs (even none) and still have a next one.
     /// </summary>
-    public async Task<RunPage> ListAsync(RunQuery query, CancellationToken cancellationToken)
+    public Task<RunPage> ListAsync(RunQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         IEnumerable<OrchestrationRuntimeStatus>? statuses = query.Status switch
@@ -148,19 +152,50 @@ public sealed class AgentRunClient(DurableTaskClient client, IDecisionStore deci
             "terminated" => [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Terminated],
             _ => throw new ArgumentException($"Unknown run status '{query.Status}'.", nameof(query)),
         };
-        var filter = new OrchestrationQuery(query.CreatedFrom, query.CreatedTo, statuses, PageSize: Math.Clamp(query.Top, 1, 1000), FetchInputsAndOutputs: true, ContinuationToken: query.ContinuationToken);
-        await foreach (var page in client.GetAllInstancesAsync(filter).AsPages(query.ContinuationToken, filter.PageSize).WithCancellation(cancellationToken))
+        // An ended run's status is in its output; a run not started yet has only its input.
+        var filter = new OrchestrationQuery(query.CreatedFrom, query.CreatedTo, statuses, FetchInputsAndOutputs: true);
+        return ScanAsync(filter, query.Top, query.ContinuationToken, r => (query.Status is null or "" || r.Status == query.Status)
+            && (query.Agent is null || string.Equals(r.View.Agent, query.Agent, StringComparison.Ordinal))
+            && (query.Principal is null || PrincipalIds.Same(r.View.Principal, query.Principal)), cancellationToken);
+    }
+
+    /// <summary>
+    /// A page of runs waiting for an approval that <paramref name="include"/> accepts, read from the running instances'
+    /// custom status (their document: the pending approval is in the summary too), without their inputs and outputs.
+    /// </summary>
+    public Task<RunPage> ListAwaitingApprovalAsync(Func<AgentRun, bool> include, int top, string? continuationToken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(include);
+        var filter = new OrchestrationQuery(Statuses: [OrchestrationRuntimeStatus.Running], FetchInputsAndOutputs: false);
+        return ScanAsync(filter, top, continuationToken, r => r.IsRunning && r.View.PendingApproval is not null && include(r), cancellationToken);
+    }
+
+    /// <summary>The most engine pages one list call reads.</summary>
+    public const int MaxEnginePages = 5;
+
+    private async Task<RunPage> ScanAsync(OrchestrationQuery filter, int top, string? continuationToken, Func<AgentRun, bool> include, CancellationToken cancellationToken)
+    {
+        var size = Math.Clamp(top, 1, ListPaging.MaxTop);
+        var runs = new List<AgentRun>(size);
+        var token = continuationToken;
+        for (var read = 0; read < MaxEnginePages && runs.Count < size; read++)
         {
-            var runs = page.Values
-                .Where(i => i.Name == AgentRunOrchestrator.Name)
-                .Select(Read)
-                .Where(r => (query.Status is null or "" || r.Status == query.Status)
-                    && (query.Agent is null || string.Equals(r.View.Agent, query.Agent, StringComparison.Ordinal))
-                    && (query.Principal is null || string.Equals(r.View.Principal, query.Principal, StringComparison.Ordinal)))
-                .ToList();
-            return new RunPage(runs, page.ContinuationToken);
+            var room = size - runs.Count;
+            var query = filter with { PageSize = room, ContinuationToken = token };
+            Page<OrchestrationMetadata>? page = null;
+            await foreach (var first in client.GetAllInstancesAsync(query).AsPages(token, room).WithCancellation(cancellationToken))
+            {
+                page = first;
+                break;
+            }
+            runs.AddRange((page?.Values ?? []).Where(i => i.Name == AgentRunOrchestrator.Name).Select(Read).Where(include));
+            token = page?.ContinuationToken;
+            if (string.IsNullOrEmpty(token))
+            {
+                return new RunPage(runs, null);
+            }
         }
-        return new RunPage([], null);
+        return new RunPage(runs, token);
     }
 
     /// <summary>

@@ -14,6 +14,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture storage, ITestOutputHelper
     private const int MinKills = 6;
     private const int MaxKills = 15;
     private const int FirstWave = 4;
+    private const int PerKill = 2;
 
     [Fact]
     public async Task Host_KilledRepeatedlyWhileRunsAreInFlight_CompletesEveryAcceptedRunWithEachSideEffectOnce()
@@ -40,18 +41,27 @@ public sealed class CrashRecoveryTests(AzuriteFixture storage, ITestOutputHelper
         await using var tracker = new RunTracker(Caller.Operator, () => TimeSpan.FromMilliseconds(thinking.Next(500, 3000)));
         var clock = Stopwatch.StartNew();
 
-        // A first few runs are in flight before the first kill; the rest trickle in while the host is being killed,
-        // and a POST cut off by a kill is sent again with the same idempotency key.
+        // A first few runs are in flight before the first kill; the rest trickle in while the host is being killed, a
+        // few at a time with at least one kill between each few, so the runs span the kills however fast the host runs
+        // them; and a POST cut off by a kill is sent again with the same idempotency key.
         foreach (var plan in planned.Take(FirstWave))
         {
             await tracker.SubmitAsync(plan, client, cancellationToken);
         }
+        using var killed = new SemaphoreSlim(0);
         var submitting = Task.Run(async () =>
         {
-            foreach (var plan in planned.Skip(FirstWave))
+            foreach (var few in planned.Skip(FirstWave).Chunk(PerKill))
             {
-                await Task.Delay(pacing.Next(300, 900), cancellationToken);
-                await tracker.SubmitAsync(plan, client, cancellationToken);
+                while (killed.Wait(0))
+                {
+                }
+                foreach (var plan in few)
+                {
+                    await Task.Delay(pacing.Next(300, 900), cancellationToken);
+                    await tracker.SubmitAsync(plan, client, cancellationToken);
+                }
+                await killed.WaitAsync(cancellationToken);
             }
         }, cancellationToken);
 
@@ -71,9 +81,12 @@ public sealed class CrashRecoveryTests(AzuriteFixture storage, ITestOutputHelper
             await host.StartAsync();
             kills++;
             killsWithRunsInFlight += inFlight > 0 ? 1 : 0;
+            killed.Release();
             output.WriteLine(
                 $"kill {kills}: {delay.TotalSeconds:0.00} s after the previous start, at t={killedAt.TotalSeconds:0.00} s; {accepted} accepted, {inFlight} not yet terminal; host back in {down.Elapsed.TotalSeconds:0.00} s");
         }
+        // No more kills: whatever is left is submitted to the running host.
+        killed.Release(planned.Count);
         await submitting.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
 
         string Story() => HostOutput.Tail(host) + "\n--- every host process's lines about the runs that did not complete ---\n" +

@@ -25,6 +25,9 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
     public static TheoryData<string, string, string?> Routes => new()
     {
         { "POST", "/api/runs", """{"agent": "diagnostics", "target": "http://127.0.0.1:9/services/x"}""" },
+        { "GET", "/api/runs", null },
+        { "GET", "/api/approvals", null },
+        { "GET", "/api/openapi.json", null },
         { "GET", "/api/runs/run-00000000000000000000000000000000", null },
         { "POST", "/api/runs/run-00000000000000000000000000000000/approvals/s1", """{"decision": "approve"}""" },
         { "POST", "/api/runs/run-00000000000000000000000000000000/terminate", null },
@@ -197,6 +200,18 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         { "GET", "/api/mcp/tools", "admin-2", "admin", HttpStatusCode.OK },
         { "POST", "/api/mcp/pins", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/mcp/pins", "requester", "requester", HttpStatusCode.Forbidden },
+        // Listing runs: any of the API's roles (a requester's list is their own runs).
+        { "GET", "/api/runs", "nobody", "", HttpStatusCode.Forbidden },
+        { "GET", "/api/runs", "requester", "requester", HttpStatusCode.OK },
+        { "GET", "/api/runs", "admin-2", "admin", HttpStatusCode.OK },
+        // Pending approvals: any role (approver roles are the policy's); none answers 403.
+        { "GET", "/api/approvals", "nobody", "", HttpStatusCode.Forbidden },
+        { "GET", "/api/approvals", "requester", "requester", HttpStatusCode.OK },
+        { "GET", "/api/approvals", "operator-2", "viewer", HttpStatusCode.OK },
+        { "GET", "/api/approvals", "operator-1", "operator", HttpStatusCode.OK },
+        // The OpenAPI document: any of the API's roles.
+        { "GET", "/api/openapi.json", "nobody", "", HttpStatusCode.Forbidden },
+        { "GET", "/api/openapi.json", "admin-2", "admin", HttpStatusCode.OK },
         // Submitting: requester only.
         { "POST", "/api/runs", "operator-1", "operator", HttpStatusCode.Forbidden },
         { "POST", "/api/runs", "admin-2", "admin", HttpStatusCode.Forbidden },

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Agentic.Core.Json;
+using Agentic.Runtime.Http;
 using Agentic.EndToEnd.Tests.Support;
 using Agentic.Testing;
 
@@ -48,11 +52,18 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         await _azurite.StopGracefullyAsync();
         var down = Stopwatch.StartNew();
         var inFlight = tracker.Pending;
+        HealthView? unhealthy = null;
         while (down.Elapsed < Outage)
         {
             Assert.False(host.Process!.HasExited, $"The host exited {down.Elapsed.TotalSeconds:0.0} s into the storage outage:\n{HostOutput.Tail(host)}");
+            // Health tells the outage: the gate would fail closed, so it answers 503 and names what is down.
+            unhealthy ??= await HealthAsync(client, HttpStatusCode.ServiceUnavailable, cancellationToken);
             await Task.Delay(500, cancellationToken);
         }
+        Assert.True(unhealthy is not null, "Health never answered 503 during the storage outage.");
+        Assert.Equal("unavailable", unhealthy.Status);
+        Assert.Equal("down", unhealthy.Checks!["storage"].Status);
+        output.WriteLine($"health during the outage: {string.Join(", ", unhealthy.Checks.Select(c => $"{c.Key} {c.Value.Status} ({c.Value.Reason})"))}");
         await _azurite.StartAsync();
         output.WriteLine($"storage stopping for {(stopping.Elapsed - down.Elapsed).TotalSeconds:0.0} s, then down for {down.Elapsed.TotalSeconds:0.0} s, with {inFlight} of {planned.Count} run(s) not terminal");
         var back = Stopwatch.StartNew();
@@ -63,9 +74,37 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         var runs = await tracker.WaitAllTerminalAsync(TimeSpan.FromMinutes(2), Story, cancellationToken);
         output.WriteLine($"all {runs.Count} run(s) terminal {back.Elapsed.TotalSeconds:0.0} s after storage came back; {tracker.FailedApprovals} approval post(s) failed and were retried");
         Assert.False(host.Process!.HasExited, $"The host exited after the storage outage:\n{HostOutput.Tail(host)}");
+        var healthy = await HealthAsync(client, HttpStatusCode.OK, cancellationToken, TimeSpan.FromSeconds(30));
+        Assert.True(healthy is { Status: "ok" }, "Health did not answer 200 again after storage came back.");
         Assert.True(inFlight > 0, "Every run had finished before storage went down: the test did not exercise the outage.");
         Outcomes.AssertAllCompleted(runs, Story);
         var effects = await Outcomes.AssertEachSideEffectOnceAsync(fleet, runs, cancellationToken);
         output.WriteLine($"side effects: {effects.Effects}, each applied once ({effects.Requests} request(s))");
+    }
+
+    // The health answer an operator gets, once it has the expected status (within the wait), else null.
+    private static async Task<HealthView?> HealthAsync(AgenticClient client, HttpStatusCode expected, CancellationToken cancellationToken, TimeSpan? wait = null)
+    {
+        var until = DateTime.UtcNow + (wait ?? TimeSpan.Zero);
+        do
+        {
+            try
+            {
+                using var response = await client.SendAsync(HttpMethod.Get, new Uri("/api/health", UriKind.Relative), null, Caller.Operator, cancellationToken);
+                if (response.StatusCode == expected)
+                {
+                    return JsonSerializer.Deserialize<HealthView>(await response.Content.ReadAsStringAsync(cancellationToken), AgenticJson.Options);
+                }
+            }
+            catch (Exception ex) when (AgenticClient.IsUnreachable(ex, cancellationToken))
+            {
+            }
+            if (DateTime.UtcNow < until)
+            {
+                await Task.Delay(250, cancellationToken);
+            }
+        }
+        while (DateTime.UtcNow < until);
+        return null;
     }
 }

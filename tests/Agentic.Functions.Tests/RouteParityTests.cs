@@ -1,8 +1,12 @@
 using Agentic.Functions.Tests.Support;
+using System.Text.Json.Nodes;
 using Agentic.LocalHost;
+using Agentic.Runtime.Http;
 using Agentic.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Agentic.Functions.Tests;
 
@@ -19,7 +23,7 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
     {
         // A convenience for someone opening the local host in a browser. In Azure the site root is the platform's own page,
         // and App Service authentication answers 401 there before any function would run.
-        ["GET /"] = "redirect to /api/agents",
+        ["GET /"] = "redirect to /api/health",
     };
 
     [Fact]
@@ -51,6 +55,46 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
     }
 
     [Fact]
+    public async Task OpenApiDocument_DescribesExactlyTheRoutesBothHostsServe()
+    {
+        var local = await LocalRoutesAsync();
+        var azure = FunctionRoutes();
+        // What the Functions app serves at /api/openapi.json: the shared endpoints' document, built without a host.
+        var document = JsonNode.Parse(await AgenticApiDocument.Detached().JsonAsync(TestContext.Current.CancellationToken))!;
+
+        var described = document["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Where(o => o.Key is "get" or "put" or "post" or "delete" or "patch" or "head" or "options").Select(o => $"{o.Key.ToUpperInvariant()} {p.Key}"))
+            .ToHashSet(StringComparer.Ordinal);
+        // OpenAPI has no catch-all or constraint markers: compare the routes without them.
+        var served = local.Where(r => !LocalOnly.ContainsKey(r)).Select(Plain).ToHashSet(StringComparer.Ordinal);
+
+        Assert.True(served.SetEquals(described),
+            "Routes served but not described:\n  " + string.Join("\n  ", served.Except(described).Order(StringComparer.Ordinal))
+            + "\nDescribed but not served:\n  " + string.Join("\n  ", described.Except(served).Order(StringComparer.Ordinal)));
+        Assert.True(azure.Keys.Select(Plain).ToHashSet(StringComparer.Ordinal).SetEquals(described), "The Functions app's routes and the document differ.");
+        Assert.True(azure.ContainsKey("GET /api/openapi.json"), "The Functions app does not serve the document.");
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_OfTheFunctionsApp_IsTheOneTheLocalHostGeneratesFromItsEndpoints()
+    {
+        var (app, _) = LocalHostApp.Build(["--urls", "http://127.0.0.1:0", "--settings", Path.Combine(Repo.Root, "local.settings.sample.json"), "--keys", "none"]);
+        await using var _ = app;
+        // The host is not started here: wire its endpoints into routing as starting it does (the served document is
+        // generated on the first request, after the start).
+        app.UseRouting();
+        app.UseEndpoints(_ => { });
+
+        var local = await app.Services.GetRequiredService<AgenticApiDocument>().JsonAsync(TestContext.Current.CancellationToken);
+        var functions = await AgenticApiDocument.Detached().JsonAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(JsonNode.Parse(local)!["paths"]!.AsObject().Count >= 20, "The local host's document describes almost nothing:\n" + local);
+        Assert.Equal(local, functions);
+        var schemes = JsonNode.Parse(functions)!["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key).Order(StringComparer.Ordinal);
+        Assert.Equal([OpenApiDocumentApi.BearerScheme, OpenApiDocumentApi.KeyHeaderScheme, OpenApiDocumentApi.KeyQueryScheme], schemes);
+    }
+
+    [Fact]
     public void RetentionSweep_IsAnHourlyTimer_OverTheBoundDurableClient()
     {
         var sweep = Assert.Single(functions.Functions, f => f.Name == "RetentionSweep");
@@ -75,6 +119,8 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
                 $"{f.Name} has authLevel '{level}': every function needs a key (Function), App Service authentication in front of it or not.");
         });
     }
+
+    private static string Plain(string route) => System.Text.RegularExpressions.Regex.Replace(route.Replace("{*", "{", StringComparison.Ordinal), ":[^}]+}", "}");
 
     // "METHOD /template" for every route endpoint of the local host as `agentic up` builds it (nothing is started).
     private static async Task<HashSet<string>> LocalRoutesAsync()

@@ -64,16 +64,33 @@ public sealed record RunRequest
 }
 
 /// <summary>The JSON body of <c>POST /api/runs</c> and of an <c>agent-runs</c> queue message.</summary>
-internal sealed record RunRequestBody
+public sealed record RunRequestBody
 {
+    /// <summary>The agent to run (required).</summary>
     public string? Agent { get; init; }
+
+    /// <summary>What the requester wants, in their words.</summary>
     public string? Goal { get; init; }
+
+    /// <summary>The URL of what the agent acts on (required); it must match a run target rule.</summary>
     public string? Target { get; init; }
+
+    /// <summary>A repeated key (per principal and agent) returns the same run.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>The deployment's environment, or left out.</summary>
     public string? Environment { get; init; }
+
+    /// <summary>The playbook's parameters.</summary>
     public JsonElement? Parameters { get; init; }
+
+    /// <summary>The longest an approval may wait.</summary>
     public int? ApprovalTimeoutSeconds { get; init; }
+
+    /// <summary>The run's wall-clock deadline.</summary>
     public int? DeadlineSeconds { get; init; }
+
+    /// <summary>A lower autonomy than the agent's, never a higher one.</summary>
     public string? Autonomy { get; init; }
 }
 

@@ -133,6 +133,9 @@ public sealed record RunView(
             ApprovedBy = [.. step.Approvals.Select(a => a.Approver)],
             Escalated = step.Escalated ? true : null,
             ToolHash = step.Decision?.ToolHash,
+            Rule = step.Decision?.Rule,
+            Policy = step.Decision is { } decision ? $"{decision.PolicyId}@{decision.PolicyVersion}" : null,
+            ArgsSummary = ArgumentSummary.Of(step.Arguments),
         };
     }
 
@@ -167,6 +170,15 @@ public sealed record PendingApprovalView(string StepId, string Tool, string Args
 
     /// <summary>The hash of the tool contract the approval is for.</summary>
     public string? ToolHash { get; init; }
+
+    /// <summary>The policy rule that asked for the approval.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>The policy (<c>id@version</c>) whose rule asked for it.</summary>
+    public string? Policy { get; init; }
+
+    /// <summary>The step's arguments as compact JSON, cut at <see cref="ArgumentSummary.MaxChars"/> characters; the approval is bound to <see cref="ArgsDigest"/>.</summary>
+    public string? ArgsSummary { get; init; }
 }
 
 /// <summary>The body of a <c>202 Accepted</c> answer to <c>POST /api/runs</c>, after Durable Functions' check-status response.</summary>
@@ -261,6 +273,17 @@ public static class ApprovalRules
         return stored.ArgsDigest != argsDigest
             ? $"{stored.Approver} already answered '{stored.Decision}' for this step's arguments {AgenticJson.ShortDigest(stored.ArgsDigest ?? "none")}; a recorded answer is not changed."
             : ChangedAnswer(stored, decision);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="approver"/> may decide <paramref name="pending"/> now: identified, not the requester, holding
+    /// the role it needs, and not among those who approved it already.
+    /// </summary>
+    public static bool MayDecide(PendingApprovalView pending, string requester, string approver, IReadOnlyList<string> roles)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        return Refusal(pending, requester, approver, roles) is null
+            && !(pending.ApprovedBy ?? []).Any(a => PrincipalIds.Same(a, approver));
     }
 
     /// <summary>Why <paramref name="approver"/> may not answer <paramref name="pending"/>, or <c>null</c> if they may.</summary>

@@ -6,6 +6,7 @@ using Agentic.Core.Runs;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Agentic.Runtime.Http;
@@ -26,16 +27,17 @@ public static class AuditApi
     /// </summary>
     public static IEndpointRouteBuilder MapAgenticAudit(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/runs/{id}/audit", RecordsAsync);
-        app.MapGet("/api/runs/{id}/audit/verify", VerifyAsync);
-        app.MapGet("/api/runs/{id}/lineage/{**recordId}", LineageAsync);
-        app.MapGet("/api/audit/keys", KeysAsync);
-        app.MapPost("/api/audit/purge", PurgeAsync);
+        app.MapGet("/api/runs/{id}/audit", RecordsAsync).WithTags("Audit").Describe("A run's audit records", "The run's records in chain order: kind, time, data, lineage, chain hash.").Refusals(StatusCodes.Status404NotFound);
+        app.MapGet("/api/runs/{id}/audit/verify", VerifyAsync).WithTags("Audit").Describe("Verify a run's audit chain", "The chain recomputed and checked against the signed checkpoints.").Refusals(StatusCodes.Status404NotFound);
+        app.MapGet("/api/runs/{id}/lineage/{**recordId}", LineageAsync).WithTags("Audit").Describe("A record's lineage", "A record, what it derives from back to the run's acceptance, and what derives from it.").Refusals(StatusCodes.Status404NotFound);
+        app.MapGet("/api/audit/keys", KeysAsync).WithTags("Audit").Describe("Audit keys", "The public keys that verify this deployment's checkpoints, current first.").Refusals();
+        app.MapPost("/api/audit/purge", PurgeAsync).WithTags("Audit").Describe("Purge old audit chains", "{ before, reason }: purges chains past the audit retention, recorded and signed first (admins).")
+            .Accepts<PurgeBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
         return app;
     }
 
     /// <summary><c>GET /api/runs/{id}/audit</c>: the run's audit records in chain order.</summary>
-    public static async Task<IResult> RecordsAsync(string id, HttpRequest request, AuditReader audit, CancellationToken cancellationToken)
+    public static async Task<IResult> RecordsAsync(string id, HttpRequest request, [FromServices] AuditReader audit, CancellationToken cancellationToken)
     {
         if (await RefusalAsync(id, request, audit, cancellationToken) is { } refused)
         {
@@ -46,7 +48,7 @@ public static class AuditApi
     }
 
     /// <summary><c>GET /api/runs/{id}/audit/verify</c>: the run's chain recomputed and checked against the signed checkpoints.</summary>
-    public static async Task<IResult> VerifyAsync(string id, HttpRequest request, AuditReader audit, AuditSigner signer, CancellationToken cancellationToken)
+    public static async Task<IResult> VerifyAsync(string id, HttpRequest request, [FromServices] AuditReader audit, [FromServices] AuditSigner signer, CancellationToken cancellationToken)
     {
         if (await RefusalAsync(id, request, audit, cancellationToken) is { } refused)
         {
@@ -66,7 +68,7 @@ public static class AuditApi
     }
 
     /// <summary><c>GET /api/runs/{id}/lineage/{recordId}</c>: a record, what it derives from back to the run's acceptance, and what derives from it.</summary>
-    public static async Task<IResult> LineageAsync(string id, string recordId, HttpRequest request, AuditReader audit, CancellationToken cancellationToken)
+    public static async Task<IResult> LineageAsync(string id, string recordId, HttpRequest request, [FromServices] AuditReader audit, CancellationToken cancellationToken)
     {
         if (await RefusalAsync(id, request, audit, cancellationToken) is { } refused)
         {
@@ -78,7 +80,7 @@ public static class AuditApi
     }
 
     /// <summary><c>GET /api/audit/keys</c>: the public keys that verify this deployment's checkpoints (current first, then retired).</summary>
-    public static async Task<IResult> KeysAsync(HttpRequest request, AuditSigner signer, CancellationToken cancellationToken)
+    public static async Task<IResult> KeysAsync(HttpRequest request, [FromServices] AuditSigner signer, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "reading the audit keys", [.. AgenticRoles.All]) is { } refused)
         {
@@ -95,7 +97,7 @@ public static class AuditApi
     /// recorded on the control chain and signed before anything is deleted; 409 when the checkpoints or the control chain
     /// do not verify.
     /// </summary>
-    public static async Task<IResult> PurgeAsync(HttpRequest request, AuditRetention retention, CancellationToken cancellationToken)
+    public static async Task<IResult> PurgeAsync(HttpRequest request, [FromServices] AuditRetention retention, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "purging audit", AgenticRoles.Admin) is { } refused)
         {
@@ -172,7 +174,8 @@ public static class AuditApi
         return (before, wire.Reason!.Trim());
     }
 
-    private sealed record PurgeBody(string? Before = null, string? Reason = null);
+    /// <summary>The body of <c>POST /api/audit/purge</c>.</summary>
+    public sealed record PurgeBody(string? Before = null, string? Reason = null);
 
     // The run's requester (from its acceptance record), operators and admins; anyone else learns nothing of the run.
     private static async Task<IResult?> RefusalAsync(string id, HttpRequest request, AuditReader audit, CancellationToken cancellationToken)

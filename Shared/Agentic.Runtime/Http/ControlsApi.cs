@@ -8,6 +8,7 @@ using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Agentic.Runtime.Http;
@@ -35,20 +36,24 @@ public static class ControlsApi
     /// <summary>Maps <c>/api/controls</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticControls(this IEndpointRouteBuilder app)
     {
-        var controls = app.MapGroup("/api/controls");
-        controls.MapGet("/", ListAsync);
-        controls.MapGet("/history", HistoryAsync);
-        controls.MapPost("/kill-switch", EngageKillSwitchAsync);
-        controls.MapPost("/kill-switch/release", ReleaseKillSwitchAsync);
-        controls.MapPost("/quarantine", QuarantineAsync);
-        controls.MapPost("/quarantine/release", ReleaseQuarantineAsync);
+        var controls = app.MapGroup("/api/controls").WithTags("Controls");
+        controls.MapGet("", ListAsync).Describe("Engaged controls", "Engaged kill switches and quarantines (admins).").Refusals();
+        controls.MapGet("/history", HistoryAsync).Describe("Control history", "Every engage and release with who, when and why, newest first (?max=, admins).").Refusals();
+        controls.MapPost("/kill-switch", EngageKillSwitchAsync).Describe("Engage a kill switch", "{ scope: global | agent | tool, target, reason }: the gate denies every matching step (admins).")
+            .Accepts<KillSwitchBody>("application/json").Refusals(StatusCodes.Status400BadRequest);
+        controls.MapPost("/kill-switch/release", ReleaseKillSwitchAsync).Describe("Release a kill switch", "204, or 404 when it is not engaged (admins).")
+            .Accepts<KillSwitchBody>("application/json").Produces(StatusCodes.Status204NoContent).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+        controls.MapPost("/quarantine", QuarantineAsync).Describe("Quarantine a tool", "{ tool, reason }: takes one tool out of service (admins).")
+            .Accepts<QuarantineBody>("application/json").Refusals(StatusCodes.Status400BadRequest);
+        controls.MapPost("/quarantine/release", ReleaseQuarantineAsync).Describe("Release a quarantine", "204, or 404 when the tool is not quarantined (admins).")
+            .Accepts<QuarantineBody>("application/json").Produces(StatusCodes.Status204NoContent).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         return app;
     }
 
     // The handlers below are public so that the Functions app's triggers call the same code as these routes.
 
     /// <summary><c>GET /api/controls</c>: the engaged controls.</summary>
-    public static async Task<IResult> ListAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    public static async Task<IResult> ListAsync(HttpRequest request, [FromServices] IControlStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -59,7 +64,7 @@ public static class ControlsApi
     }
 
     /// <summary><c>GET /api/controls/history</c> (<c>?max=</c>, 1 to 1000, default 100): every engage and release, newest first.</summary>
-    public static async Task<IResult> HistoryAsync(HttpRequest request, IControlStore store, CancellationToken cancellationToken)
+    public static async Task<IResult> HistoryAsync(HttpRequest request, [FromServices] IControlStore store, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -71,19 +76,19 @@ public static class ControlsApi
     }
 
     /// <summary><c>POST /api/controls/kill-switch</c>: engages a kill switch (200 with the control).</summary>
-    public static Task<IResult> EngageKillSwitchAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> EngageKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: true, cancellationToken);
 
     /// <summary><c>POST /api/controls/kill-switch/release</c>: releases a kill switch (204; 404 if not engaged).</summary>
-    public static Task<IResult> ReleaseKillSwitchAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> ReleaseKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: false, cancellationToken);
 
     /// <summary><c>POST /api/controls/quarantine</c>: quarantines a tool (200 with the control).</summary>
-    public static Task<IResult> QuarantineAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> QuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: true, cancellationToken);
 
     /// <summary><c>POST /api/controls/quarantine/release</c>: releases a tool's quarantine (204; 404 if not quarantined).</summary>
-    public static Task<IResult> ReleaseQuarantineAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> ReleaseQuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: false, cancellationToken);
 
     internal static async Task<IResult> ChangeAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, ControlKind kind, bool engage, CancellationToken cancellationToken)
@@ -185,7 +190,9 @@ public static class ControlsApi
     /// <summary>401 for an unauthenticated caller, 403 for one without the admin role.</summary>
     private static ProblemHttpResult? Refusal(HttpRequest request) => HttpCaller.Refusal(request, "kill switches and quarantines", AgenticRoles.Admin);
 
-    private sealed record KillSwitchBody(string? Scope = null, string? Target = null, string? Reason = null);
+    /// <summary>The body of the kill switch routes.</summary>
+    public sealed record KillSwitchBody(string? Scope = null, string? Target = null, string? Reason = null);
 
-    private sealed record QuarantineBody(string? Tool = null, string? Reason = null);
+    /// <summary>The body of the quarantine routes.</summary>
+    public sealed record QuarantineBody(string? Tool = null, string? Reason = null);
 }

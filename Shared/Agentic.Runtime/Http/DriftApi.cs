@@ -5,6 +5,7 @@ using Agentic.Core.Runs;
 using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Agentic.Runtime.Http;
@@ -21,14 +22,16 @@ public static class DriftApi
     /// <summary>Maps <c>GET /api/agents/{name}/drift</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticDrift(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/agents/{name}/drift", GetAsync);
+        app.MapGet("/api/agents/{name}/drift", GetAsync).WithTags("Catalog")
+            .Describe("Read an agent's planning drift", "Plan rounds and each drift kind per time bucket, in total and as a rate, per planner, prompt or playbook version and model (?window=1h|24h|7d|30d&bucket=1m|5m|15m|1h|6h|1d).")
+            .Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         return app;
     }
 
     // The handler is public so that the Functions app's trigger calls the same code as this route.
 
     /// <summary><c>GET /api/agents/{name}/drift</c>: the agent's drift over the window, in buckets, from the drift store.</summary>
-    public static async Task<IResult> GetAsync(string name, HttpRequest request, AgentCatalog agents, IDriftStore drift, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(string name, HttpRequest request, [FromServices] AgentCatalog agents, [FromServices] IDriftStore drift, [FromServices] TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(agents);

@@ -7,6 +7,7 @@ using Agentic.Runtime.Http.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Agentic.Runtime.Http;
@@ -28,16 +29,17 @@ public static class McpApi
     /// <summary>Maps <c>/api/mcp</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticMcp(this IEndpointRouteBuilder app)
     {
-        var mcp = app.MapGroup("/api/mcp");
-        mcp.MapGet("/tools", ToolsAsync);
-        mcp.MapPost("/pins", PinAsync);
+        var mcp = app.MapGroup("/api/mcp").WithTags("MCP");
+        mcp.MapGet("/tools", ToolsAsync).Describe("MCP tools", "Every MCP tool with what its server announces now, its pin and its status (admins).").Refusals();
+        mcp.MapPost("/pins", PinAsync).Describe("Pin an MCP tool", "{ tool, hash, reason }: pins the announcement whose hash was reviewed; 409 when the server now announces something else (admins).")
+            .Accepts<PinBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
         return app;
     }
 
     // The handlers below are public so that the Functions app's triggers call the same code as these routes.
 
     /// <summary><c>GET /api/mcp/tools</c>: every MCP tool, announced and pinned.</summary>
-    public static async Task<IResult> ToolsAsync(HttpRequest request, McpGovernance mcp, ToolRegistry tools, CancellationToken cancellationToken)
+    public static async Task<IResult> ToolsAsync(HttpRequest request, [FromServices] McpGovernance mcp, [FromServices] ToolRegistry tools, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -48,7 +50,7 @@ public static class McpApi
     }
 
     /// <summary><c>POST /api/mcp/pins</c>: pins the announcement of a tool whose hash the admin reviewed.</summary>
-    public static async Task<IResult> PinAsync(HttpRequest request, McpGovernance mcp, ToolRegistry tools, CancellationToken cancellationToken)
+    public static async Task<IResult> PinAsync(HttpRequest request, [FromServices] McpGovernance mcp, [FromServices] ToolRegistry tools, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -137,5 +139,6 @@ public static class McpApi
     /// <summary>401 for an unauthenticated caller, 403 for one without the admin role.</summary>
     private static ProblemHttpResult? Refusal(HttpRequest request) => HttpCaller.Refusal(request, "MCP tool pins", AgenticRoles.Admin);
 
-    private sealed record PinBody(string? Tool = null, string? Hash = null, string? Reason = null);
+    /// <summary>The body of <c>POST /api/mcp/pins</c>.</summary>
+    public sealed record PinBody(string? Tool = null, string? Hash = null, string? Reason = null);
 }

@@ -57,16 +57,21 @@ public static class PoliciesApi
     /// <summary>Maps <c>/api/policies</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticPolicies(this IEndpointRouteBuilder app)
     {
-        var policies = app.MapGroup("/api/policies");
-        policies.MapGet("/", ActiveAsync);
-        policies.MapGet("/versions", VersionsAsync);
-        policies.MapGet("/history", HistoryAsync);
-        policies.MapGet("/{id}/{version}", GetAsync);
-        policies.MapPost("/", SaveAsync);
-        policies.MapPost("/{id}/{version}/activate", ActivateAsync);
-        policies.MapPost("/shadow/clear", ClearShadowAsync);
-        policies.MapPost("/rollback", RollbackAsync);
-        policies.MapPost("/simulate", SimulateAsync);
+        var policies = app.MapGroup("/api/policies").WithTags("Policies");
+        policies.MapGet("", ActiveAsync).Describe("Active policies", "The enforced and shadow policies and the versions a rollback returns to, with an ETag.").Refusals();
+        policies.MapGet("/versions", VersionsAsync).Describe("Stored policy versions", "Every stored version (?id= filters).").Refusals(StatusCodes.Status400BadRequest);
+        policies.MapGet("/history", HistoryAsync).Describe("Policy history", "Every activation, shadow clear and rollback with who and why, newest first (?max=).").Refusals();
+        policies.MapGet("/{id}/{version}", GetAsync).Describe("A policy version", "The stored YAML and its rules.").Refusals(StatusCodes.Status404NotFound);
+        policies.MapPost("", SaveAsync).Describe("Store a policy version", "A YAML policy as the body: 201 stored, 200 already stored, 400 with each diagnostic, 409 for other text under a stored id and version (admins).")
+            .Accepts<string>(YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType);
+        policies.MapPost("/{id}/{version}/activate", ActivateAsync).Describe("Activate a policy version", "{ mode: enforce | shadow, reason } (admins).")
+            .Accepts<ActivateBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        policies.MapPost("/shadow/clear", ClearShadowAsync).Describe("Clear the shadow policy", "{ reason }; 409 when there is none (admins).")
+            .Accepts<ReasonBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
+        policies.MapPost("/rollback", RollbackAsync).Describe("Roll back the enforced policy", "{ reason }: the previously enforced version again; 409 when there is none (admins).")
+            .Accepts<ReasonBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
+        policies.MapPost("/simulate", SimulateAsync).Describe("Simulate a candidate policy", "A candidate YAML policy: every recorded decision it would change (?since=, ?max=; admins).")
+            .Accepts<string>(YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status415UnsupportedMediaType);
         return app;
     }
 
@@ -475,7 +480,9 @@ public static class PoliciesApi
         return result;
     }
 
-    private sealed record ActivateBody(string? Mode = null, string? Reason = null);
+    /// <summary>The body of <c>POST /api/policies/{id}/{version}/activate</c>.</summary>
+    public sealed record ActivateBody(string? Mode = null, string? Reason = null);
 
-    private sealed record ReasonBody(string? Reason = null);
+    /// <summary>The body of the shadow clear and rollback routes.</summary>
+    public sealed record ReasonBody(string? Reason = null);
 }

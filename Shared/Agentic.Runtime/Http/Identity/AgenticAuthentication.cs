@@ -94,6 +94,17 @@ public static class AgenticAuthentication
         return TypedResults.Problem(detail, title: "Authentication required", statusCode: StatusCodes.Status401Unauthorized);
     }
 
+    /// <summary>
+    /// The caller a request's credential names, for a route every caller may use (health): an absent or invalid
+    /// credential is <see cref="Caller.Anonymous"/>, never an error.
+    /// </summary>
+    public static async Task<Caller> TryAuthenticateAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var result = await context.AuthenticateAsync(Scheme);
+        return result.Succeeded ? Caller.From(result.Principal) : Caller.Anonymous;
+    }
+
     /// <summary>Whether the request is <c>GET /api/health</c>.</summary>
     public static bool IsHealth(HttpRequest request)
     {
