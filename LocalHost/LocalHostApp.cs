@@ -78,7 +78,8 @@ internal static class LocalHostApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAgenticRequestGuard();
-        app.MapGet("/", () => Results.Redirect("/api/health"));
+        // The dashboard at /: static assets, unauthenticated like any page a browser loads before signing in.
+        app.MapAgenticDashboard();
         app.MapAgenticApi();
         if (settingsPath is not null)
         {

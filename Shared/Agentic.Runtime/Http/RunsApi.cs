@@ -22,7 +22,7 @@ namespace Agentic.Runtime.Http;
 /// </summary>
 public static class RunsApi
 {
-    /// <summary>Maps <c>/api/runs</c>, <c>/api/agents</c> and <c>/api/tools</c>.</summary>
+    /// <summary>Maps <c>/api/runs</c>, <c>/api/agents</c>, <c>/api/tools</c>, <c>/api/me</c> and the audit, controls, policies and MCP routes.</summary>
     public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
     {
         app.MapGet(AgenticAuthentication.HealthPath, Health);
@@ -37,6 +37,7 @@ public static class RunsApi
         app.MapAgenticControls();
         app.MapAgenticPolicies();
         app.MapAgenticMcp();
+        app.MapAgenticMe();
         return app;
     }
 
