@@ -115,7 +115,8 @@ function route() {
   if (!me) {
     return;
   }
-  const hash = location.hash.replace(/^#\/?/, '');
+  // #/page/segment/...?name=value: links from elsewhere (an approval notification's link to the inbox) carry a query.
+  const [hash, search = ''] = location.hash.replace(/^#\/?/, '').split('?');
   const [path, ...rest] = hash.split('/');
   const target = pages.find((p) => p.path === (path || 'runs'));
   for (const link of nav.querySelectorAll('a')) {
@@ -139,7 +140,7 @@ function route() {
   // A run's own page lives under #/runs/{id}.
   const page = target.path === 'runs' && rest.length > 0 ? run : target.page;
   try {
-    leave = page.render(main, { me, params: rest.map(decodeURIComponent), announce }) ?? null;
+    leave = page.render(main, { me, params: rest.map(decodeURIComponent), query: new URLSearchParams(search), announce }) ?? null;
   } catch (error) {
     fill(main, problem(error, 'This page failed'));
   }

@@ -3,17 +3,21 @@
 import { ApiError, call, get, segment } from '../api.js';
 import { badge, busy, facts, field, fill, h, json, notice, notServed, poll, problem, relative, time } from '../ui.js';
 
-export function render(main, { me, announce }) {
+export function render(main, { me, query, announce }) {
   const list = h('div');
   const updated = h('p', { class: 'updated muted' });
   const shown = new Map();
   // Exact arguments per run, step and digest: fetched once from the run's document.
   const argumentsOf = new Map();
   let served = true;
+  // A notification links to one step (?run=&step=): that card is pointed out and focused once it is listed.
+  const wanted = query?.get('run') && query?.get('step') ? { run: query.get('run'), step: query.get('step') } : null;
+  let pointed = false;
+  const wantedNote = h('div');
 
   fill(main, h('div', { class: 'page-head' }, h('h1', { text: 'Approvals' }), updated),
     h('p', { class: 'lede', text: 'Steps waiting for a decision you may give: your role, not your own runs, not answered by you yet.' }),
-    list);
+    wantedNote, list);
 
   const refresh = async () => {
     let page;
@@ -39,6 +43,7 @@ export function render(main, { me, announce }) {
       }
     }
     if (approvals.length === 0) {
+      pointOut(approvals);
       if (!list.querySelector('.empty')) {
         fill(list, notice('info', h('span', { class: 'empty', text: 'Nothing is waiting for you.' })));
       }
@@ -58,6 +63,26 @@ export function render(main, { me, announce }) {
         container.append(card);
       }
     }
+    pointOut(approvals);
+  };
+
+  const pointOut = (approvals) => {
+    if (!wanted || pointed) {
+      return;
+    }
+    pointed = true;
+    const match = approvals.find((a) => a.runId === wanted.run && a.stepId === wanted.step);
+    if (!match) {
+      fill(wantedNote, notice('info', `Step ${wanted.step} of run ${wanted.run} is not waiting for you: it was decided, or it is not yours to decide. `,
+        h('a', { href: `#/runs/${segment(wanted.run)}`, text: 'Open the run' }), '.'));
+      return;
+    }
+    const card = shown.get(keyOf(match));
+    card.classList.add('wanted');
+    const heading = card.querySelector('h2');
+    heading.setAttribute('tabindex', '-1');
+    heading.focus();
+    card.scrollIntoView({ block: 'start' });
   };
 
   return poll(refresh, { interval: 3000, max: 30000, keepGoing: () => served });

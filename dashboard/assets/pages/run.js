@@ -203,7 +203,7 @@ function timelineOf(run) {
 }
 
 const effects = { permit: ['good', 'Permitted'], forbid: ['bad', 'Forbidden'], 'require-approval': ['warn', 'Approval required'] };
-const stepTones = { Succeeded: 'good', Failed: 'bad', Forbidden: 'bad', Rejected: 'bad', AwaitingApproval: 'warn', Compensated: 'warn', Skipped: 'muted', Pending: 'muted' };
+const stepTones = { Succeeded: 'good', Failed: 'bad', Denied: 'bad', Rejected: 'bad', AwaitingApproval: 'warn', Compensated: 'warn', Skipped: 'muted', Pending: 'muted', Gating: 'info', Acting: 'info' };
 
 function stepsOf(run) {
   const observation = run.observation;
