@@ -54,6 +54,8 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, GateActivity>();
         services.AddSingleton<IActivity, ActActivity>();
         services.AddSingleton<IActivity, ConcludeActivity>();
+        services.TryAddSingleton<ApprovalNotifier>();
+        services.AddSingleton<IActivity, NotifyActivity>();
         AddAudit(services);
         AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
