@@ -42,10 +42,12 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
         var runId = await row.GetAttributeAsync("data-run");
         Assert.NotNull(runId);
 
-        // The inbox shows the step with its exact arguments and their digest, the rule and who else approved.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Approvals" }).ClickAsync();
-        var card = page.Locator("li.approval-card", new() { HasText = runId });
+        // The inbox, opened by the link an approval notification carries, points out the step and shows its exact
+        // arguments and their digest, the rule and who else approved.
+        await page.GotoAsync($"/#/approvals?run={runId}&step={Workload.RestartStep}");
+        var card = page.Locator("li.approval-card.wanted", new() { HasText = runId });
         await Assertions.Expect(card).ToBeVisibleAsync(Eventually);
+        await Assertions.Expect(card.GetByRole(AriaRole.Heading, new() { Level = 2 })).ToBeFocusedAsync();
         var (_, waiting) = await dashboard.Api.GetRunAsync(runId, Token);
         var pending = waiting!.PendingApproval!;
         await Assertions.Expect(card).ToContainTextAsync(pending.ArgsDigest);
@@ -112,7 +114,7 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
         await page.GetByRole(AriaRole.Button, new() { Name = "Start run" }).ClickAsync();
         await Assertions.Expect(page.Locator(".status-slot").GetByText("Completed")).ToBeVisibleAsync(Eventually);
         await Assertions.Expect(page.Locator(".audit-slot").GetByText("Audit verified")).ToBeVisibleAsync(Eventually);
-        await Assertions.Expect(page.Locator("dl").GetByText("requester", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Summary" }).Locator("div:has(> dt:text-is('Requested by')) > dd")).ToHaveTextAsync("requester");
         Assert.Matches("#/runs/run-[0-9a-f]{32}$", page.Url);
 
         // A bad target is refused by the API and the page says which field and why.

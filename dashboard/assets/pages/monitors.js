@@ -2,7 +2,14 @@
 import { ApiError, get, segment } from '../api.js';
 import { badge, facts, fill, h, notice, notServed, poll, problem, relative, time, words } from '../ui.js';
 
-const outcomes = { started: 'good', 'run-started': 'good', healthy: 'good', ok: 'good', suppressed: 'muted', skipped: 'muted', error: 'bad', failed: 'bad' };
+// A tick's outcome in words and tone: it started a run, found nothing to do, was held back, failed, or is under way.
+const outcomes = {
+  fired: ['good', 'started a run'],
+  'condition-false': ['muted', 'nothing to do'],
+  suppressed: ['muted', 'held back'],
+  error: ['bad', 'error'],
+  running: ['info', 'running'],
+};
 
 export function render(main) {
   const list = h('div');
@@ -41,8 +48,8 @@ export function render(main) {
 }
 
 function tickOutcome(tick) {
-  const tone = outcomes[tick.outcome] ?? 'info';
-  return badge(tone, words(tick.outcome));
+  const [tone, label] = outcomes[tick.outcome] ?? ['info', words(tick.outcome)];
+  return [badge(tone, label), tick.pastDue ? [' ', badge('warn', tick.missed ? `late, for ${tick.missed + 1} occurrences` : 'late')] : null];
 }
 
 function card(m) {
@@ -63,11 +70,12 @@ function card(m) {
     ]),
     ticks.length === 0 ? null : h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `Last ticks of ${m.name}` },
       h('table', {},
-        h('thead', {}, h('tr', {}, ['Tick', 'Scheduled', 'Outcome', 'Reason', 'Run'].map((c) => h('th', { scope: 'col', text: c })))),
+        h('thead', {}, h('tr', {}, ['Tick', 'Scheduled', 'Outcome', 'Saw', 'Reason', 'Run'].map((c) => h('th', { scope: 'col', text: c })))),
         h('tbody', {}, ticks.map((t) => h('tr', {},
           h('td', { text: t.seq ?? '' }),
           h('td', {}, time(t.scheduledAt, { short: true })),
           h('td', {}, tickOutcome(t)),
-          h('td', { text: t.reason ?? '' }),
+          h('td', { text: t.observationStatus ?? '' }),
+          h('td', { text: t.reason ? words(t.reason) : '' }),
           h('td', {}, t.runId ? h('a', { href: `#/runs/${segment(t.runId)}`, class: 'mono', text: t.runId }) : '—')))))));
 }
