@@ -33,35 +33,28 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
         await queue.CreateIfNotExistsAsync(cancellationToken: Token);
         await queue.SendMessageAsync(JsonSerializer.Serialize(new { agent = Workload.Healer, target = dashboard.Fleet.Target(service), goal = "Heal from the queue", idempotencyKey = service }), Token);
 
+        // The queue's requester knows its idempotency key, and so the run's id: the run is opened by it in the page.
+        var runId = RunIds.For(new RunRequest { Agent = Workload.Healer, Target = dashboard.Fleet.Target(service), Principal = Agentic.Runtime.RunRequestListener.Principal, IdempotencyKey = service });
         var page = await dashboard.SignInAsync(Operator);
-        // Found in the run list (live refresh): the queue's run, waiting for the restart's approval.
-        var row = page.Locator("table.runs tbody tr", new() { HasText = service });
-        await Assertions.Expect(row.GetByText("Waiting for approval")).ToBeVisibleAsync(Eventually);
-        await Assertions.Expect(row).ToContainTextAsync("queue:agent-runs");
-        await DashboardHost.ScreenshotAsync(page, "runs");
-        var runId = await row.GetAttributeAsync("data-run");
-        Assert.NotNull(runId);
+        await page.GetByLabel("Run id").FillAsync(runId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Open run" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".status-slot").GetByText("Waiting for approval")).ToBeVisibleAsync(Eventually);
 
-        // The inbox, opened by the link an approval notification carries, points out the step and shows its exact
-        // arguments and their digest, the rule and who else approved.
-        await page.GotoAsync($"/#/approvals?run={runId}&step={Workload.RestartStep}");
-        var card = page.Locator("li.approval-card.wanted", new() { HasText = runId });
-        await Assertions.Expect(card).ToBeVisibleAsync(Eventually);
-        await Assertions.Expect(card.GetByRole(AriaRole.Heading, new() { Level = 2 })).ToBeFocusedAsync();
+        // A second person decides with the exact arguments and their digest, the rule and who else approved in front of them.
         var (_, waiting) = await dashboard.Api.GetRunAsync(runId, Token);
         var pending = waiting!.PendingApproval!;
-        await Assertions.Expect(card).ToContainTextAsync(pending.ArgsDigest);
-        await Assertions.Expect(card.Locator("pre.json")).ToContainTextAsync("health probe reported");
-        await Assertions.Expect(card).ToContainTextAsync("approve-high-risk");
-        await Assertions.Expect(card).ToContainTextAsync("nobody yet");
-        await DashboardHost.ScreenshotAsync(page, "approvals");
+        var panel = page.Locator("section.approval");
+        await Assertions.Expect(panel).ToContainTextAsync(pending.ArgsDigest);
+        await Assertions.Expect(panel.Locator("pre.json")).ToContainTextAsync("health probe reported");
+        await Assertions.Expect(panel).ToContainTextAsync("approve-high-risk");
+        await Assertions.Expect(panel).ToContainTextAsync("nobody yet");
+        await Assertions.Expect(page.Locator("ol.timeline")).ToContainTextAsync("needs approval by role 'operator'");
+        await DashboardHost.ScreenshotAsync(page, "run-waiting");
 
-        await card.GetByLabel("Comment").FillAsync("Restart approved from the dashboard.");
-        await card.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
-        await Assertions.Expect(card.GetByText("Approved as operator-1")).ToBeVisibleAsync();
+        await panel.GetByLabel("Comment").FillAsync("Restart approved from the dashboard.");
+        await panel.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
 
         // The run's page: completed, each decision with its rule and policy version, the approval with who, and the verified audit.
-        await page.GotoAsync($"/#/runs/{runId}");
         await Assertions.Expect(page.Locator(".status-slot").GetByText("Completed")).ToBeVisibleAsync(Eventually);
         await Assertions.Expect(page.Locator(".audit-slot").GetByText("Audit verified")).ToBeVisibleAsync(Eventually);
         var restart = page.Locator("#step-s2");

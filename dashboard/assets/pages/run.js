@@ -40,11 +40,11 @@ export function render(main, { me, params, announce }) {
     try {
       ({ data: runDoc, status } = await call(`/api/runs/${segment(id)}`));
     } catch (error) {
-      running = false;
+      // A run started a moment ago (from the queue, a monitor) may not be there yet: keep looking, less often.
       fill(summary, error instanceof ApiError && error.status === 404
-        ? notice('info', `No run with id ${id} that you may read.`)
+        ? notice('info', `No run with id ${id} that you may read (yet): looking again.`)
         : problem(error, 'Reading the run'));
-      return;
+      throw error;
     }
     running = status === 202;
     update('status', [runDoc.status, runDoc.phase], () => fill(statusSlot, runStatus(runDoc.status, runDoc.phase)));
@@ -81,7 +81,7 @@ export function render(main, { me, params, announce }) {
     showLineage(lineage, id, recordId);
   }
 
-  const stop = poll(refresh, { interval: 2000, max: 20000, keepGoing: () => running });
+  const stop = poll(refresh, { interval: 2000, max: 10000, keepGoing: () => running });
   return stop;
 }
 
