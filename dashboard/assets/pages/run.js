@@ -1,7 +1,7 @@
 // One run from signal to outcome: what it perceived, its plan and rationale, each decision with its rule and policy
 // version, approvals with who and when, actions and results, compensations, and its audit chain with lineage links
 // and verification. The approval it waits for can be decided here. Refreshes live until the run ends.
-import { ApiError, call, get, segment } from '../api.js';
+import { ApiError, call, get, segment, withQuery } from '../api.js';
 import {
   badge, busy, digest, facts, field, fill, h, hasRole, json, notice, poll, problem, runStatus, samePrincipal, section, time, words,
 } from '../ui.js';
@@ -13,6 +13,7 @@ export function render(main, { me, params, announce }) {
   const auditSlot = h('div', { class: 'audit-slot' });
   const summary = h('div');
   const approval = h('div');
+  const terminate = h('div');
   const timeline = h('div');
   const steps = h('div');
   const audit = h('div');
@@ -32,7 +33,7 @@ export function render(main, { me, params, announce }) {
   fill(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/runs', text: 'Runs' }), ' › ', h('span', { class: 'mono', text: id })),
     h('div', { class: 'page-head' }, heading, statusSlot, auditSlot),
-    lineage, approval, summary, timeline, steps, audit);
+    lineage, approval, summary, terminate, timeline, steps, audit);
 
   const refresh = async () => {
     let runDoc;
@@ -50,6 +51,7 @@ export function render(main, { me, params, announce }) {
     update('status', [runDoc.status, runDoc.phase], () => fill(statusSlot, runStatus(runDoc.status, runDoc.phase)));
     update('summary', [runDoc.status, runDoc.updatedAt, runDoc.toolCalls, runDoc.output, runDoc.failureReason], () => fill(summary, summaryOf(runDoc)));
     update('approval', [runDoc.pendingApproval], () => fill(approval, approvalPanel(runDoc, me, announce, refresh)));
+    update('terminate', [runDoc.status], () => fill(terminate, runDoc.status === 'running' ? terminatePanel(runDoc, announce, refresh) : null));
     update('timeline', [runDoc.log], () => fill(timeline, timelineOf(runDoc)));
     update('steps', [runDoc.steps, runDoc.observation], () => fill(steps, stepsOf(runDoc)));
     await refreshAudit(runDoc);
@@ -162,6 +164,25 @@ function approvalPanel(run, me, announce, refresh) {
     h('h3', { text: 'Exact arguments' }),
     step.arguments !== undefined ? json(step.arguments, `Arguments of ${pending.stepId}`) : h('p', { text: pending.argsSummary ?? '—' }),
     controls,
+    outcome);
+}
+
+// Stops the run through the workflow, which records who and why (the API lets the requester, operators and admins).
+function terminatePanel(run, announce, refresh) {
+  const reason = h('input', { id: 'terminate-reason', type: 'text', maxlength: '500', autocomplete: 'off' });
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', class: 'danger', text: 'Terminate run', on: { click: () => busy(button, async () => {
+    try {
+      await call(withQuery(`/api/runs/${segment(run.id)}/terminate`, { reason: reason.value.trim() }), { method: 'POST' });
+      fill(outcome, notice('good', 'Asked the run to stop; it records who and why.'));
+      announce('Run terminating.');
+      refresh().catch(() => {});
+    } catch (error) {
+      fill(outcome, problem(error, 'Terminating'));
+    }
+  }) } });
+  return h('details', { class: 'panel terminate' }, h('summary', { text: 'Terminate this run' }),
+    h('div', { class: 'inline-form' }, field('Reason', reason, 'Recorded in the run\'s log and audit.'), h('div', { class: 'field actions' }, button)),
     outcome);
 }
 
