@@ -197,6 +197,7 @@ const kinds = {
   planned: ['info', 'Planned'],
   decided: ['info', 'Decided'],
   'awaiting-approval': ['warn', 'Waiting for approval'],
+  notified: ['info', 'Notified'],
   approved: ['good', 'Approved'],
   rejected: ['bad', 'Rejected'],
   escalated: ['warn', 'Escalated'],
