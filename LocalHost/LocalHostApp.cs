@@ -74,7 +74,8 @@ internal static class LocalHostApp
         app.UseStatusCodePages();
         app.UseHostFiltering();
         app.UseAgenticRequestGuard();
-        app.MapGet("/", () => Results.Redirect("/api/health")).ExcludeFromDescription();
+        // The dashboard at /: static assets, unauthenticated like any page a browser loads before signing in.
+        app.MapAgenticDashboard();
         app.MapAgenticApi();
         if (settingsPath is not null)
         {

@@ -159,7 +159,8 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
     globalValidation: {
       requireAuthentication: true
       unauthenticatedClientAction: 'Return401'
-      // The one route the API serves to anonymous callers (it says only whether the app is up), for probes.
+      // The one route the API serves to anonymous callers (it says only whether the app is up), for probes. The dashboard
+      // (/api/dashboard/, served by the app itself) is not excluded: only signed-in users of the tenant load it.
       excludedPaths: [
         '/api/health'
       ]
@@ -184,7 +185,8 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
       }
     }
     login: {
-      // An API: nobody signs in through the browser here, so no token store.
+      // People sign in through the browser for the dashboard (/.auth/login/aad, a session cookie; the postprovision hook
+      // registers the callback); the API reads only the principal the platform passes on, so no token store.
       tokenStore: {
         enabled: false
       }

@@ -52,6 +52,7 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
         { "GET", "/api/audit/keys", null },
         { "POST", "/api/audit/purge", """{"before": "2000-01-01T00:00:00Z", "reason": "x"}""" },
         { "GET", "/api/mcp/tools", null },
+        { "GET", "/api/me", null },
         { "POST", "/api/mcp/pins", """{"tool": "mcp.files.read", "hash": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "reason": "x"}""" },
     };
 
@@ -176,6 +177,9 @@ public sealed class IdentityTests(ContractHost host) : IClassFixture<ContractHos
 
     public static TheoryData<string, string, string, string, HttpStatusCode> Matrix => new()
     {
+        // Who am I: any authenticated caller, with or without a role.
+        { "GET", "/api/me", "nobody", "", HttpStatusCode.OK },
+        { "GET", "/api/me", "requester", "requester", HttpStatusCode.OK },
         // Catalogs and policy reads: any of the API's roles.
         { "GET", "/api/agents", "nobody", "", HttpStatusCode.Forbidden },
         { "GET", "/api/agents", "requester", "requester", HttpStatusCode.OK },

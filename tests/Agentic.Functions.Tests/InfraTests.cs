@@ -146,6 +146,37 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
     }
 
     [Fact]
+    public void Dashboard_IsServedByTheFunctionsApp_BehindAppServiceSignIn()
+    {
+        // The Functions app serves the dashboard (the Dashboard function over DashboardApi), so the published app must
+        // carry the assets, embedded in Agentic.Runtime as the local host serves them.
+        var resolver = new System.Reflection.PathAssemblyResolver(Directory.GetFiles(functions.Folder, "*.dll")
+            .Concat(Directory.GetFiles(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "*.dll")));
+        using (var context = new System.Reflection.MetadataLoadContext(resolver))
+        {
+            var resources = context.LoadFromAssemblyPath(Path.Combine(functions.Folder, "Agentic.Runtime.dll")).GetManifestResourceNames();
+            var shipped = Directory.GetFiles(Path.Combine(Repo.Root, "dashboard"), "*", SearchOption.AllDirectories)
+                .Select(f => "dashboard/" + Path.GetRelativePath(Path.Combine(Repo.Root, "dashboard"), f).Replace('\\', '/'));
+            Assert.Equal(shipped.Order(StringComparer.Ordinal), resources.Where(r => r.StartsWith("dashboard/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        }
+
+        // Its function takes no key (a browser sends none with a page's scripts), so App Service authentication must hold
+        // it: authentication required and no excluded path but health (the other test checks the list exactly).
+        var (_, auth) = infra.One("Microsoft.Web/sites/config", "authsettingsV2");
+        var validation = auth["properties"]!["globalValidation"]!;
+        Assert.True(validation["requireAuthentication"]!.GetValue<bool>());
+        Assert.DoesNotContain(validation["excludedPaths"]!.AsArray(), p => p!.GetValue<string>().Contains("dashboard", StringComparison.OrdinalIgnoreCase));
+
+        // People sign in through the browser: the postprovision hook (which azure.yaml runs) registers the app's callback
+        // and ID tokens on the app registration, once the app's host name is known.
+        var hook = File.ReadAllLines(Path.Combine(Repo.Root, "infra", "hooks", "postprovision.sh"));
+        Assert.Contains(hook, l => l.TrimStart().StartsWith("az ad app update", StringComparison.Ordinal)
+            && l.Contains("--web-redirect-uris \"$callback\"", StringComparison.Ordinal) && l.Contains("--enable-id-token-issuance true", StringComparison.Ordinal));
+        Assert.Contains(hook, l => l.Trim() == "callback=\"$SERVICE_API_URI/.auth/login/aad/callback\"");
+        Assert.Contains("run: ./infra/hooks/postprovision.sh", File.ReadAllText(Path.Combine(Repo.Root, "azure.yaml")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AppServiceAuthentication_AnswersUnauthenticatedCalls401_WithEntraIdForTheAppsRegistration()
     {
         var (module, auth) = infra.One("Microsoft.Web/sites/config", "authsettingsV2");

@@ -24,7 +24,7 @@ public static class RunsApi
 {
     /// <summary>
     /// Maps every route of the API: health, the OpenAPI document, <c>/api/runs</c>, <c>/api/approvals</c>,
-    /// <c>/api/agents</c> (and each agent's drift), <c>/api/tools</c>, the audit, controls, policies and MCP routes.
+    /// <c>/api/agents</c> (and each agent's drift), <c>/api/tools</c>, <c>/api/me</c>, the audit, controls, policies and MCP routes.
     /// </summary>
     public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
     {
@@ -51,6 +51,7 @@ public static class RunsApi
         app.MapAgenticPolicies();
         app.MapAgenticMcp();
         app.MapAgenticDrift();
+        app.MapAgenticMe();
         return app;
     }
 
