@@ -43,6 +43,9 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<BlobCheckpointStore>();
         services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<BlobCheckpointStore>());
         services.AddHostedService<AuditCheckpointService>();
+        // Monitors' state, ticks and incidents.
+        services.TryAddSingleton<TableMonitorStore>();
+        services.TryAddSingleton<Agentic.Core.Monitors.IMonitorStore>(sp => sp.GetRequiredService<TableMonitorStore>());
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);

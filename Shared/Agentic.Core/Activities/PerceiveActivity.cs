@@ -39,11 +39,21 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
         return observation;
     }
 
-    private async Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken)
+    private Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken) =>
+        ObserveAsync(input.Target, input.Agent, agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health, cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="signal"/> sees of <paramref name="target"/> (a run target of <paramref name="agent"/>), without
+    /// recording it: the activity records it in the run's chain, a monitor in its tick.
+    /// </summary>
+    /// <exception cref="NonRetryableException">The target is not an allowed run target, or the probe was refused.</exception>
+    public async Task<Observation> ObserveAsync(string target, string agent, SignalSource signal, CancellationToken cancellationToken)
     {
-        var grant = targets.Check(input.Target, input.Agent, out var refusal)
+        ArgumentNullException.ThrowIfNull(signal);
+        var grant = targets.Check(target, agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
-        var probe = agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health;
+        var probe = signal as HttpProbeSource
+            ?? throw new NonRetryableException($"Signal kind '{signal.Kind}' can not be perceived here.");
         var uri = grant.Route(probe.Path);
         var source = "http-probe:" + uri.GetLeftPart(UriPartial.Path);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

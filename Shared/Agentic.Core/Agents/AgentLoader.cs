@@ -283,48 +283,59 @@ public static partial class AgentLoader
         var index = 0;
         foreach (var node in sequence.Children)
         {
-            var signalWhere = $"signal #{++index} of {where}";
-            var members = source.Mapping(node, signalWhere, signalWhere, SignalKeys, ["kind"]);
-            if (members is null || Text(source, members, "kind", signalWhere) is not { } kind)
+            if (ReadSignal(source, node, $"signal #{++index} of {where}") is { } signal)
             {
-                continue;
+                result.Add(signal);
             }
-            if (!SignalKinds.Contains(kind, StringComparer.Ordinal))
-            {
-                var nearest = PolicySchema.Nearest(kind, SignalKinds);
-                source.Report(members["kind"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
-                    ? $"unknown signal kind '{kind}' in {signalWhere} (did you mean '{nearest}'?)"
-                    : $"unknown signal kind '{kind}' in {signalWhere} (expected {string.Join(", ", SignalKinds)})");
-                continue;
-            }
-            var path = HttpProbeSource.Health.Path;
-            if (Text(source, members, "path", signalWhere) is { } pathText)
-            {
-                var route = pathText.TrimStart('/');
-                if (HttpProbeSource.IsRoute(route))
-                {
-                    path = route;
-                }
-                else
-                {
-                    source.Report(members["path"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid probe path '{pathText}' in {signalWhere} (a route under the target: segments of letters, digits, '-', '.', '_' and '~', no query)");
-                }
-            }
-            var timeout = HttpProbeSource.Health.Timeout;
-            if (Text(source, members, "timeout", signalWhere) is { } timeoutText)
-            {
-                if (PolicyLoader.ParseDuration(timeoutText) is { } parsed && parsed <= HttpProbeSource.MaxTimeout)
-                {
-                    timeout = parsed;
-                }
-                else
-                {
-                    source.Report(members["timeout"].Value.Start, DiagnosticCodes.InvalidDuration, $"invalid timeout '{timeoutText}' in {signalWhere} (a duration of at most 60s, e.g. '10s')");
-                }
-            }
-            result.Add(new HttpProbeSource(path, timeout));
         }
         return result;
+    }
+
+    /// <summary>
+    /// One signal source as an agent's <c>signals:</c> entry writes it (a monitor's <c>signal:</c> is written the same way);
+    /// null (reported) when it has problems.
+    /// </summary>
+    internal static SignalSource? ReadSignal(YamlSource source, YamlNode node, string signalWhere)
+    {
+        var members = source.Mapping(node, signalWhere, signalWhere, SignalKeys, ["kind"]);
+        if (members is null || Text(source, members, "kind", signalWhere) is not { } kind)
+        {
+            return null;
+        }
+        if (!SignalKinds.Contains(kind, StringComparer.Ordinal))
+        {
+            var nearest = PolicySchema.Nearest(kind, SignalKinds);
+            source.Report(members["kind"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
+                ? $"unknown signal kind '{kind}' in {signalWhere} (did you mean '{nearest}'?)"
+                : $"unknown signal kind '{kind}' in {signalWhere} (expected {string.Join(", ", SignalKinds)})");
+            return null;
+        }
+        var path = HttpProbeSource.Health.Path;
+        if (Text(source, members, "path", signalWhere) is { } pathText)
+        {
+            var route = pathText.TrimStart('/');
+            if (HttpProbeSource.IsRoute(route))
+            {
+                path = route;
+            }
+            else
+            {
+                source.Report(members["path"].Value.Start, DiagnosticCodes.InvalidValue, $"invalid probe path '{pathText}' in {signalWhere} (a route under the target: segments of letters, digits, '-', '.', '_' and '~', no query)");
+            }
+        }
+        var timeout = HttpProbeSource.Health.Timeout;
+        if (Text(source, members, "timeout", signalWhere) is { } timeoutText)
+        {
+            if (PolicyLoader.ParseDuration(timeoutText) is { } parsed && parsed <= HttpProbeSource.MaxTimeout)
+            {
+                timeout = parsed;
+            }
+            else
+            {
+                source.Report(members["timeout"].Value.Start, DiagnosticCodes.InvalidDuration, $"invalid timeout '{timeoutText}' in {signalWhere} (a duration of at most 60s, e.g. '10s')");
+            }
+        }
+        return new HttpProbeSource(path, timeout);
     }
 
     /// <summary>The tools an agent lists; null (reported) when 'tools' is not a list, so its steps are not reported again.</summary>
@@ -678,7 +689,7 @@ public static partial class AgentLoader
     }
 
     /// <summary>A predicate in the policy expression language, over the playbook's attributes; null (reported) when it does not check.</summary>
-    private static Condition? Predicate(YamlSource source, Member member, string where, PlaybookSchema schema)
+    internal static Condition? Predicate(YamlSource source, Member member, string where, AttributeSchema schema)
     {
         if (member.Value is not YamlScalarNode { Value: { } text } scalar)
         {
@@ -706,7 +717,7 @@ public static partial class AgentLoader
     }
 
     /// <summary>A text with <c>${attribute}</c> bindings; null (reported) when a binding is malformed or names an unknown attribute.</summary>
-    private static TextTemplate? Template(YamlSource source, Member member, string where, PlaybookSchema schema)
+    internal static TextTemplate? Template(YamlSource source, Member member, string where, AttributeSchema schema)
     {
         if (member.Value is not YamlScalarNode scalar)
         {
@@ -716,7 +727,7 @@ public static partial class AgentLoader
         return Template(source, scalar, schema);
     }
 
-    private static TextTemplate? Template(YamlSource source, YamlScalarNode scalar, PlaybookSchema schema)
+    private static TextTemplate? Template(YamlSource source, YamlScalarNode scalar, AttributeSchema schema)
     {
         var text = scalar.Value ?? "";
         var parts = new List<TextTemplate.Part>();
@@ -868,7 +879,7 @@ public static partial class AgentLoader
         return null;
     }
 
-    private static bool Bool(YamlSource source, Member member, string where)
+    internal static bool Bool(YamlSource source, Member member, string where)
     {
         if (member.Value is YamlScalarNode { Style: ScalarStyle.Plain, Value: "true" or "false" } scalar)
         {
@@ -888,7 +899,7 @@ public static partial class AgentLoader
         return [.. sequence.Children.Cast<YamlScalarNode>().Select(s => s.Value!)];
     }
 
-    private static string? Text(YamlSource source, Dictionary<string, Member> members, string key, string where) =>
+    internal static string? Text(YamlSource source, Dictionary<string, Member> members, string key, string where) =>
         members.TryGetValue(key, out var member) ? source.Scalar(member, where) : null;
 
     /// <summary>Agent names: 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit (they appear in URIs, kill-switch rules and metrics).</summary>

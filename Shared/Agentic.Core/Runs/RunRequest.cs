@@ -44,6 +44,9 @@ public sealed record RunRequest
     /// <summary>The agent's own guards, fixed when the run starts (deployment defaults fill the rest).</summary>
     public Workflow.RunGuards? Guards { get; init; }
 
+    /// <summary>For a run a monitor started: the monitor, its tick, the incident key and the evidence it saw.</summary>
+    public Monitors.MonitorOrigin? Monitor { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;

@@ -37,6 +37,7 @@ public static class RunsApi
         app.MapAgenticControls();
         app.MapAgenticPolicies();
         app.MapAgenticMcp();
+        app.MapAgenticMonitors();
         return app;
     }
 

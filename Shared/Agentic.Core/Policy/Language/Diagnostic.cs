@@ -66,6 +66,14 @@ public static class DiagnosticCodes
     public const string UndeclaredTool = "undeclared-tool";
     /// <summary>Two agents share a name.</summary>
     public const string DuplicateAgent = "duplicate-agent";
+    /// <summary>Two monitors share a name.</summary>
+    public const string DuplicateMonitor = "duplicate-monitor";
+    /// <summary>A monitor's schedule is not a six-field NCRONTAB expression.</summary>
+    public const string InvalidSchedule = "invalid-schedule";
+    /// <summary>A monitor names an agent the deployment does not have.</summary>
+    public const string UnknownAgent = "unknown-agent";
+    /// <summary>An enabled monitor's target is not a run target its agent may have.</summary>
+    public const string TargetNotAllowed = "target-not-allowed";
 }
 
 /// <summary>A policy failed to load; <see cref="Diagnostics"/> lists every problem found, in file order.</summary>
