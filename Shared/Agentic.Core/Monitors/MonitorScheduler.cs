@@ -122,7 +122,7 @@ public sealed class MonitorScheduler(
                 StartedAt = now,
                 Outcome = MonitorOutcomes.Running,
                 PastDue = late || hostPastDue,
-                Missed = due.Count - 1,
+                Missed = state.LastScheduled is null ? 0 : due.Count - 1,
             }, cancellationToken);
             if (tick is null)
             {
