@@ -108,7 +108,11 @@ public static class AgenticCoreServiceCollectionExtensions
     // store comes from the storage layer.
     private static void AddMonitors(IServiceCollection services)
     {
-        services.TryAddSingleton(sp => Monitors.MonitorCatalog.Load(ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)]));
+        // Monitors come with the agents beside them: the shipped ones with the shipped agents, a directory's with its agents,
+        // none with agents a host built in code.
+        services.TryAddSingleton(sp => ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)] is { Length: > 0 } path
+            ? Monitors.MonitorCatalog.Load(path)
+            : ReferenceEquals(sp.GetRequiredService<AgentCatalog>(), AgentCatalog.Default) ? Monitors.MonitorCatalog.Default : new Monitors.MonitorCatalog([]));
         services.AddOptions<Monitors.MonitorOptions>()
             .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Monitors.MonitorOptions.Section).Bind(o))
             .ValidateOnStart();

@@ -12,7 +12,8 @@ namespace Agentic.Core.Monitors;
 /// <summary>
 /// The monitors of a deployment: the YAML documents in the <c>monitors/</c> directory beside its agents, the shipped
 /// <c>agents/monitors/*.yaml</c> (embedded) with the shipped agents, or <c>{Agentic:Agents:Path}/monitors/</c> with
-/// agents of one's own (so a deployment that replaces the agents replaces the monitors that name them too).
+/// agents of one's own (so a deployment that replaces the agents replaces the monitors that name them too). A host whose
+/// agents are built in code has none.
 /// </summary>
 public sealed class MonitorCatalog
 {
