@@ -7,11 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Agentic.Functions;
 
 // Creates the tables this host writes when infra did not (func start against Azurite, an account made by hand): the ledger
-// (decisions, approvals, idempotency; without it every gate call fails closed), the controls, the MCP pins, the policies and the
-// planning drift. The local
+// (decisions, approvals, idempotency; without it every gate call fails closed), the controls, the MCP pins, the monitors, the
+// policies and the planning drift. The local
 // runner does the same in RunnerService. While storage is unreachable it retries every second and the host does not start.
 public sealed class StorageTablesService(
-    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableMcpPinStore pins, TableAuditStore audit, TableDriftStore drift,
+    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableMcpPinStore pins, TableMonitorStore monitors, TableAuditStore audit, TableDriftStore drift,
     BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -24,6 +24,7 @@ public sealed class StorageTablesService(
                 await controls.Table.CreateIfNotExistsAsync(cancellationToken);
                 await policies.Table.CreateIfNotExistsAsync(cancellationToken);
                 await pins.Table.CreateIfNotExistsAsync(cancellationToken);
+                await monitors.Table.CreateIfNotExistsAsync(cancellationToken);
                 await audit.Table.CreateIfNotExistsAsync(cancellationToken);
                 await drift.Table.CreateIfNotExistsAsync(cancellationToken);
                 await checkpoints.Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);

@@ -1,9 +1,16 @@
 using System.Text.Json;
 using Agentic.Core.Agents;
+using Agentic.Core.Audit;
+using Agentic.Core.Governance;
+using Agentic.Core.Monitors;
 using Agentic.Durable;
+using Agentic.Runtime.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
 
 namespace Agentic.Functions;
 
@@ -55,4 +62,28 @@ public sealed class RetentionFunctions(RunRetention retention)
         {
         }
     }
+}
+
+// Monitors: one timer on the schedule the app settings give (Agentic__Monitors__Schedule, a six-field NCRONTAB) ticks every
+// monitor that is due, through the scheduler the local host's timer calls; the timer's schedule lock makes it a singleton
+// across the app's instances. IsPastDue (the timer fired late) marks the ticks it takes past due; the scheduler also
+// finds a monitor past due from its own last tick, so a missed schedule runs once after downtime whatever the timer says.
+// GET /api/monitors is the local host's handler.
+public sealed class MonitorFunctions(MonitorScheduler monitors, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers)
+{
+    /// <summary>The app setting the timer's schedule is bound to.</summary>
+    public const string ScheduleSetting = "%" + MonitorOptions.Section + ":Schedule%";
+
+    [Function(nameof(MonitorTick))]
+    public Task MonitorTick([TimerTrigger(ScheduleSetting)] TimerInfo timer, [DurableClient] DurableTaskClient client, FunctionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(timer);
+        var runs = new MonitorRuns(new AgentRunClient(client, decisions, audit, clock, loggers.CreateLogger<AgentRunClient>()));
+        return monitors.TickDueAsync(runs, timer.IsPastDue, context?.CancellationToken ?? default);
+    }
+
+    [Function(nameof(ListMonitors))]
+    public Task<IActionResult> ListMonitors(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "monitors")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => MonitorsApi.ListAsync(r, monitors, clock, cancellationToken));
 }

@@ -1,6 +1,8 @@
 using Agentic.Azure;
 using Agentic.Core;
 using Agentic.Core.Agents;
+using Agentic.Core.Monitors;
+using Agentic.Core.Runs;
 using Agentic.Core.Tools;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +11,8 @@ namespace Agentic.LocalHost;
 /// <summary>
 /// `agentic agents check [&lt;directory&gt;] [--settings file]`: loads the agents a host with these settings would offer (the
 /// directory given, else <c>Agentic:Agents:Path</c>, else the shipped agents) and checks every tool they list against the
-/// tools that host would have, reporting every diagnostic with file, line and column, as the host does at start.
+/// tools that host would have, then the monitors beside them (<c>monitors/</c>: their agents, and the targets of those
+/// enabled), reporting every diagnostic with file, line and column, as the host does at start.
 /// </summary>
 internal static class AgentsCommand
 {
@@ -62,7 +65,33 @@ internal static class AgentsCommand
                 Console.WriteLine($"{agent.Name}@{agent.Version} {agent.Hash} ({agent.Source}): {agent.PlannerKind}, {agent.Autonomy}, tools {string.Join(", ", agent.Tools ?? [])}");
             }
             Console.WriteLine($"{agents.Names.Count()} agent(s) load.");
+            // The monitors beside them: each names an agent above, and each enabled one a target its agent may have.
+            var monitors = services.GetRequiredService<MonitorCatalog>();
+            var settings = services.GetRequiredService<IOptions<MonitorOptions>>().Value;
+            if (settings.Validate(monitors) is { Count: > 0 } invalid)
+            {
+                throw new InvalidOperationException(string.Join(" ", invalid));
+            }
+            var monitorProblems = monitors.Check(agents, services.GetRequiredService<RunTargets>(), settings.IsEnabled);
+            if (monitorProblems.Count > 0)
+            {
+                throw new MonitorLoadException(monitorProblems);
+            }
+            foreach (var monitor in monitors.Monitors)
+            {
+                Console.WriteLine($"monitor {monitor.Name} {monitor.Hash} ({monitor.Source}): '{monitor.Schedule}' runs {monitor.Agent} on {monitor.Target}, {(settings.IsEnabled(monitor) ? "on" : "off")}");
+            }
+            Console.WriteLine($"{monitors.Names.Count()} monitor(s) load.");
             return 0;
+        }
+        catch (MonitorLoadException ex)
+        {
+            Console.Error.WriteLine($"agentic: the monitors do not load ({ex.Diagnostics.Count} problem{(ex.Diagnostics.Count == 1 ? "" : "s")}):");
+            foreach (var diagnostic in ex.Diagnostics)
+            {
+                Console.Error.WriteLine("  " + diagnostic);
+            }
+            return 1;
         }
         catch (AgentLoadException ex)
         {

@@ -45,11 +45,17 @@ internal static class Demo
         }
     }
 
-    // The demo runs against the sample fleet on this machine: a dev deployment unless the settings say otherwise, and the
-    // fleet's service (a loopback address) added to the run targets next to whatever the settings allow.
+    // The demo runs against the sample fleet on this machine: a dev deployment unless the settings say otherwise, the
+    // fleet's service (a loopback address) added to the run targets next to whatever the settings allow, and no monitor
+    // starting runs of its own beside the demo's.
     private static void AllowDemoTarget(ConfigurationManager configuration, Uri target)
     {
         var added = new Dictionary<string, string?>();
+        if (string.IsNullOrEmpty(configuration["Agentic:Agents:Path"]))
+        {
+            // The demo drives its one run itself: the shipped monitor of the same service stays off whatever the settings say.
+            added["Agentic:Monitors:Enabled:checkout"] = "false";
+        }
         if (string.IsNullOrEmpty(configuration["Agentic:Environment"]))
         {
             added["Agentic:Environment"] = "dev";

@@ -142,6 +142,15 @@ internal static class LocalHostApp
             }
             return 1;
         }
+        catch (Agentic.Core.Monitors.MonitorLoadException ex)
+        {
+            await Console.Error.WriteLineAsync("agentic: the monitors do not load:");
+            foreach (var diagnostic in ex.Diagnostics)
+            {
+                await Console.Error.WriteLineAsync("  " + diagnostic);
+            }
+            return 1;
+        }
         catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or FileNotFoundException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
         {
             await Console.Error.WriteLineAsync("agentic: " + ex.Message);

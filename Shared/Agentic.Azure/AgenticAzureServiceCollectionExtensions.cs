@@ -49,6 +49,9 @@ public static class AgenticAzureServiceCollectionExtensions
         services.TryAddSingleton<Agentic.Core.Planning.IDriftStore>(sp => sp.GetRequiredService<TableDriftStore>());
         // The queue-depth and table-count signals perception reads, on this account only.
         services.TryAddSingleton<Agentic.Core.Agents.IStorageSignals>(sp => new StorageSignals(sp.GetRequiredService<StorageClients>()));
+        // Monitors' state, ticks and incidents.
+        services.TryAddSingleton<TableMonitorStore>();
+        services.TryAddSingleton<Agentic.Core.Monitors.IMonitorStore>(sp => sp.GetRequiredService<TableMonitorStore>());
         services.TryAddSingleton<TableDecisionLog>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IDecisionLog>(sp => sp.GetRequiredService<TableDecisionLog>());
         AddToolsAndSecrets(services, configuration);

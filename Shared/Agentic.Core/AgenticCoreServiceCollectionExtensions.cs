@@ -32,6 +32,7 @@ public static class AgenticCoreServiceCollectionExtensions
         // The shipped agents, or the directory Agentic:Agents:Path names; checked (tools included) when the host starts.
         services.TryAddSingleton(sp => AgentCatalog.Load(ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)]));
         AddAgentCatalogCheck(services);
+        AddMonitors(services);
         services.TryAddSingleton<IPolicyProvider>(_ =>
         {
             // A policy file in shadow mode is evaluated next to the baseline, never instead of it.
@@ -49,7 +50,9 @@ public static class AgenticCoreServiceCollectionExtensions
             sp.GetRequiredService<EgressPolicy>(), sp.GetRequiredService<IOptions<NotifyOptions>>().Value, sp.GetRequiredService<EgressClient>()));
         AddMcp(services);
         services.TryAddSingleton(sp => new ToolRegistry(AgenticToolServiceCollectionExtensions.AllTools(sp)));
-        services.AddSingleton<IActivity, PerceiveActivity>();
+        // Perception is an activity of every run, and what a monitor perceives through.
+        services.TryAddSingleton<PerceiveActivity>();
+        services.AddSingleton<IActivity>(sp => sp.GetRequiredService<PerceiveActivity>());
         services.AddSingleton<IActivity, PlanActivity>();
         services.AddSingleton<IActivity, GateActivity>();
         services.AddSingleton<IActivity, ActActivity>();
@@ -101,6 +104,28 @@ public static class AgenticCoreServiceCollectionExtensions
         {
             services.Insert(first, check);
         }
+    }
+
+    // The monitors beside the agents (checked right after them at start) and the scheduler both hosts tick them with; its
+    // store comes from the storage layer.
+    private static void AddMonitors(IServiceCollection services)
+    {
+        // Monitors come with the agents beside them: the shipped ones with the shipped agents, a directory's with its agents,
+        // none with agents a host built in code.
+        services.TryAddSingleton(sp => ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)] is { Length: > 0 } path
+            ? Monitors.MonitorCatalog.Load(path)
+            : ReferenceEquals(sp.GetRequiredService<AgentCatalog>(), AgentCatalog.Default) ? Monitors.MonitorCatalog.Default : new Monitors.MonitorCatalog([]));
+        services.AddOptions<Monitors.MonitorOptions>()
+            .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(Monitors.MonitorOptions.Section).Bind(o))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Monitors.MonitorOptions>, Monitors.MonitorOptionsValidator>());
+        services.TryAddSingleton<Monitors.MonitorScheduler>();
+        if (services.Any(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(Monitors.MonitorCatalogCheck)))
+        {
+            return;
+        }
+        var agents = services.Select((d, i) => (d, i)).First(x => x.d.ServiceType == typeof(IHostedService) && x.d.ImplementationType == typeof(AgentCatalogCheck)).i;
+        services.Insert(agents + 1, ServiceDescriptor.Singleton<IHostedService, Monitors.MonitorCatalogCheck>());
     }
 
     // The audit trail over the IAuditStore and ICheckpointStore the storage layer registers.

@@ -19,7 +19,8 @@ public static class AgenticRuntimeServiceCollectionExtensions
     /// Adds everything the local host needs except the HTTP endpoints (see <see cref="Http.RunsApi"/>):
     /// <see cref="AgenticCoreServiceCollectionExtensions.AddAgenticCore"/>, the storage layer, the workflow on the engine
     /// (<see cref="AgenticDurableServiceCollectionExtensions.AddAgenticWorkflow"/>), validated <see cref="EngineOptions"/>,
-    /// the engine on the configured storage account with its client, the run client, and the engine's background service.
+    /// the engine on the configured storage account with its client, the run client, and the engine's background services
+    /// (the engine, retention, the monitors' timer).
     /// </summary>
     public static IServiceCollection AddAgenticLocalRuntime(this IServiceCollection services, IConfiguration configuration)
     {
@@ -38,6 +39,8 @@ public static class AgenticRuntimeServiceCollectionExtensions
         services.AddSingleton<EngineService>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineService>());
         services.AddHostedService<RetentionService>();
+        // The monitors' timer: each enabled monitor ticks on its own schedule.
+        services.AddHostedService<MonitorService>();
         return services;
     }
 }

@@ -139,6 +139,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Agentic__KeyVault__Uri: keyVaultUri
     Agentic__KeyVault__ClientId: identityClientId
 
+    // How often the monitors' timer (MonitorTick, bound to %Agentic:Monitors:Schedule%) looks for monitors that are due:
+    // every 15 seconds, NCRONTAB with seconds. The function does not index without it.
+    Agentic__Monitors__Schedule: '*/15 * * * * *'
+
     // Bearer tokens the code validates itself, for the same app registration App Service authentication checks below.
     // v2.0 tokens (the hook sets requestedAccessTokenVersion 2), whose audience is the client id.
     Agentic__Auth__Jwt__Authority: authority

@@ -10,7 +10,7 @@ namespace Agentic.EndToEnd.Tests;
 /// <summary>
 /// Agents as configuration on the real host: <c>Agentic__Agents__Path</c> replaces the shipped agents with a directory of
 /// YAML agents, whose runs record the definition that planned; a directory with an agent that does not load stops
-/// <c>agentic up</c> at start, naming file, line and column.
+/// <c>agentic up</c> at start, naming file, line and column; so does a monitor beside the agents that names an agent they do not hold.
 /// </summary>
 public sealed class AgentsConfigurationTests(AzuriteFixture storage, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -115,6 +115,45 @@ public sealed class AgentsConfigurationTests(AzuriteFixture storage, ITestOutput
         Assert.Equal(1, exit);
         Assert.Contains("agentic: the agents do not load:", text, StringComparison.Ordinal);
         Assert.Contains($"{file}(4,11): invalid-autonomy: invalid autonomy 'reckless' in agent 'fleet-probe' (expected observe, suggest, supervised, autonomous)", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MonitorNamingAnUnknownAgent_FailsTheCheck_AndStopsTheHostAtStart()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_agents.FullName, "fleet-probe.yaml"), Agent, Token);
+        Directory.CreateDirectory(Path.Combine(_agents.FullName, "monitors"));
+        var monitor = Path.Combine(_agents.FullName, "monitors", "probe.yaml");
+        await File.WriteAllTextAsync(monitor, """
+            name: probe
+            description: Probes a fleet service.
+            schedule: "0 * * * * *"
+            target: http://127.0.0.1:7072/services/a
+            when: "!observation.healthy"
+            agent: fleet-prob
+            """, Token);
+        var settings = Path.Combine(_agents.FullName, "check.settings.json");
+        await File.WriteAllTextAsync(settings, JsonSerializer.Serialize(new { Values = new Dictionary<string, string> { ["AgenticStorage"] = storage.Azurite.ConnectionString } }), Token);
+        var diagnostic = $"{monitor}(6,8): unknown-agent: monitor 'probe' runs agent 'fleet-prob', which the deployment does not have (did you mean 'fleet-probe'?)";
+
+        var (exit, text) = await RunCliAsync("agents", "check", _agents.FullName, "--settings", settings);
+
+        Assert.True(exit == 1, $"exit {exit}:\n{text}");
+        Assert.Contains("agentic: the monitors do not load (1 problem):", text, StringComparison.Ordinal);
+        Assert.Contains(diagnostic, text, StringComparison.Ordinal);
+
+        var environment = TestIdentities.HostSettings();
+        environment["AgenticStorage"] = storage.Azurite.ConnectionString;
+        environment["Agentic__HubName"] = Hubs.New("agt");
+        environment["Agentic__Environment"] = "dev";
+        environment["Agentic__Agents__Path"] = _agents.FullName;
+        var empty = Path.Combine(_agents.FullName, "empty.settings.json");
+        await File.WriteAllTextAsync(empty, "{\"Values\":{}}", Token);
+
+        (exit, text) = await RunCliAsync(environment, "up", "--urls", $"http://127.0.0.1:{Ports.Free()}", "--settings", empty, "--keys", "none");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("agentic: the monitors do not load:", text, StringComparison.Ordinal);
+        Assert.Contains(diagnostic, text, StringComparison.Ordinal);
     }
 
     private Task<(int Exit, string Output)> RunCliAsync(params string[] args) => RunCliAsync(null, args);

@@ -65,11 +65,25 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
         return observation;
     }
 
-    private async Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken)
+    private Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken) =>
+        ObserveAsync(input, agents.Contains(input.Agent) ? agents.Get(input.Agent).Signals : [HttpProbeSource.Health], cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="signal"/> sees of <paramref name="target"/> (a run target of <paramref name="agent"/>), without
+    /// recording it: the activity records it in the run's chain, a monitor in its tick. The reading is checked against the
+    /// signal's data contract as a run's is; a <c>request</c> signal reads nothing, as a monitor has no request.
+    /// </summary>
+    /// <exception cref="NonRetryableException">The target is not an allowed run target, or the probe was refused.</exception>
+    public Task<Observation> ObserveAsync(string target, string agent, SignalSource signal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        return ObserveAsync(new PerceiveInput("", agent, target, "monitor"), [signal], cancellationToken);
+    }
+
+    private async Task<Observation> ObserveAsync(PerceiveInput input, IReadOnlyList<SignalSource> signals, CancellationToken cancellationToken)
     {
         var grant = targets.Check(input.Target, input.Agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
-        var signals = agents.Contains(input.Agent) ? agents.Get(input.Agent).Signals : [HttpProbeSource.Health];
         var reads = await Task.WhenAll(signals.Select(signal => ReadAsync(signal, input, grant, cancellationToken)));
         var readings = new List<SignalReading>(signals.Count);
         string? failure = null;

@@ -323,69 +323,90 @@ public static partial class AgentLoader
         foreach (var node in sequence.Children)
         {
             var signalWhere = $"signal #{++index} of {where}";
-            var members = source.Mapping(node, signalWhere, signalWhere, AllSignalKeys, ["kind"]);
-            if (members is null || Text(source, members, "kind", signalWhere) is not { } kind)
+            var signal = ReadSignal(source, node, signalWhere, readFile, out var naming);
+            if (naming is not { } named)
             {
                 continue;
             }
-            if (!SignalKindKeys.TryGetValue(kind, out var kindKeys))
+            if (names.TryGetValue(named.Name, out var first))
             {
-                var nearest = PolicySchema.Nearest(kind, SignalKinds);
-                source.Report(members["kind"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
-                    ? $"unknown signal kind '{kind}' in {signalWhere} (did you mean '{nearest}'?)"
-                    : $"unknown signal kind '{kind}' in {signalWhere} (expected {string.Join(", ", SignalKinds)})");
-                continue;
-            }
-            var before = source.Diagnostics.Count;
-            foreach (var (key, other) in members.Where(m => !CommonSignalKeys.Contains(m.Key) && !kindKeys.Contains(m.Key)))
-            {
-                source.Report(other.Key.Start, DiagnosticCodes.UnknownKey,
-                    $"key '{key}' does not apply to {kind} signals ({signalWhere} takes {string.Join(", ", CommonSignalKeys.Concat(kindKeys))})");
-            }
-            foreach (var required in SignalKindRequired.GetValueOrDefault(kind, []).Where(r => !members.ContainsKey(r)))
-            {
-                source.Report(node.Start, DiagnosticCodes.MissingKey, $"missing required key '{required}' in {signalWhere} (a {kind} signal)");
-            }
-            SignalSource? signal = kind switch
-            {
-                HttpProbeSource.KindName => ReadProbe(source, members, signalWhere),
-                QueueDepthSource.KindName => ReadQueueDepth(source, members, signalWhere),
-                TableCountSource.KindName => ReadTableCount(source, members, signalWhere),
-                _ => ReadRequestSignal(source, members, signalWhere),
-            };
-            var name = kind;
-            var nameNode = members["kind"].Value;
-            if (members.TryGetValue("name", out var nameMember) && source.Scalar(nameMember, signalWhere) is { } nameText)
-            {
-                nameNode = nameMember.Value;
-                if (SignalSource.IsName(nameText))
-                {
-                    name = nameText;
-                }
-                else
-                {
-                    source.Report(nameMember.Value.Start, DiagnosticCodes.InvalidValue, $"invalid signal name '{nameText}' in {signalWhere} (use 1 to 64 letters, digits, '_' and '-', starting with a letter)");
-                }
-            }
-            if (names.TryGetValue(name, out var first))
-            {
-                source.Report(nameNode.Start, DiagnosticCodes.DuplicateSignal, members.ContainsKey("name")
-                    ? $"duplicate signal name '{name}' in {where} (signal #{first} has it too)"
-                    : $"duplicate signal name '{name}' in {where} (signal #{first} has it too; give one a 'name')");
+                source.Report(named.At.Start, DiagnosticCodes.DuplicateSignal, named.Given
+                    ? $"duplicate signal name '{named.Name}' in {where} (signal #{first} has it too)"
+                    : $"duplicate signal name '{named.Name}' in {where} (signal #{first} has it too; give one a 'name')");
             }
             else
             {
-                names[name] = index;
+                names[named.Name] = index;
             }
-            var trusted = members.TryGetValue("trusted", out var trustedMember) && Bool(source, trustedMember, signalWhere);
-            var contract = members.TryGetValue("schema", out var schemaMember) ? ReadContract(source, schemaMember, signalWhere, readFile) : null;
-            if (signal is not null && source.Diagnostics.Count == before)
+            if (signal is not null)
             {
-                signal = signal with { Trusted = trusted, Contract = contract };
-                result.Add(members.ContainsKey("name") ? signal with { Name = name } : signal);
+                result.Add(signal);
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// One signal source as an agent's <c>signals:</c> entry writes it (a monitor's <c>signal:</c> is written the same way);
+    /// null (reported) when it has problems. <paramref name="naming"/> is the signal's name, where it is written and whether
+    /// it was given, once the kind is known (for the caller's duplicate check).
+    /// </summary>
+    internal static SignalSource? ReadSignal(YamlSource source, YamlNode node, string signalWhere, Func<string, string?>? readFile, out (string Name, YamlNode At, bool Given)? naming)
+    {
+        naming = null;
+        var members = source.Mapping(node, signalWhere, signalWhere, AllSignalKeys, ["kind"]);
+        if (members is null || Text(source, members, "kind", signalWhere) is not { } kind)
+        {
+            return null;
+        }
+        if (!SignalKindKeys.TryGetValue(kind, out var kindKeys))
+        {
+            var nearest = PolicySchema.Nearest(kind, SignalKinds);
+            source.Report(members["kind"].Value.Start, DiagnosticCodes.InvalidValue, nearest is not null
+                ? $"unknown signal kind '{kind}' in {signalWhere} (did you mean '{nearest}'?)"
+                : $"unknown signal kind '{kind}' in {signalWhere} (expected {string.Join(", ", SignalKinds)})");
+            return null;
+        }
+        var before = source.Diagnostics.Count;
+        foreach (var (key, other) in members.Where(m => !CommonSignalKeys.Contains(m.Key) && !kindKeys.Contains(m.Key)))
+        {
+            source.Report(other.Key.Start, DiagnosticCodes.UnknownKey,
+                $"key '{key}' does not apply to {kind} signals ({signalWhere} takes {string.Join(", ", CommonSignalKeys.Concat(kindKeys))})");
+        }
+        foreach (var required in SignalKindRequired.GetValueOrDefault(kind, []).Where(r => !members.ContainsKey(r)))
+        {
+            source.Report(node.Start, DiagnosticCodes.MissingKey, $"missing required key '{required}' in {signalWhere} (a {kind} signal)");
+        }
+        SignalSource? signal = kind switch
+        {
+            HttpProbeSource.KindName => ReadProbe(source, members, signalWhere),
+            QueueDepthSource.KindName => ReadQueueDepth(source, members, signalWhere),
+            TableCountSource.KindName => ReadTableCount(source, members, signalWhere),
+            _ => ReadRequestSignal(source, members, signalWhere),
+        };
+        var name = kind;
+        var nameNode = members["kind"].Value;
+        if (members.TryGetValue("name", out var nameMember) && source.Scalar(nameMember, signalWhere) is { } nameText)
+        {
+            nameNode = nameMember.Value;
+            if (SignalSource.IsName(nameText))
+            {
+                name = nameText;
+            }
+            else
+            {
+                source.Report(nameMember.Value.Start, DiagnosticCodes.InvalidValue, $"invalid signal name '{nameText}' in {signalWhere} (use 1 to 64 letters, digits, '_' and '-', starting with a letter)");
+            }
+        }
+        naming = (name, nameNode, members.ContainsKey("name"));
+        var trusted = members.TryGetValue("trusted", out var trustedMember) && Bool(source, trustedMember, signalWhere);
+        var contract = members.TryGetValue("schema", out var schemaMember) ? ReadContract(source, schemaMember, signalWhere, readFile) : null;
+        if (signal is not null && source.Diagnostics.Count == before)
+        {
+            signal = signal with { Trusted = trusted, Contract = contract };
+            return members.ContainsKey("name") ? signal with { Name = name } : signal;
+        }
+        return null;
     }
 
     private static HttpProbeSource ReadProbe(YamlSource source, Dictionary<string, Member> members, string where)
@@ -920,7 +941,7 @@ public static partial class AgentLoader
     }
 
     /// <summary>A predicate in the policy expression language, over the playbook's attributes; null (reported) when it does not check.</summary>
-    private static Condition? Predicate(YamlSource source, Member member, string where, PlaybookSchema schema)
+    internal static Condition? Predicate(YamlSource source, Member member, string where, AttributeSchema schema)
     {
         if (member.Value is not YamlScalarNode { Value: { } text } scalar)
         {
@@ -948,7 +969,7 @@ public static partial class AgentLoader
     }
 
     /// <summary>A text with <c>${attribute}</c> bindings; null (reported) when a binding is malformed or names an unknown attribute.</summary>
-    private static TextTemplate? Template(YamlSource source, Member member, string where, PlaybookSchema schema)
+    internal static TextTemplate? Template(YamlSource source, Member member, string where, AttributeSchema schema)
     {
         if (member.Value is not YamlScalarNode scalar)
         {
@@ -958,7 +979,7 @@ public static partial class AgentLoader
         return Template(source, scalar, schema);
     }
 
-    private static TextTemplate? Template(YamlSource source, YamlScalarNode scalar, PlaybookSchema schema)
+    private static TextTemplate? Template(YamlSource source, YamlScalarNode scalar, AttributeSchema schema)
     {
         var text = scalar.Value ?? "";
         var parts = new List<TextTemplate.Part>();
@@ -1110,7 +1131,7 @@ public static partial class AgentLoader
         return null;
     }
 
-    private static bool Bool(YamlSource source, Member member, string where)
+    internal static bool Bool(YamlSource source, Member member, string where)
     {
         if (member.Value is YamlScalarNode { Style: ScalarStyle.Plain, Value: "true" or "false" } scalar)
         {
@@ -1130,7 +1151,7 @@ public static partial class AgentLoader
         return [.. sequence.Children.Cast<YamlScalarNode>().Select(s => s.Value!)];
     }
 
-    private static string? Text(YamlSource source, Dictionary<string, Member> members, string key, string where) =>
+    internal static string? Text(YamlSource source, Dictionary<string, Member> members, string key, string where) =>
         members.TryGetValue(key, out var member) ? source.Scalar(member, where) : null;
 
     /// <summary>Agent names: 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit (they appear in URIs, kill-switch rules and metrics).</summary>

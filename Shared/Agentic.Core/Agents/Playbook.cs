@@ -214,19 +214,26 @@ internal sealed class PlaybookScope
                 ["round"] = input.Round,
             },
             ["agent"] = new JsonObject { ["name"] = agent, ["version"] = version },
-            ["observation"] = new JsonObject
-            {
-                ["source"] = observation.Source,
-                ["digest"] = observation.Digest,
-                ["healthy"] = observation.Healthy,
-                ["status"] = observation.Status,
-                ["details"] = observation.Details.ValueKind == JsonValueKind.Undefined ? null : JsonSerializer.SerializeToNode(observation.Details),
-                ["signals"] = Signals(observation),
-            },
+            ["observation"] = ObservationNode(observation),
             ["parameters"] = values,
         };
         return new PlaybookScope(JsonSerializer.SerializeToElement(document));
     }
+
+    /// <summary>A scope over <paramref name="document"/> (a monitor's: <c>monitor.*</c> and <c>observation.*</c>).</summary>
+    public static PlaybookScope Of(JsonObject document) => new(JsonSerializer.SerializeToElement(document));
+
+    /// <summary>What <c>observation.*</c> reads, the same for a playbook and a monitor.</summary>
+    public static JsonObject ObservationNode(Observation observation) => new()
+    {
+        ["source"] = observation.Source,
+        ["digest"] = observation.Digest,
+        ["healthy"] = observation.Healthy,
+        ["status"] = observation.Status,
+        ["details"] = observation.Details.ValueKind == JsonValueKind.Undefined ? null : JsonSerializer.SerializeToNode(observation.Details),
+        ["signals"] = Signals(observation),
+    };
+
 
     // Each reading by its signal's name; one that broke its contract is there without its value, which is not used.
     private static JsonObject Signals(Observation observation)
@@ -282,6 +289,17 @@ internal sealed class PlaybookScope
 /// <summary>The attributes a playbook's predicates and bindings may name.</summary>
 internal sealed class PlaybookSchema : AttributeSchema
 {
+    // Declared before Fixed, which spreads it: static fields are initialized in the order written.
+    /// <summary>The <c>observation.*</c> attributes (and <c>observation.details.&lt;path&gt;</c>), the same for a playbook and a monitor.</summary>
+    internal static readonly (string Path, Policy.Language.ValueType Type)[] ObservationAttributes =
+    [
+        ("observation.source", Policy.Language.ValueType.String),
+        ("observation.digest", Policy.Language.ValueType.String),
+        ("observation.healthy", Policy.Language.ValueType.Bool),
+        ("observation.status", Policy.Language.ValueType.String),
+        ("observation.details", Policy.Language.ValueType.Json),
+    ];
+
     private static readonly (string Path, Policy.Language.ValueType Type)[] Fixed =
     [
         ("run.id", Policy.Language.ValueType.String),
@@ -290,12 +308,12 @@ internal sealed class PlaybookSchema : AttributeSchema
         ("run.round", Policy.Language.ValueType.Number),
         ("agent.name", Policy.Language.ValueType.String),
         ("agent.version", Policy.Language.ValueType.String),
-        ("observation.source", Policy.Language.ValueType.String),
-        ("observation.digest", Policy.Language.ValueType.String),
-        ("observation.healthy", Policy.Language.ValueType.Bool),
-        ("observation.status", Policy.Language.ValueType.String),
-        ("observation.details", Policy.Language.ValueType.Json),
+        .. ObservationAttributes,
     ];
+
+    /// <summary>Whether <paramref name="path"/> reads into the observation's details (typed at run time).</summary>
+    internal static bool IsObservationDetail(string path) =>
+        path.StartsWith("observation.details.", StringComparison.Ordinal) && path.Length > "observation.details.".Length;
 
     private static readonly (string Path, Policy.Language.ValueType Type)[] RepeatAttributes =
     [
@@ -353,7 +371,7 @@ internal sealed class PlaybookSchema : AttributeSchema
             info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = path, Declared = type };
             return true;
         }
-        if (path.StartsWith("observation.details.", StringComparison.Ordinal) && path.Length > "observation.details.".Length)
+        if (IsObservationDetail(path))
         {
             info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = path };
             return true;

@@ -46,7 +46,7 @@ public static class AuditEntries
     public static AuditEntry Accepted(string runId, RunRequest request, string trigger, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new(AcceptedId, AuditKinds.RunAccepted, at, Data(new JsonObject
+        var data = new JsonObject
         {
             ["runId"] = runId,
             ["principal"] = request.Principal,
@@ -58,7 +58,19 @@ public static class AuditEntries
             ["autonomy"] = request.EffectiveAutonomy,
             // The request itself may carry parameters a tool marks sensitive: its digest is the evidence.
             ["requestDigest"] = AgenticJson.Digest(AgenticJson.ToElement(request)),
-        }));
+        };
+        if (request.Monitor is { } monitor)
+        {
+            // Only a monitor's runs carry it: the tick that started the run, the incident and the evidence it saw.
+            data["monitor"] = new JsonObject
+            {
+                ["name"] = monitor.Monitor,
+                ["tick"] = monitor.Tick,
+                ["incident"] = monitor.Incident,
+                ["observationDigest"] = monitor.ObservationDigest,
+            };
+        }
+        return new(AcceptedId, AuditKinds.RunAccepted, at, Data(data));
     }
 
     /// <summary>An observation, under the command that made it (<c>perceive</c>, <c>verify</c>, <c>verify.2</c>, ...).</summary>

@@ -58,6 +58,9 @@ public sealed record RunRequest
     /// </summary>
     public Agents.ReplanMode? Replan { get; init; }
 
+    /// <summary>For a run a monitor started: the monitor, its tick, the incident key and the evidence it saw.</summary>
+    public Monitors.MonitorOrigin? Monitor { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;

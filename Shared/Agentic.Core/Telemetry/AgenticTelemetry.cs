@@ -55,6 +55,9 @@ public static class AgenticTelemetry
     /// <summary>What retention purged: ended runs' state (<c>run</c>) and audit chains past their retention (<c>audit</c>).</summary>
     public static readonly Counter<long> Purged = Meter.CreateCounter<long>("agentic.retention.purged", "{item}", "Ended runs and audit chains purged past their retention.");
 
+    /// <summary>Monitor ticks, by monitor, outcome and whether they were past due.</summary>
+    public static readonly Counter<long> MonitorTicks = Meter.CreateCounter<long>("agentic.monitor.ticks", "{tick}", "Monitor ticks by monitor, outcome and past due.");
+
     /// <summary>
     /// Records a gate decision: the counter, and the effect and rule on the current (gate) span. Returns
     /// <paramref name="decision"/>, so the gate records in the expression it returns.

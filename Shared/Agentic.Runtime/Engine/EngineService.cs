@@ -151,6 +151,7 @@ public sealed class EngineService : BackgroundService
                 await _storage.Table(TableControlStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TablePolicyStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableMcpPinStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
+                await _storage.Table(TableMonitorStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _requests.ProvisionAsync(stoppingToken);
                 await _storage.Table(TableAuditStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableDriftStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);

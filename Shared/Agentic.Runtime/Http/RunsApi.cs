@@ -52,6 +52,7 @@ public static class RunsApi
         app.MapAgenticMcp();
         app.MapAgenticDrift();
         app.MapAgenticMe();
+        app.MapAgenticMonitors();
         return app;
     }
 

@@ -70,6 +70,14 @@ public static class DiagnosticCodes
     public const string DuplicateSignal = "duplicate-signal";
     /// <summary>A signal's data contract is not a JSON Schema the product can use.</summary>
     public const string InvalidSchema = "invalid-schema";
+    /// <summary>Two monitors share a name.</summary>
+    public const string DuplicateMonitor = "duplicate-monitor";
+    /// <summary>A monitor's schedule is not a six-field NCRONTAB expression.</summary>
+    public const string InvalidSchedule = "invalid-schedule";
+    /// <summary>A monitor names an agent the deployment does not have.</summary>
+    public const string UnknownAgent = "unknown-agent";
+    /// <summary>An enabled monitor's target is not a run target its agent may have.</summary>
+    public const string TargetNotAllowed = "target-not-allowed";
 }
 
 /// <summary>A policy failed to load; <see cref="Diagnostics"/> lists every problem found, in file order.</summary>
