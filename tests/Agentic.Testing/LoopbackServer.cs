@@ -12,10 +12,10 @@ namespace Agentic.Testing;
 public sealed class LoopbackServer : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly Func<HttpListenerContext, Task> _respond;
+    private readonly Func<HttpListenerContext, Recorded, Task> _respond;
     private readonly Task _loop;
 
-    private LoopbackServer(int port, Func<HttpListenerContext, Task> respond)
+    private LoopbackServer(int port, Func<HttpListenerContext, Recorded, Task> respond)
     {
         Port = port;
         _respond = respond;
@@ -33,7 +33,10 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public ConcurrentQueue<Recorded> Requests { get; } = new();
 
-    public static LoopbackServer Start(Func<HttpListenerContext, Task> respond)
+    public static LoopbackServer Start(Func<HttpListenerContext, Task> respond) => Start((context, _) => respond(context));
+
+    /// <summary>A server answering with <paramref name="respond"/>, which also gets the request as it was recorded (its body read).</summary>
+    public static LoopbackServer Start(Func<HttpListenerContext, Recorded, Task> respond)
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
@@ -82,10 +85,11 @@ public sealed class LoopbackServer : IAsyncDisposable
                 var body = await reader.ReadToEndAsync();
                 var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
                     .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
-                Requests.Enqueue(new Recorded(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, headers, body));
+                var recorded = new Recorded(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, headers, body);
+                Requests.Enqueue(recorded);
                 try
                 {
-                    await _respond(context);
+                    await _respond(context, recorded);
                 }
                 catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or IOException)
                 {

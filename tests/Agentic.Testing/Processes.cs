@@ -25,8 +25,8 @@ public sealed class SampleFleet : IAsyncDisposable
     public string Target(string service) => $"{BaseUri}services/{service}";
 
     /// <summary>
-    /// The run target rule that allows the fleet's services (its loopback address and port, paths under
-    /// <c>/services/</c>, private addresses allowed), as settings with <paramref name="separator"/> between sections
+    /// The run target rule that allows the fleet's services and the contracts of its register (its loopback address and
+    /// port, paths under <c>/services/</c> and <c>/contracts/</c>, private addresses allowed), as settings with <paramref name="separator"/> between sections
     /// (<c>":"</c> for configuration, <c>"__"</c> for environment variables), at rule <paramref name="index"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string?> TargetSettings(string separator = ":", int index = 0)
@@ -38,6 +38,7 @@ public sealed class SampleFleet : IAsyncDisposable
             [rule + separator + "Host"] = BaseUri.Host,
             [rule + separator + "Port"] = BaseUri.Port.ToString(CultureInfo.InvariantCulture),
             [rule + separator + "Paths" + separator + "0"] = "/services/**",
+            [rule + separator + "Paths" + separator + "1"] = "/contracts/*",
             [rule + separator + "AllowPrivate"] = "true",
         };
     }

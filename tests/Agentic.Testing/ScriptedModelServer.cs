@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,17 +7,18 @@ namespace Agentic.Testing;
 /// <summary>
 /// An OpenAI-compatible chat completions endpoint on 127.0.0.1 that answers from a script: each request takes the next
 /// scripted answer (the assistant's text, with token counts), so a test drives the product's real client stack
-/// (<c>Microsoft.Extensions.AI.OpenAI</c> over HTTP) with a model whose every word it chose. Every request is kept, so a
-/// test can read the prompt and the offered tools the product sent.
+/// (<c>Microsoft.Extensions.AI.OpenAI</c> over HTTP) with a model whose every word it chose. An answer queued with a
+/// <c>match</c> goes only to a request whose body contains that text (a run's target, say), so runs that share the server
+/// each get their own script. Every request is kept, so a test can read the prompt and the offered tools the product sent.
 /// </summary>
 public sealed class ScriptedModelServer : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<Answer> _script = new();
+    private readonly List<Answer> _script = [];
     private readonly LoopbackServer _server;
     private int _served;
 
     /// <summary>Starts the server.</summary>
-    public ScriptedModelServer() => _server = LoopbackServer.Start(RespondAsync);
+    public ScriptedModelServer() => _server = LoopbackServer.Start((Func<HttpListenerContext, LoopbackServer.Recorded, Task>)RespondAsync);
 
     /// <summary>The API's base URL (what <c>Agentic:Models:{name}:Endpoint</c> is set to).</summary>
     public string Endpoint => _server.Url + "/v1";
@@ -32,32 +32,64 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     /// <summary>Answers served.</summary>
     public int Served => Volatile.Read(ref _served);
 
-    /// <summary>Queues an answer whose text is <paramref name="content"/> (a JSON value is sent as its text).</summary>
-    public ScriptedModelServer Then(string content, int inputTokens = 500, int outputTokens = 100)
-    {
-        _script.Enqueue(new Answer(200, content, inputTokens, outputTokens));
-        return this;
-    }
+    /// <summary>
+    /// Queues an answer whose text is <paramref name="content"/> (a JSON value is sent as its text), for the next request
+    /// whose body contains <paramref name="match"/> (any request when it is <c>null</c>).
+    /// </summary>
+    public ScriptedModelServer Then(string content, int inputTokens = 500, int outputTokens = 100, string? match = null) =>
+        Enqueue(new Answer(200, content, inputTokens, outputTokens, match));
 
     /// <summary>Queues an answer whose text is <paramref name="value"/> serialized as JSON.</summary>
-    public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100) =>
-        Then(JsonSerializer.Serialize(value), inputTokens, outputTokens);
+    public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100, string? match = null) =>
+        Then(JsonSerializer.Serialize(value), inputTokens, outputTokens, match);
 
     /// <summary>Queues an HTTP error answer.</summary>
-    public ScriptedModelServer ThenError(int status)
+    public ScriptedModelServer ThenError(int status, string? match = null) => Enqueue(new Answer(status, "", 0, 0, match));
+
+    /// <summary>Answers queued and not served yet.</summary>
+    public int Unserved
     {
-        _script.Enqueue(new Answer(status, "", 0, 0));
+        get
+        {
+            lock (_script)
+            {
+                return _script.Count;
+            }
+        }
+    }
+
+    private ScriptedModelServer Enqueue(Answer answer)
+    {
+        lock (_script)
+        {
+            _script.Add(answer);
+        }
         return this;
     }
 
-    private async Task RespondAsync(HttpListenerContext context)
+    private Answer? Next(string body)
+    {
+        lock (_script)
+        {
+            var index = _script.FindIndex(a => a.Match is null || body.Contains(a.Match, StringComparison.Ordinal));
+            if (index < 0)
+            {
+                return null;
+            }
+            var answer = _script[index];
+            _script.RemoveAt(index);
+            return answer;
+        }
+    }
+
+    private async Task RespondAsync(HttpListenerContext context, LoopbackServer.Recorded request)
     {
         if (context.Request.HttpMethod != "POST" || !context.Request.Url!.AbsolutePath.EndsWith("/chat/completions", StringComparison.Ordinal))
         {
             await LoopbackServer.WriteAsync(context, 404, "application/json", """{"error":{"message":"not found"}}""");
             return;
         }
-        if (!_script.TryDequeue(out var answer))
+        if (Next(request.Body) is not { } answer)
         {
             await LoopbackServer.WriteAsync(context, 500, "application/json", """{"error":{"message":"the script has no more answers"}}""");
             return;
@@ -88,5 +120,5 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens);
+    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens, string? Match);
 }

@@ -169,7 +169,7 @@ public sealed class AgentLoaderTests
         // Without the deployment's tools the agent loads; the catalog's start-up check reports the same diagnostic.
         var catalog = new AgentCatalog([AgentLoader.Load(yaml, File)]);
         Assert.Equal(error.Diagnostics, catalog.CheckTools(KnownTools));
-        Assert.Empty(AgentCatalog.Default.CheckTools(KnownTools));
+        Assert.Empty(AgentCatalog.Default.CheckTools([.. KnownTools, "contract.record"]));
     }
 
     [Fact]
@@ -328,10 +328,11 @@ public sealed class AgentLoaderTests
             Assert.Equal($"agents/{agent.Name}.yaml", agent.Source);
             Assert.Equal("1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
-            Assert.Equal(agent.Name == "task" ? "llm" : "playbook", agent.PlannerKind);
-            Assert.Equal(HttpProbeSource.Health, agent.Probe);
+            Assert.Equal(agent.Name is "task" or "contract-intake" ? "llm" : "playbook", agent.PlannerKind);
+            Assert.Equal(agent.Name == "contract-intake" ? new HttpProbeSource("record", TimeSpan.FromSeconds(10)) : HttpProbeSource.Health, agent.Probe);
         }
         Assert.Equal(("default", "task-planner"), (AgentCatalog.Default.Get("task").Llm!.Model, AgentCatalog.Default.Get("task").Llm!.Prompt));
+        Assert.Equal(("default", "contract-intake"), (AgentCatalog.Default.Get("contract-intake").Llm!.Model, AgentCatalog.Default.Get("contract-intake").Llm!.Prompt));
     }
 
     private static AgentLoadException Load(string yaml) => Assert.Throws<AgentLoadException>(() => AgentLoader.Load(yaml, File, KnownTools));
