@@ -98,10 +98,16 @@ register.MapGet("/record", (string id) =>
 });
 register.MapPost("/assess", (string id, JsonElement body) =>
 {
+    if (ContractRisk.Problem(body) is { } problem)
+    {
+        return Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest);
+    }
     var (score, band, factors) = ContractRisk.Assess(body);
     return Results.Ok(new { contract = id, riskScore = score, riskBand = band, factors });
 });
-register.MapPut("/record", (string id, HttpRequest request, JsonElement body) => ApplyAsync(request, id, "record", key =>
+register.MapPut("/record", (string id, HttpRequest request, JsonElement body) => ContractRisk.Problem(body) is { } problem
+    ? Task.FromResult(Results.Problem(problem, statusCode: StatusCodes.Status400BadRequest))
+    : ApplyAsync(request, id, "record", key =>
 {
     var (score, band, factors) = ContractRisk.Assess(body);
     var c = contracts.GetOrAdd(id, _ => new Contract());
@@ -266,19 +272,35 @@ static class ContractRisk
         ["data-processing"] = 5,
     };
 
+    // What keeps the fields from being scored, or null: the register needs a value and the dates it reads.
+    public static string? Problem(JsonElement fields)
+    {
+        if (fields.ValueKind != JsonValueKind.Object)
+        {
+            return "The contract's fields must be a JSON object.";
+        }
+        if (Amount(fields) is null)
+        {
+            return "value.amount (a number of at least 0) is required.";
+        }
+        if (!IsDate(fields, "effectiveDate", required: true) || !IsDate(fields, "expiryDate", required: false))
+        {
+            return "effectiveDate (yyyy-MM-dd) is required, and expiryDate must be a date (yyyy-MM-dd) when given.";
+        }
+        return null;
+    }
+
+    // Fields that passed Problem.
     public static (int Score, string Band, List<RiskFactor> Factors) Assess(JsonElement fields)
     {
         var factors = new List<RiskFactor>();
-        var amount = fields.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Object
-            && value.TryGetProperty("amount", out var a) && a.TryGetDouble(out var n) && n >= 0
-            ? n
-            : throw new BadHttpRequestException("value.amount (a number of at least 0) is required");
+        var amount = Amount(fields)!.Value;
         var points = amount switch { >= 1_000_000 => 50, >= 250_000 => 25, >= 50_000 => 10, _ => 0 };
         if (points > 0)
         {
             factors.Add(new("value", points, $"value {amount.ToString("#,0.##", CultureInfo.InvariantCulture)}"));
         }
-        var effective = Date(fields, "effectiveDate") ?? throw new BadHttpRequestException("effectiveDate (yyyy-MM-dd) is required");
+        var effective = Date(fields, "effectiveDate")!.Value;
         if (Date(fields, "expiryDate") is not { } expiry)
         {
             factors.Add(new("term", 20, "no expiry date: the contract runs until terminated"));
@@ -310,9 +332,18 @@ static class ContractRisk
         return (score, score >= 60 ? "high" : score >= 30 ? "medium" : "low", factors);
     }
 
-    // Absent is null; present, it must be a date.
+    private static double? Amount(JsonElement fields) =>
+        fields.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Object
+        && value.TryGetProperty("amount", out var a) && a.ValueKind == JsonValueKind.Number && a.TryGetDouble(out var n) && n >= 0
+            ? n
+            : null;
+
+    private static bool IsDate(JsonElement fields, string name, bool required) =>
+        fields.TryGetProperty(name, out _) ? Date(fields, name) is not null : !required;
+
     private static DateOnly? Date(JsonElement fields, string name) =>
-        !fields.TryGetProperty(name, out var text) ? null
-        : text.ValueKind == JsonValueKind.String && DateOnly.TryParseExact(text.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date
-        : throw new BadHttpRequestException($"{name} must be a date (yyyy-MM-dd)");
+        fields.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String
+        && DateOnly.TryParseExact(text.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            ? date
+            : null;
 }

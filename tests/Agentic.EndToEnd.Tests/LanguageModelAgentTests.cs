@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Agentic.Core.Agents;
 using Agentic.Core.Json;
@@ -66,6 +67,33 @@ public sealed class LanguageModelAgentTests(ModelHost host) : IClassFixture<Mode
             [("unlimited-liability", "The Supplier's liability under this agreement is unlimited."), ("exclusivity", "The Customer buys these services from the Supplier only."), .. extra]);
 
     private static string NewContract() => "c-" + Guid.NewGuid().ToString("N")[..10];
+
+    [Fact]
+    public async Task ContractRegister_ScoresValueTermAndClauseKinds_TheSameEveryTime_AndAssessingChangesNothing()
+    {
+        var contract = NewContract();
+        async Task<(int Score, string? Band, HttpStatusCode Status)> AssessAsync(object fields)
+        {
+            using var answer = await host.Fleet.Http.PostAsJsonAsync(new Uri(host.Fleet.ContractTarget(contract) + "/assess"), fields, Ct);
+            if (!answer.IsSuccessStatusCode)
+            {
+                return (0, null, answer.StatusCode);
+            }
+            var body = await answer.Content.ReadFromJsonAsync<JsonElement>(Ct);
+            return (body.GetProperty("riskScore").GetInt32(), body.GetProperty("riskBand").GetString(), answer.StatusCode);
+        }
+
+        Assert.Equal((0, "low", HttpStatusCode.OK), await AssessAsync(Fields("Support", "A", "B", "2026-02-01", "2027-01-31", 24_000, "EUR", ("confidentiality", "x"))));
+        // Value 25 + no expiry 20 = 45; value 10 + a term ending before it starts 30 = 40; value 50 + a 59-month term 15 + clauses 55, capped.
+        Assert.Equal((45, "medium", HttpStatusCode.OK), await AssessAsync(Fields("Licence", "A", "B", "2026-02-01", null, 300_000, "USD")));
+        Assert.Equal((40, "medium", HttpStatusCode.OK), await AssessAsync(Fields("Lease", "A", "B", "2027-02-01", "2026-02-01", 60_000, "USD")));
+        Assert.Equal((100, "high", HttpStatusCode.OK), await AssessAsync(HighRiskFields()));
+        Assert.Equal((100, "high", HttpStatusCode.OK), await AssessAsync(HighRiskFields()));
+        Assert.Equal((0, null, HttpStatusCode.BadRequest), await AssessAsync(new { title = "No value", effectiveDate = "2026-02-01" }));
+
+        Assert.Equal("new", (await host.Fleet.ContractAsync(contract)).GetProperty("status").GetString());
+        Assert.DoesNotContain(await host.Fleet.EffectsAsync(), e => e.Service == contract);
+    }
 
     [Fact]
     public async Task ContractIntake_LowRiskContractFromTheQueue_IsRecordedOnce_WithoutWaitingForAnyone()
