@@ -44,6 +44,13 @@ public sealed record RunRequest
     /// <summary>The agent's own guards, fixed when the run starts (deployment defaults fill the rest).</summary>
     public Workflow.RunGuards? Guards { get; init; }
 
+    /// <summary>
+    /// The workflow revision the run was admitted under (<see cref="Workflow.AgentWorkflow.Revision"/>); <c>null</c> for
+    /// runs admitted before revisions were recorded (revision 1). The workflow adds commands only to runs of the revision
+    /// that introduced them, so a run in flight replays the history it wrote.
+    /// </summary>
+    public int? Revision { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
@@ -193,6 +200,7 @@ public static class RunRequestParser
             Autonomy = body.Autonomy ?? agent!.Autonomy,
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
+            Revision = Workflow.AgentWorkflow.Revision,
         };
     }
 
