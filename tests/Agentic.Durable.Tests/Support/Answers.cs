@@ -46,11 +46,24 @@ internal static class Answers
         AgentCatalog.Default.Get(input.Agent) is { Llm: not null } ? ModelPlan(input) : AgentCatalog.Default.Get(input.Agent).Planner(input);
 
     /// <summary>
-    /// What the plan activity returns for a language model agent, as a scripted model answered it: the steps, with the
-    /// model's usage and the plan's taint (which the workflow carries to every step's gate input).
+    /// What the plan activity returns for a language model agent, as a scripted model answered it: the steps (for
+    /// contract-intake, its one contract.record step with the extracted fields), with the model's usage and the plan's
+    /// taint (which the workflow carries to every step's gate input).
     /// </summary>
-    public static Plan ModelPlan(PlanInput input) =>
-        new("llm:task-planner@1", [Step("s1", "sample.diagnostics", new { }), Step("s2", "sample.scale", new { replicas = 3 })], ExpectHealthy: false, $"Scripted model plan for {input.Target}.")
+    public static Plan ModelPlan(PlanInput input) => input.Agent == "contract-intake"
+        ? new("llm:contract-intake@1", [Step("record", "contract.record", new
+            {
+                title = "Support agreement",
+                parties = new[] { new { name = "Contoso Ltd", role = "customer" }, new { name = "Fabrikam GmbH", role = "supplier" } },
+                effectiveDate = "2026-02-01",
+                value = new { amount = 24000, currency = "EUR" },
+                clauses = new[] { new { kind = "confidentiality", excerpt = "Each party keeps the other's information confidential." } },
+            })], ExpectHealthy: false, $"Scripted extraction of the contract at {input.Target}.")
+        {
+            Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "contract-intake", "1", "sha256:" + new string('b', 64),
+                ["contract.record"], 1, 800, 300, 0.02, Tainted: true, ["request.parameters", "observation:http-probe:" + input.Target + "/record"], []),
+        }
+        : new("llm:task-planner@1", [Step("s1", "sample.diagnostics", new { }), Step("s2", "sample.scale", new { replicas = 3 })], ExpectHealthy: false, $"Scripted model plan for {input.Target}.")
         {
             Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "task-planner", "1", "sha256:" + new string('a', 64),
                 ["sample.diagnostics", "sample.scale", "sample.restart"], 1, 500, 100, 0.01, Tainted: true, ["request.goal"], []),
