@@ -6,7 +6,8 @@ using Agentic.Runtime.Http.Identity;
 namespace Agentic.LocalHost;
 
 /// <summary>
-/// Keys for the demo principals (a requester, two operators, an admin), made on first use by `agentic up` and
+/// Keys for the demo principals (a requester, two operators, an admin, and a reviewer: the approver role the baseline
+/// names for contracts the register scores high risk), made on first use by `agentic up` and
 /// `agentic demo` and kept in an ignored file (<c>.agentic/keys.json</c>, readable by its owner only). The host is
 /// configured with their hashes, the way any key is (<see cref="AgenticAuthOptions"/>); the keys themselves live only in
 /// that file, for the person trying the host. Refused in a <c>prod</c> deployment.
@@ -16,7 +17,8 @@ internal sealed record LocalKeys(IReadOnlyList<LocalKey> Keys)
     public const string DefaultPath = ".agentic/keys.json";
 
     private static readonly (string Principal, string Role)[] DemoPrincipals =
-        [("demo-requester", AgenticRoles.Requester), ("oncall-operator", AgenticRoles.Operator), ("second-operator", AgenticRoles.Operator), ("demo-admin", AgenticRoles.Admin)];
+        [("demo-requester", AgenticRoles.Requester), ("oncall-operator", AgenticRoles.Operator), ("second-operator", AgenticRoles.Operator), ("demo-admin", AgenticRoles.Admin),
+         ("contract-reviewer", "reviewer")];
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

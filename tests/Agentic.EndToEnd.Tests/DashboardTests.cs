@@ -165,7 +165,7 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
             ("monitors", "#/monitors", p => Assertions.Expect(p.Locator("main .notice, main ul.cards").First).ToBeVisibleAsync()),
             ("agents", "#/agents", p => Assertions.Expect(p.Locator("main ul.cards")).ToBeVisibleAsync()),
             ("policies", "#/policies", p => Assertions.Expect(p.GetByRole(AriaRole.Heading, new() { Name = "Versions" })).ToBeVisibleAsync()),
-            ("policy", "#/policies/baseline/3", p => Assertions.Expect(p.GetByRole(AriaRole.Heading, new() { Name = "Rules" })).ToBeVisibleAsync()),
+            ("policy", $"#/policies/baseline/{Agentic.Core.Policy.ShippedPolicies.Baseline.Version}", p => Assertions.Expect(p.GetByRole(AriaRole.Heading, new() { Name = "Rules" })).ToBeVisibleAsync()),
             ("kill-switches", "#/controls", p => Assertions.Expect(p.GetByRole(AriaRole.Heading, new() { Name = "Engaged now" })).ToBeVisibleAsync()),
         ];
         foreach (var (name, hash, ready) in pages)

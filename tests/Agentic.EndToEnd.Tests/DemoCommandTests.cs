@@ -56,7 +56,7 @@ public sealed class DemoCommandTests(AzuriteFixture storage, ITestOutputHelper o
             }
             var principals = JsonDocument.Parse(await File.ReadAllTextAsync(keys, cancellationToken)).RootElement.GetProperty("keys").EnumerateArray()
                 .Select(k => k.GetProperty("principal").GetString()).ToList();
-            Assert.Equal(["demo-requester", "oncall-operator", "second-operator", "demo-admin"], principals);
+            Assert.Equal(["demo-requester", "oncall-operator", "second-operator", "demo-admin", "contract-reviewer"], principals);
             Assert.Contains("approved by oncall-operator", text, StringComparison.Ordinal);
             Assert.Contains("chain valid", text, StringComparison.Ordinal);
 

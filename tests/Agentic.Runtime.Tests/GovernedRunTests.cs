@@ -99,7 +99,7 @@ public sealed class GovernedRunTests(AzuriteFixture azurite, FleetFixture fleet)
         await AssertAppliedOnceAsync(runId, "s1", "scale");
         var decision = await runtime.Governance.GetDecisionAsync(runId, "s1", Ct);
         Assert.NotNull(decision);
-        Assert.Equal((GateEffect.Permit, "permit-small-scale", "3"), (decision.Effect, decision.Rule, decision.PolicyVersion));
+        Assert.Equal((GateEffect.Permit, "permit-small-scale", "4"), (decision.Effect, decision.Rule, decision.PolicyVersion));
         Assert.NotNull(decision.Request);
         Assert.Equal(5, decision.Request.Arguments.GetProperty("replicas").GetInt32());
         Assert.Equal(1, run.View.ToolCalls);

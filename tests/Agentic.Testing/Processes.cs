@@ -24,9 +24,12 @@ public sealed class SampleFleet : IAsyncDisposable
     /// <summary>The target URI of one service of the fleet.</summary>
     public string Target(string service) => $"{BaseUri}services/{service}";
 
+    /// <summary>The target URI of one contract of the fleet's contract register.</summary>
+    public string ContractTarget(string contract) => $"{BaseUri}contracts/{contract}";
+
     /// <summary>
-    /// The run target rule that allows the fleet's services (its loopback address and port, paths under
-    /// <c>/services/</c>, private addresses allowed), as settings with <paramref name="separator"/> between sections
+    /// The run target rule that allows the fleet's services and the contracts of its register (its loopback address and
+    /// port, paths under <c>/services/</c> and <c>/contracts/</c>, private addresses allowed), as settings with <paramref name="separator"/> between sections
     /// (<c>":"</c> for configuration, <c>"__"</c> for environment variables), at rule <paramref name="index"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string?> TargetSettings(string separator = ":", int index = 0)
@@ -38,6 +41,7 @@ public sealed class SampleFleet : IAsyncDisposable
             [rule + separator + "Host"] = BaseUri.Host,
             [rule + separator + "Port"] = BaseUri.Port.ToString(CultureInfo.InvariantCulture),
             [rule + separator + "Paths" + separator + "0"] = "/services/**",
+            [rule + separator + "Paths" + separator + "1"] = "/contracts/*",
             [rule + separator + "AllowPrivate"] = "true",
         };
     }
@@ -73,6 +77,23 @@ public sealed class SampleFleet : IAsyncDisposable
         return [.. body.GetProperty("effects").EnumerateArray().Select(e => new SideEffect(
             e.GetProperty("key").GetString()!, e.GetProperty("operation").GetString()!, e.GetProperty("service").GetString()!,
             e.GetProperty("applied").GetInt32(), e.GetProperty("requests").GetInt32()))];
+    }
+
+    /// <summary>Every request the fleet got outside its admin routes, reads included, counted by method and path (<c>PUT /contracts/c-1/record</c>).</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CallsAsync()
+    {
+        var body = await Http.GetFromJsonAsync<JsonElement>(new Uri(BaseUri, "admin/calls"));
+        return body.GetProperty("calls").EnumerateArray().ToDictionary(c => c.GetProperty("call").GetString()!, c => c.GetProperty("count").GetInt32(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The contract register's record of <paramref name="contract"/>: status (<c>new</c> until recorded), version, risk score and band, fields.</summary>
+    public Task<JsonElement> ContractAsync(string contract) => Http.GetFromJsonAsync<JsonElement>(new Uri(ContractTarget(contract) + "/record"));
+
+    /// <summary>The contract register's review queue: the high-risk contracts it sent to a reviewer.</summary>
+    public async Task<IReadOnlyList<JsonElement>> ReviewsAsync()
+    {
+        var body = await Http.GetFromJsonAsync<JsonElement>(new Uri(BaseUri, "contracts/reviews"));
+        return [.. body.GetProperty("reviews").EnumerateArray().Select(r => r.Clone())];
     }
 
     /// <inheritdoc />

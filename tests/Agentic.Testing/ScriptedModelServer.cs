@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,12 +8,13 @@ namespace Agentic.Testing;
 /// An OpenAI-compatible chat completions endpoint on 127.0.0.1 that answers from a script: each request takes the next
 /// scripted answer (the assistant's text, with token counts, or text composed from the request, as a model's answer
 /// depends on what it read), so a test drives the product's real client stack (<c>Microsoft.Extensions.AI.OpenAI</c> over
-/// HTTP) with a model whose every word it chose. Every request is kept, so a test can read the prompt and the offered
-/// tools the product sent.
+/// HTTP) with a model whose every word it chose. An answer queued with a <c>match</c> goes only to a request whose body
+/// contains that text (a run's target, say), so runs that share the server each get their own script. Every request is
+/// kept, so a test can read the prompt and the offered tools the product sent.
 /// </summary>
 public sealed class ScriptedModelServer : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<Answer> _script = new();
+    private readonly List<Answer> _script = [];
     private readonly LoopbackServer _server;
     private int _served;
 
@@ -33,29 +33,58 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     /// <summary>Answers served.</summary>
     public int Served => Volatile.Read(ref _served);
 
-    /// <summary>Queues an answer whose text is <paramref name="content"/> (a JSON value is sent as its text).</summary>
-    public ScriptedModelServer Then(string content, int inputTokens = 500, int outputTokens = 100)
-    {
-        _script.Enqueue(new Answer(200, content, inputTokens, outputTokens));
-        return this;
-    }
+    /// <summary>
+    /// Queues an answer whose text is <paramref name="content"/> (a JSON value is sent as its text), for the next request
+    /// whose body contains <paramref name="match"/> (any request when it is <c>null</c>).
+    /// </summary>
+    public ScriptedModelServer Then(string content, int inputTokens = 500, int outputTokens = 100, string? match = null) =>
+        Enqueue(new Answer(200, content, inputTokens, outputTokens, match));
 
     /// <summary>Queues an answer whose text <paramref name="compose"/> writes from the request it answers (its parsed body).</summary>
-    public ScriptedModelServer Then(Func<JsonNode, string> compose, int inputTokens = 500, int outputTokens = 100)
+    public ScriptedModelServer Then(Func<JsonNode, string> compose, int inputTokens = 500, int outputTokens = 100) =>
+        Enqueue(new Answer(200, "", inputTokens, outputTokens, Match: null) { Compose = compose });
+
+    /// <summary>Queues an answer whose text is <paramref name="value"/> serialized as JSON.</summary>
+    public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100, string? match = null) =>
+        Then(JsonSerializer.Serialize(value), inputTokens, outputTokens, match);
+
+    /// <summary>Queues an HTTP error answer.</summary>
+    public ScriptedModelServer ThenError(int status, string? match = null) => Enqueue(new Answer(status, "", 0, 0, match));
+
+    /// <summary>Answers queued and not served yet.</summary>
+    public int Unserved
     {
-        _script.Enqueue(new Answer(200, "", inputTokens, outputTokens) { Compose = compose });
+        get
+        {
+            lock (_script)
+            {
+                return _script.Count;
+            }
+        }
+    }
+
+    private ScriptedModelServer Enqueue(Answer answer)
+    {
+        lock (_script)
+        {
+            _script.Add(answer);
+        }
         return this;
     }
 
-    /// <summary>Queues an answer whose text is <paramref name="value"/> serialized as JSON.</summary>
-    public ScriptedModelServer ThenJson(object value, int inputTokens = 500, int outputTokens = 100) =>
-        Then(JsonSerializer.Serialize(value), inputTokens, outputTokens);
-
-    /// <summary>Queues an HTTP error answer.</summary>
-    public ScriptedModelServer ThenError(int status)
+    private Answer? Next(string body)
     {
-        _script.Enqueue(new Answer(status, "", 0, 0));
-        return this;
+        lock (_script)
+        {
+            var index = _script.FindIndex(a => a.Match is null || body.Contains(a.Match, StringComparison.Ordinal));
+            if (index < 0)
+            {
+                return null;
+            }
+            var answer = _script[index];
+            _script.RemoveAt(index);
+            return answer;
+        }
     }
 
     private async Task RespondAsync(HttpListenerContext context, LoopbackServer.Recorded request)
@@ -65,7 +94,7 @@ public sealed class ScriptedModelServer : IAsyncDisposable
             await LoopbackServer.WriteAsync(context, 404, "application/json", """{"error":{"message":"not found"}}""");
             return;
         }
-        if (!_script.TryDequeue(out var answer))
+        if (Next(request.Body) is not { } answer)
         {
             await LoopbackServer.WriteAsync(context, 500, "application/json", """{"error":{"message":"the script has no more answers"}}""");
             return;
@@ -96,7 +125,7 @@ public sealed class ScriptedModelServer : IAsyncDisposable
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens)
+    private sealed record Answer(int Status, string Content, int InputTokens, int OutputTokens, string? Match)
     {
         public Func<JsonNode, string>? Compose { get; init; }
     }

@@ -28,7 +28,7 @@ public static class TestIdentities
         ("requester", "requester"), ("requester", "operator"), ("requester-2", "requester"), ("someone-else", "requester"),
         ("operator-1", "operator"), ("operator-1", "operator,viewer"), ("operator-1", "administrator"), ("operator-1", ""),
         ("operator-2", "operator"), ("operator-2", "viewer"), ("operator-2", ""),
-        ("admin-1", "admin,operator"), ("admin-2", "admin"),
+        ("admin-1", "admin,operator"), ("admin-2", "admin"), ("reviewer-1", "reviewer"),
         ("viewer-1", ""), ("viewer-1", "requester"), ("nobody", ""),
         // Variants of one person's id: case, full width, a decomposed accent.
         ("REQUESTER", "operator"), ("\uFF52\uFF45\uFF51\uFF55\uFF45\uFF53\uFF54\uFF45\uFF52", "operator"), ("Re\u200Bquester", "operator"),

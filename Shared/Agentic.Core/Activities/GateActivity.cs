@@ -11,7 +11,8 @@ namespace Agentic.Core.Activities;
 /// <summary>
 /// Decides one step and stores the decision before answering, so the act activity can prove a decision exists for
 /// the exact arguments. A step is decided once: executed again, the activity answers the decision stored first. In order: kill switches and quarantines, the tool registry (unknown tools, arguments that
-/// violate the input schema), the tool guards (an MCP tool's pin), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
+/// violate the input schema), the tool guards (an MCP tool's pin), the tool's assessment by its service (an
+/// <see cref="IAssessingTool"/>), then the active policies under the run's autonomy (<see cref="PolicyGate"/>).
 /// Anything that can not answer (control store, policy provider, decision store) makes the activity fail, and the
 /// workflow fails the step closed. The decision the step will act under is appended to the run's audit chain before the
 /// gate answers, so the act activity can require it there too (write-ahead); an audit store that can not answer fails
@@ -79,9 +80,17 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             // A schema violation is refused before the policy sees it: rules may rely on the argument types.
             decision = Refuse(input, tool.Descriptor.Version, "invalid-arguments", $"Arguments of {input.Tool} violate its input schema: {string.Join("; ", violations)}.") with { ToolHash = tools.HashOf(input.Tool) };
         }
-        else
+        else if (tool.Descriptor.AssessmentSchema is null)
         {
             decision = PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool));
+        }
+        else
+        {
+            decision = await AssessedAsync(input, tool, cancellationToken) switch
+            {
+                ({ } problem, _) => Refuse(input, tool.Descriptor.Version, "invalid-assessment", problem) with { ToolHash = tools.HashOf(input.Tool) },
+                (null, var assessment) => PolicyGate.Decide(current, input, tool.Descriptor, now, tools.HashOf(input.Tool), assessment),
+            };
         }
         // Another attempt may have stored its decision meanwhile: the first stored is the step's decision.
         var recorded = await AuditedAsync(await decisions.RecordDecisionAsync(decision, cancellationToken), input, cancellationToken);
@@ -111,6 +120,30 @@ public sealed class GateActivity(IPolicyProvider policies, ToolRegistry tools, I
             ], cancellationToken);
         }
         return decision;
+    }
+
+    // An assessed tool's service says what the call would mean before the policy decides on it: a service that can not
+    // answer fails the gate (retried, then closed); an answer that is refused, or breaks the tool's assessment schema, is a
+    // forbid naming why, since the policy would be deciding on something the contract does not describe.
+    private async Task<(string? Refusal, System.Text.Json.JsonElement Assessment)> AssessedAsync(GateInput input, ITool tool, CancellationToken cancellationToken)
+    {
+        var call = new ToolCall(input.RunId, input.StepId, input.Target ?? "", input.Arguments, $"{input.RunId}/{input.StepId}") { Agent = input.Agent };
+        System.Text.Json.JsonElement assessment;
+        try
+        {
+            assessment = await ((IAssessingTool)tool).AssessAsync(call, cancellationToken);
+        }
+        catch (ToolException ex) when (!ex.Retryable)
+        {
+            return ($"{input.Tool} could not be assessed: {ex.Message}", default);
+        }
+        if (assessment.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            return ($"The assessment of {input.Tool} is not a JSON object but {assessment.ValueKind}.", default);
+        }
+        return tools.ValidateAssessment(input.Tool, assessment) is { Count: > 0 } violations
+            ? ($"The assessment of {input.Tool} violates its assessment schema: {string.Join("; ", violations)}.", default)
+            : (null, assessment);
     }
 
     // The step's decision in the run's audit chain: written once, found again by a repeated gate.

@@ -149,6 +149,13 @@ public sealed record DecisionRequest(
 
     /// <summary>The untrusted sources it read.</summary>
     public IReadOnlyList<string>? TaintSources { get; init; }
+
+    /// <summary>What the tool's service said about the call when the gate asked (<c>assessment.*</c>), for an assessed tool.</summary>
+    public JsonElement? Assessment { get; init; }
+
+    /// <summary>Whether the tool records data as given (<see cref="Tools.ToolDescriptor.DataEntry"/>), which taint does not send for approval.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool DataEntry { get; init; }
 }
 
 /// <summary>A human's answer to an approval request, bound to a step and its argument digest.</summary>

@@ -186,6 +186,8 @@ public static class AuditEntries
             ["autonomy"] = decision.Autonomy,
             ["cost"] = decision.Cost,
             ["compensation"] = compensation,
+            // What an assessed tool's service said the call means, by digest (the decision record keeps it whole).
+            ["assessmentDigest"] = decision.Request?.Assessment is { } assessment ? AgenticJson.Digest(assessment) : null,
         };
         if (decision.Approval is { } terms)
         {

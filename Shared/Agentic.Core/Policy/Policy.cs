@@ -23,7 +23,8 @@ public static class ShippedPolicies
 
     /// <summary>
     /// <c>policies/baseline.yaml</c>, compiled: read-only tools run, high- and critical-risk changes need an
-    /// operator, irreversible tools never run in production, everything else is denied.
+    /// operator, irreversible tools never run in production, contracts the register scores high risk need a reviewer,
+    /// everything else is denied.
     /// </summary>
     public static CompiledPolicy Baseline => LazyBaseline.Value;
 

@@ -10,8 +10,10 @@ namespace Agentic.Core.Policy;
 /// action, <c>suggest</c> turns a permit into an approval, <c>supervised</c> turns a permit of a high- or
 /// critical-risk change into an approval, <c>autonomous</c> leaves the policy's decision as it is. A step proposed by a
 /// model that read untrusted content (<see cref="GateInput.Tainted"/>) is tightened the same way at every level: a
-/// permitted change (anything not read-only) needs an operator's approval. Whatever the policy, taint never widens a
-/// decision: a forbid stays a forbid, and default deny stays default deny.
+/// permitted change (anything not read-only) needs an operator's approval, unless the tool records data as given and is
+/// low-risk and reversible (<see cref="ToolDescriptor.DataEntry"/>: such data is what an extraction from untrusted content
+/// is, and the policy decides it). Whatever the policy, taint never widens a decision: a forbid stays a forbid, and
+/// default deny stays default deny.
 /// </summary>
 public static class PolicyGate
 {
@@ -27,20 +29,22 @@ public static class PolicyGate
     /// <summary>
     /// The recorded decision for a step whose tool and arguments passed the registry's checks. <paramref name="toolHash"/>
     /// is the descriptor's hash when the caller has it at hand (<see cref="ToolRegistry.HashOf"/>); otherwise it is computed.
+    /// <paramref name="assessment"/> is what the service of an assessed tool said about the call.
     /// </summary>
-    public static GateDecision Decide(ActivePolicies policies, GateInput input, ToolDescriptor tool, DateTimeOffset now, string? toolHash = null)
+    public static GateDecision Decide(ActivePolicies policies, GateInput input, ToolDescriptor tool, DateTimeOffset now, string? toolHash = null, System.Text.Json.JsonElement assessment = default)
     {
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(tool);
         var autonomy = input.Autonomy ?? Autonomy.Supervised;
-        var request = PolicyRequest.FromGate(input, tool, now, autonomy, input.PrincipalRoles, input.Target, input.BudgetUsed, tool.Tags);
-        var enforced = Apply(policies.Enforced.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, input.Tainted ? input.TaintSources ?? [] : null);
+        var request = PolicyRequest.FromGate(input, tool, now, autonomy, input.PrincipalRoles, input.Target, input.BudgetUsed, tool.Tags, assessment);
+        var taint = input.Tainted ? input.TaintSources ?? [] : null;
+        var enforced = Apply(policies.Enforced.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, taint, tool.DataEntry);
         var policy = policies.Enforced;
         ShadowDecision? shadow = null;
         if (policies.Shadow is { } candidate)
         {
-            var s = Apply(candidate.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, input.Tainted ? input.TaintSources ?? [] : null);
+            var s = Apply(candidate.Evaluate(in request), autonomy, tool.Risk, tool.SideEffect, taint, tool.DataEntry);
             shadow = new(s.Effect, candidate.Id, candidate.Version, candidate.ContentHash, s.Rule, s.Reason);
         }
         return new GateDecision(input.RunId, input.StepId, input.Tool, tool.Version, input.ArgsDigest, enforced.Effect,
@@ -48,7 +52,7 @@ public static class PolicyGate
         {
             Approval = enforced.Approval,
             Shadow = shadow,
-            Request = Snapshot(in request, now),
+            Request = Snapshot(in request, now) with { DataEntry = tool.DataEntry },
             Cost = tool.CallCost,
             Autonomy = autonomy,
             ToolHash = toolHash ?? tool.Hash,
@@ -98,7 +102,8 @@ public static class PolicyGate
             new PolicyTool(snapshot.Tool, snapshot.ToolVersion, snapshot.Risk, snapshot.SideEffect, snapshot.Tags ?? []),
             snapshot.Arguments,
             new PolicyResource(snapshot.Target, snapshot.Environment),
-            new PolicyContext(snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken, snapshot.Autonomy) { Tainted = snapshot.Tainted, TaintSources = snapshot.TaintSources ?? [] });
+            new PolicyContext(snapshot.Environment, snapshot.Hour, snapshot.BudgetUsed, snapshot.StepsTaken, snapshot.Autonomy) { Tainted = snapshot.Tainted, TaintSources = snapshot.TaintSources ?? [] },
+            snapshot.Assessment ?? default);
     }
 
     /// <summary>What a policy's decision becomes under <paramref name="autonomy"/> for <paramref name="tool"/>.</summary>
@@ -110,9 +115,10 @@ public static class PolicyGate
 
     /// <summary>
     /// What a policy's decision becomes under <paramref name="autonomy"/> for a tool of this risk and side effect, for a
-    /// step whose proposer read the untrusted <paramref name="taintSources"/> (<c>null</c>: an untainted step).
+    /// step whose proposer read the untrusted <paramref name="taintSources"/> (<c>null</c>: an untainted step), of a tool
+    /// that records data as given when <paramref name="dataEntry"/> (<see cref="ToolDescriptor.DataEntry"/>).
     /// </summary>
-    public static GateOutcome Apply(PolicyDecision decision, string autonomy, RiskLevel risk, SideEffect sideEffect, IReadOnlyList<string>? taintSources = null)
+    public static GateOutcome Apply(PolicyDecision decision, string autonomy, RiskLevel risk, SideEffect sideEffect, IReadOnlyList<string>? taintSources = null, bool dataEntry = false)
     {
         ArgumentNullException.ThrowIfNull(decision);
         var terms = decision.Approval is { } a
@@ -123,7 +129,10 @@ public static class PolicyGate
         {
             return outcome;
         }
-        if (taintSources is not null && decision.Effect == GateEffect.Permit && sideEffect != SideEffect.ReadOnly && autonomy is Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous)
+        // A low-risk, reversible tool that records data as given takes untrusted data by design; anything else a tainted
+        // model proposes that changes state waits for a human.
+        var recordsData = dataEntry && risk == RiskLevel.Low && sideEffect == SideEffect.Reversible;
+        if (taintSources is not null && !recordsData && decision.Effect == GateEffect.Permit && sideEffect != SideEffect.ReadOnly && autonomy is Autonomy.Suggest or Autonomy.Supervised or Autonomy.Autonomous)
         {
             var sources = taintSources.Count == 0 ? "an untrusted source" : string.Join(", ", taintSources.Take(5));
             return new(GateEffect.RequireApproval, TaintRule,
@@ -165,6 +174,7 @@ public static class PolicyGate
     {
         Tainted = request.Context.Tainted,
         TaintSources = request.Context.Tainted ? [.. request.Context.TaintSources] : null,
+        Assessment = request.Assessment.ValueKind == System.Text.Json.JsonValueKind.Object ? request.Assessment.Clone() : null,
     };
 
     private static string Name(RiskLevel risk) => risk.ToString().ToLowerInvariant();

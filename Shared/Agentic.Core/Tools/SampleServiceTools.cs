@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Agentic.Core.Tools;
 
-/// <summary>The tools of the sample fleet service that ships with the product for demos and tests.</summary>
+/// <summary>The tools of the sample fleet service that ships with the product for demos and tests: its services' and its contract register's.</summary>
 public static class SampleServiceTools
 {
     // Input schemas are closed where the tool changes something (an unexpected member is a planner error the gate
@@ -110,6 +110,108 @@ public static class SampleServiceTools
         }
         """;
 
+    /// <summary>The clause kinds the contract register knows (<c>contract.record</c>'s <c>clauses[].kind</c>).</summary>
+    public static IReadOnlyList<string> ClauseKinds { get; } =
+    [
+        "limitation-of-liability", "unlimited-liability", "indemnification", "uncapped-indemnity", "auto-renewal", "exclusivity",
+        "non-compete", "termination-for-convenience", "confidentiality", "data-processing", "governing-law", "other",
+    ];
+
+    /// <summary>
+    /// Input of <c>contract.record</c>, the fields extracted from a contract: title, two to ten parties with their role,
+    /// the effective date and (unless it runs until terminated) the expiry date, the value, and the notable clauses by kind
+    /// with a short excerpt. Nothing else: the contract is named by the run's target, never by the arguments.
+    /// </summary>
+    public static string ContractInput { get; } = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "title": { "type": "string", "minLength": 1, "maxLength": 200 },
+            "parties": {
+              "type": "array", "minItems": 2, "maxItems": 10,
+              "items": {
+                "type": "object",
+                "properties": {
+                  "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                  "role": { "enum": ["customer", "supplier", "licensor", "licensee", "partner", "other"] }
+                },
+                "required": ["name", "role"],
+                "additionalProperties": false
+              }
+            },
+            "effectiveDate": { "type": "string", "format": "date" },
+            "expiryDate": { "type": "string", "format": "date" },
+            "value": {
+              "type": "object",
+              "properties": {
+                "amount": { "type": "number", "minimum": 0 },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$" }
+              },
+              "required": ["amount", "currency"],
+              "additionalProperties": false
+            },
+            "clauses": {
+              "type": "array", "maxItems": 50,
+              "items": {
+                "type": "object",
+                "properties": {
+                  "kind": { "enum": [KINDS] },
+                  "excerpt": { "type": "string", "minLength": 1, "maxLength": 500 }
+                },
+                "required": ["kind", "excerpt"],
+                "additionalProperties": false
+              }
+            }
+          },
+          "required": ["title", "parties", "effectiveDate", "value", "clauses"],
+          "additionalProperties": false
+        }
+        """.Replace("KINDS", string.Join(", ", ClauseKinds.Select(k => $"\"{k}\"")), StringComparison.Ordinal);
+
+    /// <summary>
+    /// The contract register's assessment of a contract's fields (<c>contract.record</c>'s <see cref="ToolDescriptor.AssessmentSchema"/>):
+    /// a risk score from 0 to 100, its band (60 and more high, 30 and more medium) and the factors that made it.
+    /// </summary>
+    public const string ContractAssessment = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "contract": { "type": "string" },
+            "riskScore": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "riskBand": { "enum": ["low", "medium", "high"] },
+            "factors": {
+              "type": "array",
+              "items": {
+                "type": "object",
+                "properties": { "factor": { "type": "string" }, "points": { "type": "integer" }, "detail": { "type": "string" } },
+                "required": ["factor", "points"]
+              }
+            }
+          },
+          "required": ["riskScore", "riskBand"]
+        }
+        """;
+
+    /// <summary>Output of <c>contract.record</c>: the record's version and status (<c>in-review</c> for a high-risk contract) and its score.</summary>
+    public const string ContractRecordOutput = """
+        {
+          "$schema": "http://json-schema.org/draft-07/schema#",
+          "type": "object",
+          "properties": {
+            "message": { "type": "string" },
+            "contract": { "type": "string" },
+            "version": { "type": "integer", "minimum": 1 },
+            "previousVersion": { "type": "integer", "minimum": 0 },
+            "status": { "enum": ["recorded", "in-review"] },
+            "riskScore": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "riskBand": { "enum": ["low", "medium", "high"] }
+          },
+          "required": ["contract", "version", "status", "riskBand"]
+        }
+        """;
+
     /// <summary>Every sample tool's descriptor.</summary>
     public static IReadOnlyList<ToolDescriptor> Descriptors { get; } = CreateDescriptors();
 
@@ -120,6 +222,7 @@ public static class SampleServiceTools
         yield return new HttpServiceTool(Descriptors[1], HttpMethod.Get, "diagnostics", targets, client);
         yield return new HttpServiceTool(Descriptors[2], HttpMethod.Post, "restart", targets, client);
         yield return new HttpServiceTool(Descriptors[3], HttpMethod.Post, "scale", targets, client, ScaleCompensation);
+        yield return new HttpServiceTool(Descriptors[4], HttpMethod.Put, "record", targets, client, assessRoute: "assess");
     }
 
     /// <summary>
@@ -176,6 +279,21 @@ public static class SampleServiceTools
                 CompensatingTool = "sample.scale",
                 Cost = 3,
                 Tags = ["sample", "remediation", "capacity"],
+            },
+            // Writing a record changes nothing but the record (a later write replaces it, a reviewer sees it): low risk,
+            // reversible, and data entry, since its arguments are what a model extracted from a document. The register's
+            // assessment of the fields, not the model, says how risky the contract is.
+            new("contract.record", "1.0.0", "Records a contract's extracted fields (title, parties, dates, value, notable clauses) in the contract register, under the run's target; the register scores the contract's risk from its value, term and clause kinds and puts a high-risk contract on its review queue.",
+                RiskLevel.Low, SideEffect.Reversible, Idempotent: true, timeout, 16 * 1024)
+            {
+                InputSchema = ContractInput,
+                OutputSchema = ContractRecordOutput,
+                AssessmentSchema = ContractAssessment,
+                DataEntry = true,
+                MaxConcurrency = 8,
+                RateLimit = new(120, TimeSpan.FromMinutes(1)),
+                Cost = 2,
+                Tags = ["contract", "record"],
             },
         ];
     }

@@ -136,6 +136,8 @@ public sealed class ToolSchema
             ValidationErrorKind.PatternMismatch => $"expected a string matching '{schema?.Pattern}', got {Raw(actual)}",
             ValidationErrorKind.TooManyItems => string.Create(inv, $"expected at most {schema?.MaxItems} item(s)"),
             ValidationErrorKind.TooFewItems => string.Create(inv, $"expected at least {schema?.MinItems} item(s)"),
+            ValidationErrorKind.DateExpected => $"expected a date (yyyy-MM-dd), got {Raw(actual)}",
+            ValidationErrorKind.DateTimeExpected => $"expected a date and time (RFC 3339), got {Raw(actual)}",
             _ => $"violates the schema ({error.Kind})",
         };
         errors.Add((path, what, error.Kind is ValidationErrorKind.StringExpected or ValidationErrorKind.NumberExpected or ValidationErrorKind.IntegerExpected

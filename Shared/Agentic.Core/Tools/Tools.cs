@@ -76,6 +76,24 @@ public sealed record ToolDescriptor(
     /// <summary>Free-form labels policies can test (<c>tool.tags</c>).</summary>
     public IReadOnlyList<string>? Tags { get; init; }
 
+    /// <summary>
+    /// JSON Schema (draft-07) of the tool's assessment. When set, the tool is an <see cref="IAssessingTool"/>: the gate
+    /// asks its service to assess each call after the arguments satisfied <see cref="InputSchema"/> and before the policy,
+    /// checks the answer against this schema, and policies read it as <c>assessment.*</c> (a contract's risk score, not
+    /// the model's opinion of it). Part of <see cref="Hash"/>.
+    /// </summary>
+    public string? AssessmentSchema { get; init; }
+
+    /// <summary>
+    /// Whether the tool records data as given (fields a model extracted from a document) on the run's own target. A model
+    /// that read untrusted content proposes exactly such data, so a low-risk, reversible tool marked so is not sent for
+    /// approval merely because the step is tainted: the policy decides it as for any step (and sees
+    /// <c>context.tainted</c>). The gate ignores the mark on a tool of any other risk or side effect. Part of
+    /// <see cref="Hash"/> when set.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool DataEntry { get; init; }
+
     /// <summary>The cost of one call in cost units (<see cref="Cost"/>, or 1).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double CallCost => Cost ?? 1;
@@ -87,6 +105,10 @@ public sealed record ToolDescriptor(
     /// <summary><see cref="OutputSchema"/> as a JSON value (for listings), or <c>null</c>.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public JsonElement? OutputSchemaJson => ParseSchema(OutputSchema);
+
+    /// <summary><see cref="AssessmentSchema"/> as a JSON value (for listings), or <c>null</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public JsonElement? AssessmentSchemaJson => ParseSchema(AssessmentSchema);
 
     /// <summary>SHA-256 of the descriptor's canonical JSON, schemas included: any change to the contract changes it.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -138,6 +160,20 @@ public interface ITool
 
     /// <summary>Runs the tool. Throws <see cref="ToolException"/> when the call failed.</summary>
     Task<ToolOutcome> InvokeAsync(ToolCall invocation, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A tool whose service can assess a call before it is made (<see cref="ToolDescriptor.AssessmentSchema"/>): what the
+/// call would mean, by the service's own deterministic rules, for the policy to decide on.
+/// </summary>
+public interface IAssessingTool : ITool
+{
+    /// <summary>
+    /// What the tool's service says about <paramref name="invocation"/> without making it: a read, never a change, the same
+    /// answer for the same arguments (the decision and its approvers rely on it). Throws <see cref="ToolException"/> when
+    /// the service can not answer. Called without secrets.
+    /// </summary>
+    Task<JsonElement> AssessAsync(ToolCall invocation, CancellationToken cancellationToken);
 }
 
 /// <summary>A tool call failed; <see cref="Retryable"/> says whether trying again can help.</summary>
@@ -195,10 +231,15 @@ public sealed class ToolRegistry
     private static Entry Compile(ITool tool)
     {
         var d = tool.Descriptor;
+        if (d.AssessmentSchema is not null && tool is not IAssessingTool)
+        {
+            throw new ArgumentException($"Tool '{d.Name}' declares an assessment schema, but it can not be assessed (it is not an {nameof(IAssessingTool)}).", nameof(tool));
+        }
         return new Entry(
             tool,
             d.InputSchema is null ? null : ToolSchema.Compile(d.InputSchema, $"input schema of {d.Name}@{d.Version}"),
             d.OutputSchema is null ? null : ToolSchema.Compile(d.OutputSchema, $"output schema of {d.Name}@{d.Version}"),
+            d.AssessmentSchema is null ? null : ToolSchema.Compile(d.AssessmentSchema, $"assessment schema of {d.Name}@{d.Version}"),
             d.Hash);
     }
 
@@ -227,6 +268,13 @@ public sealed class ToolRegistry
     public IReadOnlyList<string> ValidateOutput(string name, JsonElement output) =>
         Get(name).Output?.Validate(output) ?? [];
 
+    /// <summary>
+    /// Each way <paramref name="assessment"/> violates the assessment schema of the registered tool <paramref name="name"/>;
+    /// empty when it satisfies it or the tool has none.
+    /// </summary>
+    public IReadOnlyList<string> ValidateAssessment(string name, JsonElement assessment) =>
+        Get(name).Assessment?.Validate(assessment) ?? [];
+
     private Entry Get(string name) =>
         _tools.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"No tool named '{name}' is registered.");
 
@@ -236,7 +284,7 @@ public sealed class ToolRegistry
     /// </summary>
     public string HashOf(string name) => Get(name).Hash;
 
-    private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output, string Hash);
+    private sealed record Entry(ITool Tool, ToolSchema? Input, ToolSchema? Output, ToolSchema? Assessment, string Hash);
 }
 
 /// <summary>Why a guard refuses a tool: the rule a decision names, its version and the reason.</summary>

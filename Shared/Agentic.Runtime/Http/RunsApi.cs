@@ -112,13 +112,15 @@ public static class RunsApi
         return view;
     }
 
-    /// <summary><c>GET /api/tools</c>: the tool catalog with contracts, limits and secret names (never values).</summary>
+    /// <summary><c>GET /api/tools</c>: the tool catalog with contracts (assessment included), limits and secret names (never values).</summary>
     public static IResult ListTools(HttpRequest request, [FromServices] ToolRegistry tools) =>
         (IResult?)HttpCaller.Refusal(request, "reading the tool catalog", [.. AgenticRoles.All])
         ?? TypedResults.Ok(tools.Descriptors.Select(d => new { d.Name, d.Version, d.Description, risk = d.Risk, sideEffect = d.SideEffect, d.Idempotent, timeoutSeconds = d.Timeout.TotalSeconds, d.MaxOutputBytes, d.Hash, inputSchema = d.InputSchemaJson, outputSchema = d.OutputSchemaJson,
             // Limits, costs and labels; secrets by name only, never a value.
             rateLimit = d.RateLimit is { } rate ? new { permits = rate.Permits, perSeconds = rate.Per.TotalSeconds } : null,
-            d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] }));
+            d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [],
+            // What the gate asks the tool's service before the policy decides, and whether it records data as given.
+            assessmentSchema = d.AssessmentSchemaJson, d.DataEntry }));
 
     /// <summary><c>POST /api/runs</c>: a <c>requester</c> submits a run; 202 with the run's URIs (the same run again for a repeated idempotency key).</summary>
     public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, [FromServices] AgentRunClient runs, [FromServices] RunAdmission admission, CancellationToken cancellationToken)

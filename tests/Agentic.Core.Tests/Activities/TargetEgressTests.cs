@@ -45,6 +45,31 @@ public sealed class TargetEgressTests : IDisposable
             .InvokeAsync(new ToolCall("run-1", "s1", target, JsonSerializer.SerializeToElement(new { }), "run-1/s1") { Agent = "diagnostics" }, Ct);
 
     [Fact]
+    public async Task ContractRecord_AssessesWithAReadOfItsAssessRoute_AndWritesTheRecordWithTheStepsIdempotencyKey()
+    {
+        await using var server = LoopbackServer.Json("""{"contract":"c-1","version":1,"status":"recorded","riskScore":0,"riskBand":"low"}""");
+        var targets = Targets(Admissions.Rule("http", "127.0.0.1", server.Port, "/contracts/*", allowPrivate: true));
+        var tool = (IAssessingTool)SampleServiceTools.Create(targets, _client).Single(t => t.Descriptor.Name == "contract.record");
+        var fields = JsonSerializer.SerializeToElement(new { title = "Support agreement" });
+        var call = new ToolCall("run-1", "record", server.Url + "/contracts/c-1", fields, "run-1/record") { Agent = "contract-intake" };
+
+        var assessment = await tool.AssessAsync(call, Ct);
+        var outcome = await tool.InvokeAsync(call, Ct);
+
+        Assert.Equal("low", assessment.GetProperty("riskBand").GetString());
+        Assert.Equal(200, outcome.StatusCode);
+        var requests = server.Requests.ToList();
+        Assert.Equal([("POST", "/contracts/c-1/assess"), ("PUT", "/contracts/c-1/record")], requests.Select(r => (r.Method, r.Path)));
+        Assert.All(requests, r => Assert.Equal(fields.GetRawText(), r.Body));
+        Assert.False(requests[0].Headers.ContainsKey("Idempotency-Key"));
+        Assert.Equal("run-1/record", requests[1].Headers["Idempotency-Key"]);
+        // A target the rules do not allow is refused before anything is sent, assessment included.
+        var refused = await Assert.ThrowsAsync<ToolException>(() => tool.AssessAsync(call with { Target = server.Url + "/services/a" }, Ct));
+        Assert.StartsWith("contract.record refused the target: ", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Fact]
     public async Task Perception_OfAnAllowedTarget_ProbesItsHealthRoute()
     {
         await using var server = LoopbackServer.Json("""{"status":"healthy"}""");

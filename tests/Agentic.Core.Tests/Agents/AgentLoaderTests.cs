@@ -169,7 +169,7 @@ public sealed class AgentLoaderTests
         // Without the deployment's tools the agent loads; the catalog's start-up check reports the same diagnostic.
         var catalog = new AgentCatalog([AgentLoader.Load(yaml, File)]);
         Assert.Equal(error.Diagnostics, catalog.CheckTools(KnownTools));
-        Assert.Empty(AgentCatalog.Default.CheckTools(KnownTools));
+        Assert.Empty(AgentCatalog.Default.CheckTools([.. KnownTools, "contract.record"]));
     }
 
     [Fact]
@@ -364,15 +364,21 @@ public sealed class AgentLoaderTests
             Assert.Equal($"agents/{agent.Name}.yaml", agent.Source);
             Assert.Equal(agent.Name == "task" ? "2" : "1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
-            Assert.Equal(agent.Name == "task" ? "llm" : "playbook", agent.PlannerKind);
-            var health = Assert.IsType<HttpProbeSource>(Assert.Single(agent.Signals));
-            Assert.Equal(("health", "health", TimeSpan.FromSeconds(10), "schemas/health-answer.schema.json"), (health.Name, health.Path, health.Timeout, health.Contract?.Path));
-            Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(Path.Combine(Agentic.Testing.Repo.Root, "agents", "schemas", "health-answer.schema.json"))), health.Contract!.Hash);
-            Assert.False(health.Trusted);
+            Assert.Equal(agent.Name is "task" or "contract-intake" ? "llm" : "playbook", agent.PlannerKind);
+            var probe = Assert.IsType<HttpProbeSource>(Assert.Single(agent.Signals));
+            if (agent.Name == "contract-intake")
+            {
+                Assert.Equal(("http-probe", "record", TimeSpan.FromSeconds(10), null), (probe.Name, probe.Path, probe.Timeout, probe.Contract?.Path));
+                continue;
+            }
+            Assert.Equal(("health", "health", TimeSpan.FromSeconds(10), "schemas/health-answer.schema.json"), (probe.Name, probe.Path, probe.Timeout, probe.Contract?.Path));
+            Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(Path.Combine(Agentic.Testing.Repo.Root, "agents", "schemas", "health-answer.schema.json"))), probe.Contract!.Hash);
+            Assert.False(probe.Trusted);
         }
         var task = AgentCatalog.Default.Get("task");
         Assert.Equal(("default", "task-planner", ReplanMode.AfterEachAction), (task.Llm!.Model, task.Llm.Prompt, task.Llm.Replan));
         Assert.True(task.Guards!.MaxPlans >= 2);
+        Assert.Equal(("default", "contract-intake"), (AgentCatalog.Default.Get("contract-intake").Llm!.Model, AgentCatalog.Default.Get("contract-intake").Llm!.Prompt));
     }
 
     private static AgentLoadException Load(string yaml) => Assert.Throws<AgentLoadException>(() => AgentLoader.Load(yaml, File, KnownTools));

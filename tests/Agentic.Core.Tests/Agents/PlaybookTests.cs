@@ -106,7 +106,7 @@ public sealed class PlaybookTests
     [Fact]
     public void DefaultCatalog_OffersTheShippedAgents()
     {
-        Assert.Equal(["diagnostics", "scaler", "service-healer", "task"], AgentCatalog.Default.Names);
+        Assert.Equal(["contract-intake", "diagnostics", "scaler", "service-healer", "task"], AgentCatalog.Default.Names);
         Assert.Throws<KeyNotFoundException>(() => AgentCatalog.Default.Get("janitor"));
     }
 

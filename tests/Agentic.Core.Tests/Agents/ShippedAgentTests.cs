@@ -70,6 +70,30 @@ public sealed class ShippedAgentTests
     }
 
     [Fact]
+    public void ContractIntake_PlansOneContractRecord_WithItsOwnPromptAndModel_SupervisedAndUntrusting()
+    {
+        var agent = AgentCatalog.Default.Get("contract-intake");
+
+        Assert.Equal(("llm", "supervised", "default", "contract-intake"), (agent.PlannerKind, agent.Autonomy, agent.Llm!.Model, agent.Llm.Prompt));
+        Assert.Equal(["contract.record"], agent.Tools);
+        // Nothing it reads is trusted: the document, the goal and the register's answer all taint its plan.
+        Assert.Empty(agent.Llm.Trust);
+        Assert.Equal(((int?)1, (int?)2, (int?)1), (agent.Guards!.MaxSteps, agent.Guards.MaxToolCalls, agent.Guards.MaxPlans));
+        Assert.True(Agentic.Core.Planning.PromptTemplates.Load(null).Contains("contract-intake"));
+    }
+
+    [Fact]
+    public void ContractDocumentSchema_AcceptsADocument_AndRefusesWhatIsNotOne()
+    {
+        var schema = ToolSchema.Compile(File.ReadAllText(Path.Combine(Repo.Root, "agents", "schemas", "contract-document.schema.json")), "agents/schemas/contract-document.schema.json");
+
+        Assert.Empty(schema.Validate(TestJson.Parse("""{"title":"Support agreement","source":"intake@contoso.example","receivedAt":"2026-02-01T09:30:00Z","mediaType":"text/plain","text":"SUPPORT AGREEMENT ..."}""")));
+        Assert.Equal(["$.text: required property is missing"], schema.Validate(TestJson.Parse("""{"title":"No text"}""")));
+        Assert.Equal(["$.approved: property is not allowed"], schema.Validate(TestJson.Parse("""{"text":"x","approved":true}""")));
+        Assert.Equal(["$.receivedAt: expected a date and time (RFC 3339), got \"yesterday\""], schema.Validate(TestJson.Parse("""{"text":"x","receivedAt":"yesterday"}""")));
+    }
+
+    [Fact]
     public async Task PlanActivity_StampsThePlanWithTheDefinitionsVersionAndHash_AndRecordsThemInTheAudit()
     {
         using var audit = new TestAudit();

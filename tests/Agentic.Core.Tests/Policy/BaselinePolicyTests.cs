@@ -15,7 +15,7 @@ public sealed class BaselinePolicyTests
     public void Policy_IdentifiesItselfForTheDecisionRecord()
     {
         Assert.Equal("baseline", Policy.Id);
-        Assert.Equal("3", Policy.Version);
+        Assert.Equal("4", Policy.Version);
         Assert.Equal(AgenticJson.Digest(File.ReadAllText(Language.PolicyFiles.Baseline)), Policy.ContentHash);
     }
 

@@ -229,4 +229,84 @@ public sealed class PolicyGateTests
         var tainted = PolicyGate.Offer(new ActivePolicies(policy), new OfferContext("alice", [], "agent-a", "autonomous", "dev", "http://svc") { Tainted = true, TaintSources = ["signal:health"] }, [Tool(RiskLevel.Low)]);
         Assert.Equal("no-tainted-http", Assert.Single(tainted).Rule);
     }
+
+    private static readonly CompiledPolicy ByAssessment = PolicyLoader.Load("""
+        id: assessed
+        version: "1"
+        rules:
+          - id: review-high
+            effect: require_approval
+            when: assessment.riskBand == 'high'
+            approval: { role: reviewer, timeout: 1h, onTimeout: reject }
+          - id: record-the-rest
+            effect: permit
+            when: assessment.riskBand in ['low', 'medium'] && assessment.riskScore < 60
+        """, "assessed.yaml");
+
+    private static ToolDescriptor Recorder(RiskLevel risk = RiskLevel.Low, SideEffect effect = SideEffect.Reversible, bool dataEntry = true) =>
+        new("t.record", "1.0.0", "Records data.", risk, effect, Idempotent: true, TimeSpan.FromSeconds(5), 1024) { DataEntry = dataEntry };
+
+    private static GateDecision DecideAssessed(ToolDescriptor tool, string assessment, bool tainted = true, string autonomy = "supervised") =>
+        PolicyGate.Decide(new ActivePolicies(ByAssessment), Input(autonomy, """{"riskBand":"low"}""") with { Tool = tool.Name, Tainted = tainted, TaintSources = tainted ? ["request.parameters"] : null },
+            tool, new DateTimeOffset(2026, 1, 1, 13, 0, 0, TimeSpan.Zero), assessment: TestJson.Parse(assessment));
+
+    [Fact]
+    public void ThePolicy_DecidesOnTheServicesAssessment_NotOnWhatTheArgumentsClaim()
+    {
+        var high = DecideAssessed(Recorder(), """{"riskScore":90,"riskBand":"high"}""");
+        var low = DecideAssessed(Recorder(), """{"riskScore":10,"riskBand":"low"}""");
+
+        Assert.Equal((GateEffect.RequireApproval, "review-high", "reviewer"), (high.Effect, high.Rule, high.ApproverRole));
+        Assert.Equal((GateEffect.Permit, "record-the-rest"), (low.Effect, low.Rule));
+        // Without an assessment, assessment.* is missing: no rule matches whatever the arguments say.
+        var unassessed = PolicyGate.Decide(new ActivePolicies(ByAssessment), Input("supervised", """{"riskBand":"low"}"""), Recorder(), new DateTimeOffset(2026, 1, 1, 13, 0, 0, TimeSpan.Zero));
+        Assert.Equal((GateEffect.Forbid, PolicyDecision.DefaultDenyRule), (unassessed.Effect, unassessed.Rule));
+    }
+
+    [Fact]
+    public void TheAssessment_IsInTheSnapshot_SoTheDecisionEvaluatesTheSameAgain()
+    {
+        var decision = DecideAssessed(Recorder(), """{"riskScore":90,"riskBand":"high"}""");
+
+        var stored = AgenticJson.FromElement<GateDecision>(AgenticJson.ToElement(decision)).Request!;
+        Assert.Equal("high", stored.Assessment!.Value.GetProperty("riskBand").GetString());
+        Assert.True(stored.DataEntry);
+        var rebuilt = PolicyGate.Rebuild(stored);
+        Assert.Equal("review-high", ByAssessment.Evaluate(in rebuilt).Rule);
+        var lowered = PolicyGate.Rebuild(stored with { Assessment = TestJson.Parse("""{"riskScore":10,"riskBand":"low"}""") });
+        Assert.Equal("record-the-rest", ByAssessment.Evaluate(in lowered).Rule);
+    }
+
+    [Fact]
+    public void ADataEntryTool_ThePolicyPermits_IsNotSentForApprovalByTaint_ButStillByThePolicy()
+    {
+        var permitted = DecideAssessed(Recorder(), """{"riskScore":10,"riskBand":"low"}""", tainted: true);
+        var reviewed = DecideAssessed(Recorder(), """{"riskScore":90,"riskBand":"high"}""", tainted: true);
+
+        Assert.Equal((GateEffect.Permit, "record-the-rest"), (permitted.Effect, permitted.Rule));
+        Assert.True(permitted.Request!.Tainted);
+        Assert.Equal((GateEffect.RequireApproval, "review-high"), (reviewed.Effect, reviewed.Rule));
+        // The autonomy still tightens: under suggest every action waits.
+        Assert.Equal(GateEffect.RequireApproval, DecideAssessed(Recorder(), """{"riskScore":10,"riskBand":"low"}""", autonomy: "suggest").Effect);
+    }
+
+    [Theory]
+    [InlineData(RiskLevel.Medium, SideEffect.Reversible, true)]
+    [InlineData(RiskLevel.Low, SideEffect.Irreversible, true)]
+    [InlineData(RiskLevel.Low, SideEffect.Reversible, false)]
+    public void TaintedChange_OfAnyOtherTool_StillNeedsAnOperator(RiskLevel risk, SideEffect effect, bool dataEntry)
+    {
+        var decision = DecideAssessed(Recorder(risk, effect, dataEntry), """{"riskScore":10,"riskBand":"low"}""", tainted: true, autonomy: "autonomous");
+
+        Assert.Equal((GateEffect.RequireApproval, PolicyGate.TaintRule, "operator"), (decision.Effect, decision.Rule, decision.ApproverRole));
+        Assert.Equal(GateEffect.Permit, DecideAssessed(Recorder(risk, effect, dataEntry), """{"riskScore":10,"riskBand":"low"}""", tainted: false, autonomy: "autonomous").Effect);
+    }
+
+    [Fact]
+    public void Offer_KeepsAnAssessedTool_WhoseRulesReadTheAssessment_SinceItIsUnknownWhenPlanning()
+    {
+        var offers = PolicyGate.Offer(new ActivePolicies(ByAssessment), new OfferContext("alice", [], "agent-a", "supervised", "dev", "http://svc") { Tainted = true }, [Recorder()]);
+
+        Assert.True(Assert.Single(offers).Offered);
+    }
 }

@@ -165,7 +165,7 @@ public sealed class RunRequestParserTests
     {
         var error = Reject("""{"agent":"nope","target":"http://x"}""", "Invalid run request");
 
-        Assert.Equal(new InputError("agent", "Unknown agent 'nope'. Known agents: diagnostics, scaler, service-healer, task."), Assert.Single(error.Errors));
+        Assert.Equal(new InputError("agent", "Unknown agent 'nope'. Known agents: contract-intake, diagnostics, scaler, service-healer, task."), Assert.Single(error.Errors));
     }
 
     [Theory]

@@ -165,7 +165,7 @@ public sealed class EgressPolicyTests
         var registry = provider.GetRequiredService<ToolRegistry>();
 
         Assert.Equal(
-            ["http.request", "notify.webhook", "sample.diagnostics", "sample.health", "sample.restart", "sample.scale"],
+            ["contract.record", "http.request", "notify.webhook", "sample.diagnostics", "sample.health", "sample.restart", "sample.scale"],
             registry.Descriptors.Select(d => d.Name));
         Assert.True(registry.TryResolve("http.request", out var http));
         Assert.Equal(["fleet-token", "status-key"], http.Descriptor.Secrets);

@@ -69,9 +69,12 @@ internal sealed class MemoryLedger : IActionLedger
 }
 
 /// <summary>A tool that answers a fixed output and counts its calls.</summary>
-internal sealed class FakeTool(ToolDescriptor descriptor, JsonElement output) : ITool
+internal sealed class FakeTool(ToolDescriptor descriptor, JsonElement output, Func<ToolCall, JsonElement>? assess = null) : IAssessingTool
 {
     public int Calls { get; private set; }
+
+    /// <summary>The calls it was asked to assess.</summary>
+    public List<ToolCall> Assessed { get; } = [];
 
     public ToolDescriptor Descriptor => descriptor;
 
@@ -79,6 +82,14 @@ internal sealed class FakeTool(ToolDescriptor descriptor, JsonElement output) : 
     {
         Calls++;
         return Task.FromResult(new ToolOutcome(200, "ok", output));
+    }
+
+    public Task<JsonElement> AssessAsync(ToolCall invocation, CancellationToken cancellationToken)
+    {
+        Assessed.Add(invocation);
+        return assess is null
+            ? throw new ToolException($"{descriptor.Name} has no assessment in this test.", retryable: false)
+            : Task.FromResult(assess(invocation));
     }
 }
 

@@ -80,4 +80,84 @@ public sealed class GateActivityTests
     }
 
     private static string Json(GateDecision decision) => AgenticJson.ToElement(decision).GetRawText();
+
+    private sealed class Baseline : Agentic.Core.Policy.IPolicyProvider
+    {
+        public ValueTask<Agentic.Core.Policy.ActivePolicies> GetAsync(CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new Agentic.Core.Policy.ActivePolicies(Agentic.Core.Policy.ShippedPolicies.Baseline));
+    }
+
+    private static readonly string Contract = """
+        {"title":"Master services agreement","parties":[{"name":"Contoso","role":"customer"},{"name":"Fabrikam","role":"supplier"}],
+         "effectiveDate":"2026-01-01","expiryDate":"2027-01-01","value":{"amount":1200000,"currency":"USD"},
+         "clauses":[{"kind":"unlimited-liability","excerpt":"Supplier's liability is not limited."}]}
+        """;
+
+    // contract.record with the baseline, its service answering with Func<ToolCall, JsonElement> (or failing).
+    private async Task<(GateDecision Decision, FakeTool Tool)> GateContractAsync(Func<ToolCall, System.Text.Json.JsonElement>? assess, string arguments, bool tainted = true)
+    {
+        var record = new FakeTool(SampleServiceTools.Descriptors.Single(d => d.Name == "contract.record"), TestJson.Parse("{}"), assess);
+        var gate = new GateActivity(new Baseline(), new ToolRegistry([record]), _decisions, new NoControls(), Agentic.Testing.TestAudit.InMemoryLog(), TimeProvider.System);
+        var args = TestJson.Parse(arguments);
+        var input = new GateInput("run-1", "s1", "queue:agent-runs", "contract-intake", "dev", "contract.record", args, AgenticJson.Digest(args), 0)
+        {
+            Autonomy = "supervised",
+            Target = "http://127.0.0.1:7072/contracts/c-1",
+            Tainted = tainted,
+            TaintSources = tainted ? ["request.parameters"] : null,
+        };
+        var output = await gate.RunAsync(AgenticJson.ToElement(input), new ActivityContext("run-1", "c1", 1), TestContext.Current.CancellationToken);
+        return (AgenticJson.FromElement<GateDecision>(output), record);
+    }
+
+    [Fact]
+    public async Task Gate_AsksTheServiceToAssessTheCall_AndTheBaselineSendsAHighRiskContractToAReviewer()
+    {
+        var (decision, tool) = await GateContractAsync(_ => TestJson.Parse("""{"contract":"c-1","riskScore":90,"riskBand":"high"}"""), Contract);
+
+        Assert.Equal((GateEffect.RequireApproval, "review-high-risk-contracts", "reviewer"), (decision.Effect, decision.Rule, decision.ApproverRole));
+        var asked = Assert.Single(tool.Assessed);
+        Assert.Equal(("http://127.0.0.1:7072/contracts/c-1", "contract-intake", "run-1/s1"), (asked.Target, asked.Agent, asked.IdempotencyKey));
+        Assert.Equal(AgenticJson.Digest(TestJson.Parse(Contract)), AgenticJson.Digest(asked.Arguments));
+        Assert.Equal(90, decision.Request!.Assessment!.Value.GetProperty("riskScore").GetInt32());
+        Assert.Equal(0, tool.Calls);
+    }
+
+    [Fact]
+    public async Task Gate_PermitsALowRiskContract_ThoughTheModelReadAnUntrustedDocument()
+    {
+        var (decision, _) = await GateContractAsync(_ => TestJson.Parse("""{"riskScore":5,"riskBand":"low"}"""), Contract);
+
+        Assert.Equal((GateEffect.Permit, "permit-contract-intake"), (decision.Effect, decision.Rule));
+        Assert.True(decision.Request!.Tainted);
+    }
+
+    [Fact]
+    public async Task Gate_ForbidsACall_WhoseAssessmentBreaksTheAssessmentSchema_OrThatTheServiceRefusesToAssess()
+    {
+        var (broken, _) = await GateContractAsync(_ => TestJson.Parse("""{"riskScore":"high","riskBand":"unknown"}"""), Contract);
+        Assert.Equal((GateEffect.Forbid, "invalid-assessment"), (broken.Effect, broken.Rule));
+        Assert.StartsWith("The assessment of contract.record violates its assessment schema: ", broken.Reason, StringComparison.Ordinal);
+        Assert.Null(broken.Request);
+
+        var (refused, _) = await new GateActivityTests().GateContractAsync(_ => throw new ToolException("contract.record answered 400 Bad Request.", retryable: false), Contract);
+        Assert.Equal((GateEffect.Forbid, "invalid-assessment", "contract.record could not be assessed: contract.record answered 400 Bad Request."), (refused.Effect, refused.Rule, refused.Reason));
+    }
+
+    [Fact]
+    public async Task Gate_AServiceThatCanNotAnswerTheAssessment_FailsTheGate_AndDecidesNothing()
+    {
+        await Assert.ThrowsAsync<ToolException>(() => GateContractAsync(_ => throw new ToolException("contract.record timed out after 10 s.", retryable: true), Contract));
+
+        Assert.Empty(_decisions.Recorded);
+    }
+
+    [Fact]
+    public async Task Gate_NeverAsksForAnAssessment_OfArgumentsTheInputSchemaRefuses()
+    {
+        var (decision, tool) = await GateContractAsync(_ => TestJson.Parse("""{"riskScore":5,"riskBand":"low"}"""), """{"title":"x","contractId":"c-2"}""");
+
+        Assert.Equal((GateEffect.Forbid, "invalid-arguments"), (decision.Effect, decision.Rule));
+        Assert.Empty(tool.Assessed);
+    }
 }

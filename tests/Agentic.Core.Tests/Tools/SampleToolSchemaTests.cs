@@ -105,4 +105,35 @@ public sealed class SampleToolSchemaTests
         Assert.NotEmpty(plan.Steps);
         Assert.All(plan.Steps, step => Assert.Empty(Registry.ValidateArguments(step.Tool, step.Arguments)));
     }
+
+    private const string Contract = """
+        {"title":"Support agreement","parties":[{"name":"Contoso Ltd","role":"customer"},{"name":"Fabrikam GmbH","role":"supplier"}],
+         "effectiveDate":"2026-02-01","expiryDate":"2027-01-31","value":{"amount":24000,"currency":"EUR"},
+         "clauses":[{"kind":"confidentiality","excerpt":"Each party keeps the other's information confidential."}]}
+        """;
+
+    [Fact]
+    public void ContractRecord_AcceptsExtractedFields_WithOrWithoutAnExpiryDate()
+    {
+        Assert.Empty(Args("contract.record", Contract));
+        Assert.Empty(Args("contract.record", Contract.Replace("\"expiryDate\":\"2027-01-31\",", "", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("\"effectiveDate\":\"2026-02-01\"", "\"effectiveDate\":\"1 February 2026\"", "$.effectiveDate: expected a date (yyyy-MM-dd), got \"1 February 2026\"")]
+    [InlineData("\"currency\":\"EUR\"", "\"currency\":\"euro\"", "$.value.currency: expected a string matching '^[A-Z]{3}$', got \"euro\"")]
+    [InlineData("\"kind\":\"confidentiality\"", "\"kind\":\"approved-by-legal\"", "$.clauses[0].kind: expected one of [\"limitation-of-liability\", ")]
+    [InlineData("\"title\":\"Support agreement\",", "\"title\":\"Support agreement\",\"contract\":\"c-9\",", "$.contract: property is not allowed")]
+    [InlineData(",{\"name\":\"Fabrikam GmbH\",\"role\":\"supplier\"}", "", "$.parties: expected at least 2 item(s)")]
+    public void ContractRecord_RefusesFieldsOutsideItsSchema(string what, string with, string violation)
+    {
+        var json = Contract.Replace(what, with, StringComparison.Ordinal);
+        Assert.NotEqual(Contract, json);
+        Assert.Contains(Args("contract.record", json), v => v.StartsWith(violation, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"message":"recorded contract c-1 version 1: risk 0 (low)","contract":"c-1","version":1,"previousVersion":0,"status":"recorded","riskScore":0,"riskBand":"low","factors":[]}""")]
+    [InlineData("""{"contract":"c-1","version":2,"status":"in-review","riskScore":90,"riskBand":"high"}""")]
+    public void ContractRegisterOutputs_SatisfyTheRecordOutputSchema(string json) => Assert.Empty(Output("contract.record", json));
 }

@@ -47,12 +47,28 @@ internal static class Answers
         AgentCatalog.Default.Get(input.Agent) is { Llm: not null } ? ModelPlan(input) : AgentCatalog.Default.Get(input.Agent).Planner(input);
 
     /// <summary>
-    /// What the plan activity returns for a language model agent asked again after each action, as a scripted model
-    /// answered it: first a look, then a change that depends on what the look returned, then nothing (done); with the
-    /// model's usage and the plan's taint (which the workflow carries to every step's gate input).
+    /// What the plan activity returns for a language model agent, as a scripted model answered it, with the model's usage
+    /// and the plan's taint (which the workflow carries to every step's gate input): for contract-intake, its one
+    /// contract.record step with the extracted fields; for task, asked again after each action, first a look, then a
+    /// change that depends on what the look returned, then nothing (done).
     /// </summary>
     public static Plan ModelPlan(PlanInput input)
     {
+        if (input.Agent == "contract-intake")
+        {
+            return new("llm:contract-intake@1", [Step("record", "contract.record", new
+            {
+                title = "Support agreement",
+                parties = new[] { new { name = "Contoso Ltd", role = "customer" }, new { name = "Fabrikam GmbH", role = "supplier" } },
+                effectiveDate = "2026-02-01",
+                value = new { amount = 24000, currency = "EUR" },
+                clauses = new[] { new { kind = "confidentiality", excerpt = "Each party keeps the other's information confidential." } },
+            })], ExpectHealthy: false, $"Scripted extraction of the contract at {input.Target}.")
+            {
+                Model = new Agentic.Core.Planning.ModelPlanning("default", "scripted-model", "contract-intake", "1", "sha256:" + new string('b', 64),
+                    ["contract.record"], 1, 800, 300, 0.02, Tainted: true, ["signal:http-probe", "request.parameters"], []),
+            };
+        }
         var history = input.History ?? [];
         var (steps, rationale) = history.Count switch
         {

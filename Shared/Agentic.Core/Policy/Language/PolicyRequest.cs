@@ -44,8 +44,12 @@ public sealed record PolicyContext(string Environment, int Hour, double BudgetUs
 /// </summary>
 public readonly struct PolicyRequest
 {
-    /// <summary>A request from its parts. <paramref name="arguments"/> must be a JSON object (or undefined, meaning none).</summary>
-    public PolicyRequest(PolicyPrincipal principal, PolicyAgent agent, PolicyTool tool, JsonElement arguments, PolicyResource resource, PolicyContext context)
+    /// <summary>
+    /// A request from its parts. <paramref name="arguments"/> must be a JSON object (or undefined, meaning none), and so
+    /// must <paramref name="assessment"/>, what the tool's service said about the call (<c>assessment.*</c>; undefined for
+    /// a tool without one).
+    /// </summary>
+    public PolicyRequest(PolicyPrincipal principal, PolicyAgent agent, PolicyTool tool, JsonElement arguments, PolicyResource resource, PolicyContext context, JsonElement assessment = default)
     {
         ArgumentNullException.ThrowIfNull(principal);
         ArgumentNullException.ThrowIfNull(agent);
@@ -65,12 +69,17 @@ public readonly struct PolicyRequest
         {
             throw new ArgumentException($"Tool arguments must be a JSON object, not {arguments.ValueKind}.", nameof(arguments));
         }
+        if (assessment.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
+        {
+            throw new ArgumentException($"A tool's assessment must be a JSON object, not {assessment.ValueKind}.", nameof(assessment));
+        }
         Principal = principal;
         Agent = agent;
         Tool = tool;
         Arguments = arguments;
         Resource = resource;
         Context = context;
+        Assessment = assessment;
 
         var strings = new string[PolicySchema.Strings.Count];
         strings[PolicySchema.Strings.PrincipalId] = principal.Id ?? "";
@@ -114,7 +123,11 @@ public readonly struct PolicyRequest
         {
             ArgValue.Flatten(arguments, "", args);
         }
-        // Set after the arguments, under a key no argument path can spell (paths never start with '.').
+        // Set after the arguments, under keys no argument path can spell (paths never start with '.').
+        if (assessment.ValueKind == JsonValueKind.Object)
+        {
+            ArgValue.Flatten(assessment, PolicySchema.AssessmentKey, args);
+        }
         args[PolicySchema.TaintedKey] = ArgValue.Of(context.Tainted);
         Args = args;
     }
@@ -142,7 +155,8 @@ public readonly struct PolicyRequest
     /// <summary>
     /// The request for one gate call. What <see cref="GateInput"/> does not carry comes from the caller:
     /// the principal's roles, the autonomy level, the target, the budget used and the tool's tags.
-    /// The hour of day is <paramref name="now"/>'s UTC hour.
+    /// The hour of day is <paramref name="now"/>'s UTC hour. <paramref name="assessment"/> is what the tool's service said
+    /// about the call, for a tool that is assessed.
     /// </summary>
     public static PolicyRequest FromGate(
         GateInput input,
@@ -152,7 +166,8 @@ public readonly struct PolicyRequest
         IReadOnlyList<string>? principalRoles = null,
         string? target = null,
         double budgetUsed = 0,
-        IReadOnlyList<string>? toolTags = null)
+        IReadOnlyList<string>? toolTags = null,
+        JsonElement assessment = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(tool);
@@ -162,7 +177,8 @@ public readonly struct PolicyRequest
             PolicyTool.From(tool, toolTags),
             input.Arguments,
             new PolicyResource(target ?? "", input.Environment),
-            new PolicyContext(input.Environment, now.UtcDateTime.Hour, budgetUsed, input.StepsTaken, autonomy) { Tainted = input.Tainted, TaintSources = input.TaintSources ?? [] });
+            new PolicyContext(input.Environment, now.UtcDateTime.Hour, budgetUsed, input.StepsTaken, autonomy) { Tainted = input.Tainted, TaintSources = input.TaintSources ?? [] },
+            assessment);
     }
 
     /// <summary>Who asks.</summary>
@@ -182,6 +198,9 @@ public readonly struct PolicyRequest
 
     /// <summary>The circumstances of the action.</summary>
     public PolicyContext Context { get; }
+
+    /// <summary>What the tool's service said about the call (<c>assessment.*</c>); undefined for a tool without an assessment.</summary>
+    public JsonElement Assessment { get; }
 
     internal string[] Strings { get; }
     internal int[] Enums { get; }

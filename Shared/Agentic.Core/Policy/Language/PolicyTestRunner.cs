@@ -84,6 +84,7 @@ public sealed record PolicyTestReport(
 ///       agent: { name: service-healer, autonomy: supervised } # name, autonomy
 ///       tool: { name: sample.restart, version: 1.0.0, risk: high, sideEffect: reversible, tags: [] }
 ///       args: { replicas: 3 }                                 # any JSON object; replaces the default args
+///       assessment: { riskBand: high }                        # what an assessed tool's service answered (assessment.*)
 ///       resource: { target: checkout, environment: prod }     # target, environment
 ///       context: { environment: prod, hour: 10, budgetUsed: 0, stepsTaken: 0, autonomy: supervised, tainted: false, taintSources: [] }
 ///     effect: require_approval
@@ -97,7 +98,7 @@ public static class PolicyTestRunner
     private static readonly string[] FileKeys = ["defaults", "cases"];
     private static readonly string[] CaseKeys = ["name", "request", "effect", "rule"];
     private static readonly string[] CaseRequired = ["name", "request", "effect", "rule"];
-    private static readonly string[] RequestKeys = ["principal", "agent", "tool", "args", "resource", "context"];
+    private static readonly string[] RequestKeys = ["principal", "agent", "tool", "args", "assessment", "resource", "context"];
     private static readonly Dictionary<string, string[]> SectionKeys = new(StringComparer.Ordinal)
     {
         ["principal"] = ["id", "roles"],
@@ -173,6 +174,7 @@ public static class PolicyTestRunner
         }
         var defaults = new Dictionary<string, Dictionary<string, Member>>(StringComparer.Ordinal);
         Member? defaultArgs = null;
+        Member? defaultAssessment = null;
         if (members.TryGetValue("defaults", out var defaultsMember) && source.Mapping(defaultsMember.Value, "'defaults'", "the defaults", RequestKeys, []) is { } sections)
         {
             foreach (var (name, section) in sections)
@@ -180,6 +182,10 @@ public static class PolicyTestRunner
                 if (name == "args")
                 {
                     defaultArgs = section;
+                }
+                else if (name == "assessment")
+                {
+                    defaultAssessment = section;
                 }
                 else if (source.Mapping(section.Value, $"'{name}' in the defaults", $"the defaults' {name}", SectionKeys[name], []) is { } inherited)
                 {
@@ -223,7 +229,7 @@ public static class PolicyTestRunner
                 source.Report(effectMember.Value.Start, DiagnosticCodes.InvalidEffect, $"invalid effect '{effectText}' in {where} (expected permit, forbid or require_approval)");
             }
             var rule = fields.TryGetValue("rule", out var ruleMember) ? source.Scalar(ruleMember, where) : null;
-            PolicyRequest? request = fields.TryGetValue("request", out var requestMember) ? ReadRequest(source, requestMember.Value, defaults, defaultArgs, where) : null;
+            PolicyRequest? request = fields.TryGetValue("request", out var requestMember) ? ReadRequest(source, requestMember.Value, defaults, defaultArgs, defaultAssessment, where) : null;
             if (source.Diagnostics.Count == before && name is not null && rule is not null && request is { } built)
             {
                 cases.Add(new TestCase(name, YamlSource.Line(node), built, effect, rule));
@@ -232,7 +238,7 @@ public static class PolicyTestRunner
         return cases;
     }
 
-    private static PolicyRequest? ReadRequest(YamlSource source, YamlNode node, Dictionary<string, Dictionary<string, Member>> defaults, Member? defaultArgs, string where)
+    private static PolicyRequest? ReadRequest(YamlSource source, YamlNode node, Dictionary<string, Dictionary<string, Member>> defaults, Member? defaultArgs, Member? defaultAssessment, string where)
     {
         var requestWhere = "the request of " + where;
         if (source.Mapping(node, $"'request' in {where}", requestWhere, RequestKeys, []) is not { } sections)
@@ -323,19 +329,24 @@ public static class PolicyTestRunner
             return false;
         }
 
-        var args = JsonDocument.Parse("{}").RootElement.Clone();
-        if ((sections.TryGetValue("args", out var ownArgs) ? ownArgs : defaultArgs) is { } argsMember)
+        JsonElement Mapping(string key, Member? fallback, JsonElement absent)
         {
-            if (argsMember.Value is YamlMappingNode)
+            if ((sections.TryGetValue(key, out var own) ? own : fallback) is not { } member)
             {
-                args = ToJson(argsMember.Value);
+                return absent;
             }
-            else
+            if (member.Value is YamlMappingNode)
             {
-                source.Report(argsMember.Value.Start, DiagnosticCodes.InvalidValue, $"'args' in {requestWhere} must be a mapping");
+                return ToJson(member.Value);
             }
+            source.Report(member.Value.Start, DiagnosticCodes.InvalidValue, $"'{key}' in {requestWhere} must be a mapping");
+            return absent;
         }
-        return source.Diagnostics.Count == before ? new PolicyRequest(principal, agent, tool, args, resource, context) : null;
+
+        var args = Mapping("args", defaultArgs, JsonDocument.Parse("{}").RootElement.Clone());
+        // A request without an assessment is one for a tool that is not assessed: assessment.* is missing.
+        var assessment = Mapping("assessment", defaultAssessment, default);
+        return source.Diagnostics.Count == before ? new PolicyRequest(principal, agent, tool, args, resource, context, assessment) : null;
     }
 
     private static int Parse(YamlSource source, Dictionary<string, Member> tool, string key, string[] values, string where, YamlNode request)

@@ -117,6 +117,12 @@ internal static class PolicySchema
     /// </summary>
     public const string TaintedKey = "..context.tainted";
 
+    /// <summary>
+    /// Where a request keeps the tool's assessment (<c>assessment.*</c>): beside the arguments, under a prefix no argument
+    /// path can spell.
+    /// </summary>
+    public const string AssessmentKey = "..assessment";
+
     public static class Lists
     {
         public const int Roles = 0, Tags = 1, TaintSources = 2, Count = 3;
@@ -163,6 +169,11 @@ internal static class PolicySchema
             info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = path["args.".Length..] };
             return true;
         }
+        if (path.StartsWith("assessment.", StringComparison.Ordinal))
+        {
+            info = new AttributeInfo { Path = path, Kind = AttributeKind.Json, ArgPath = AssessmentKey + path["assessment".Length..] };
+            return true;
+        }
         return false;
     }
 
@@ -173,12 +184,16 @@ internal static class PolicySchema
         {
             return "unknown attribute 'args' (name an argument, e.g. 'args.target')";
         }
+        if (path == "assessment")
+        {
+            return "unknown attribute 'assessment' (name a member of the tool's assessment, e.g. 'assessment.riskBand')";
+        }
         var nearest = Nearest(path, All.Select(a => a.Path));
         if (nearest is not null)
         {
             return $"unknown attribute '{path}' (did you mean '{nearest}'?)";
         }
-        return $"unknown attribute '{path}' (attributes start with principal., agent., tool., args., resource. or context.)";
+        return $"unknown attribute '{path}' (attributes start with principal., agent., tool., args., assessment., resource. or context.)";
     }
 
     /// <summary>The candidate closest to <paramref name="word"/> by edit distance, if it is close enough to be a typo.</summary>

@@ -91,7 +91,7 @@ public sealed record SimulationReport(string PolicyId, string PolicyVersion, str
 /// are counted as not re-evaluable.
 /// </summary>
 /// <remarks>
-/// The candidate's answer goes through the same autonomy rules the gate applied (<see cref="PolicyGate.Apply(PolicyDecision, string, Tools.RiskLevel, Tools.SideEffect, IReadOnlyList{string})"/>,
+/// The candidate's answer goes through the same autonomy rules the gate applied (<see cref="PolicyGate.Apply(PolicyDecision, string, Tools.RiskLevel, Tools.SideEffect, IReadOnlyList{string}, bool)"/>,
 /// with the autonomy level recorded in the snapshot), and is compared with the decision as recorded: its effect and rule.
 /// </remarks>
 public static class DecisionSimulator
@@ -143,7 +143,7 @@ public static class DecisionSimulator
             return null;
         }
         evaluable = true;
-        var result = PolicyGate.Apply(candidate.Evaluate(in request), snapshot.Autonomy, snapshot.Risk, snapshot.SideEffect, snapshot.Tainted ? snapshot.TaintSources ?? [] : null);
+        var result = PolicyGate.Apply(candidate.Evaluate(in request), snapshot.Autonomy, snapshot.Risk, snapshot.SideEffect, snapshot.Tainted ? snapshot.TaintSources ?? [] : null, snapshot.DataEntry);
         return result.Effect == decision.Effect && string.Equals(result.Rule, decision.Rule, StringComparison.Ordinal)
             ? null
             : new SimulatedChange(decision.RunId, decision.StepId, decision.Tool, decision.DecidedAt,

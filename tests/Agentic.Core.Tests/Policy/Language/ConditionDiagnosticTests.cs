@@ -51,7 +51,7 @@ public sealed class ConditionDiagnosticTests
     [InlineData("tool.riks == 'high'", 11, "unknown attribute 'tool.riks' (did you mean 'tool.risk'?)")]
     [InlineData("tool.name == 'a' && context.budget > 3", 31, "unknown attribute 'context.budget' (did you mean 'context.budgetUsed'?)")]
     [InlineData("principal.role == 'x'", 11, "unknown attribute 'principal.role' (did you mean 'principal.roles'?)")]
-    [InlineData("foo.bar == 1", 11, "unknown attribute 'foo.bar' (attributes start with principal., agent., tool., args., resource. or context.)")]
+    [InlineData("foo.bar == 1", 11, "unknown attribute 'foo.bar' (attributes start with principal., agent., tool., args., assessment., resource. or context.)")]
     [InlineData("args == 1", 11, "unknown attribute 'args' (name an argument, e.g. 'args.target')")]
     public void UnknownAttribute_SuggestsTheNearest(string when, int column, string message)
     {

@@ -22,16 +22,18 @@ public sealed class PolicyTestRunnerTests
     [Fact]
     public void ShippedBaselinePolicy_ExpressesTodaysBaseline()
     {
-        Assert.Equal(("baseline", "3", PolicyMode.Enforce), (Baseline.Id, Baseline.Version, Baseline.Mode));
+        Assert.Equal(("baseline", "4", PolicyMode.Enforce), (Baseline.Id, Baseline.Version, Baseline.Mode));
         Assert.Equal(
             [
                 ("forbid-irreversible-in-prod", GateEffect.Forbid), ("permit-read-only", GateEffect.Permit), ("permit-http-reads", GateEffect.Permit),
                 ("permit-notifications", GateEffect.Permit), ("permit-small-scale", GateEffect.Permit), ("approve-large-scale", GateEffect.RequireApproval),
-                ("approve-high-risk", GateEffect.RequireApproval),
+                ("approve-high-risk", GateEffect.RequireApproval), ("review-high-risk-contracts", GateEffect.RequireApproval),
+                ("permit-contract-intake", GateEffect.Permit),
             ],
             Baseline.Rules.Select(r => (r.Id, r.Effect)));
         Assert.Equal(new ApprovalRequirement("operator", 2, null, TimeSpan.FromMinutes(30), ApprovalTimeoutAction.Escalate, "admin"), Baseline.Rules[5].Approval);
         Assert.Equal(new ApprovalRequirement("operator", 1, null, TimeSpan.FromMinutes(30), ApprovalTimeoutAction.Reject, null), Baseline.Rules[6].Approval);
+        Assert.Equal(new ApprovalRequirement("reviewer", 1, null, TimeSpan.FromHours(24), ApprovalTimeoutAction.Reject, null), Baseline.Rules[7].Approval);
     }
 
     [Fact]
@@ -71,7 +73,7 @@ public sealed class PolicyTestRunnerTests
         Assert.False(report.Passed);
         Assert.Equal(new PolicyTestCaseResult("scale is permitted", 2, false, GateEffect.Permit, "permit-read-only", GateEffect.Forbid, "default-deny",
             "expected permit by rule 'permit-read-only', got forbid by rule 'default-deny' (line 2)"), result);
-        Assert.Equal(["forbid-irreversible-in-prod", "permit-http-reads", "permit-notifications", "permit-small-scale", "approve-large-scale", "approve-high-risk"], report.UncoveredRules);
+        Assert.Equal(["forbid-irreversible-in-prod", "permit-http-reads", "permit-notifications", "permit-small-scale", "approve-large-scale", "approve-high-risk", "review-high-risk-contracts", "permit-contract-intake"], report.UncoveredRules);
         Assert.Contains("  FAIL  scale is permitted: expected permit by rule 'permit-read-only', got forbid by rule 'default-deny' (line 2)", report.Format(), StringComparison.Ordinal);
         Assert.Contains("0 passed, 1 failed (t.tests.yaml)", report.Format(), StringComparison.Ordinal);
     }
@@ -120,6 +122,32 @@ public sealed class PolicyTestRunnerTests
         var policy = Load(PolicyOf(Rule("typed", "permit", "args.n == 3 && args.f > 2 && args.b && args.s == '3' && args.q == 'yes' && args.none != 0 && 1 in args.list && 'two' in args.list && args.nested.k == 'v'")));
 
         Assert.True(PolicyTestRunner.Run(policy, tests, "t.tests.yaml").Passed);
+    }
+
+    [Fact]
+    public void AssessmentInTests_IsWhatTheToolsServiceAnswered_DefaultsApply_AndAMappingIsRequired()
+    {
+        var tests = """
+            defaults:
+              assessment: { riskBand: low }
+            cases:
+              - name: high
+                request:
+                  tool: { name: t, risk: low, sideEffect: reversible }
+                  assessment: { riskScore: 75, riskBand: high }
+                effect: require_approval
+                rule: review
+              - name: inherited
+                request:
+                  tool: { name: t, risk: low, sideEffect: reversible }
+                effect: permit
+                rule: low
+            """;
+        var policy = Load(PolicyOf(Rule("review", "require_approval", "assessment.riskBand == 'high' && assessment.riskScore >= 60"), Rule("low", "permit", "assessment.riskBand == 'low'")));
+
+        Assert.True(PolicyTestRunner.Run(policy, tests, "t.tests.yaml").Passed);
+        var bad = PolicyTestRunner.Run(policy, tests.Replace("assessment: { riskScore: 75, riskBand: high }", "assessment: high", StringComparison.Ordinal), "t.tests.yaml");
+        Assert.Equal(new Diagnostic("t.tests.yaml", 7, 19, DiagnosticCodes.InvalidValue, "'assessment' in the request of case 'high' must be a mapping"), Assert.Single(bad.Diagnostics));
     }
 
     [Fact]
