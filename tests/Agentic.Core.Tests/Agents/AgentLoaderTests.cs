@@ -362,15 +362,20 @@ public sealed class AgentLoaderTests
         {
             var path = Path.Combine(Agentic.Testing.Repo.Root, "agents", agent.Name + ".yaml");
             Assert.Equal($"agents/{agent.Name}.yaml", agent.Source);
-            Assert.Equal(agent.Name == "task" ? "2" : "1", agent.Version);
+            Assert.Equal(agent.Name is "task" or "contract-intake" ? "2" : "1", agent.Version);
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(path)), agent.Hash);
             Assert.Equal(agent.Name is "task" or "contract-intake" ? "llm" : "playbook", agent.PlannerKind);
-            var probe = Assert.IsType<HttpProbeSource>(Assert.Single(agent.Signals));
             if (agent.Name == "contract-intake")
             {
-                Assert.Equal(("http-probe", "record", TimeSpan.FromSeconds(10), null), (probe.Name, probe.Path, probe.Timeout, probe.Contract?.Path));
+                // The register's record, and the request's document under its data contract.
+                var record = Assert.IsType<HttpProbeSource>(agent.Signals[0]);
+                Assert.Equal(("http-probe", "record", TimeSpan.FromSeconds(10), null), (record.Name, record.Path, record.Timeout, record.Contract?.Path));
+                var document = Assert.IsType<RequestSource>(agent.Signals[1]);
+                Assert.Equal(("document", "parameters.document", "schemas/contract-document.schema.json", false), (document.Name, document.Path, document.Contract?.Path, document.Trusted));
+                Assert.Equal(2, agent.Signals.Count);
                 continue;
             }
+            var probe = Assert.IsType<HttpProbeSource>(Assert.Single(agent.Signals));
             Assert.Equal(("health", "health", TimeSpan.FromSeconds(10), "schemas/health-answer.schema.json"), (probe.Name, probe.Path, probe.Timeout, probe.Contract?.Path));
             Assert.Equal(AgenticJson.Digest(System.IO.File.ReadAllText(Path.Combine(Agentic.Testing.Repo.Root, "agents", "schemas", "health-answer.schema.json"))), probe.Contract!.Hash);
             Assert.False(probe.Trusted);
