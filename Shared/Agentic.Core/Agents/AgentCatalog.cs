@@ -68,21 +68,12 @@ public sealed class AgentCatalog
 
     private static readonly Lazy<AgentCatalog> LazyDefault = new(() =>
     {
-        var assembly = typeof(AgentCatalog).Assembly;
-        var documents = assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(EmbeddedPrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Select(n =>
-            {
-                using var stream = assembly.GetManifestResourceStream(n)!;
-                using var reader = new StreamReader(stream);
-                return (File: "agents/" + n[EmbeddedPrefix.Length..], Text: reader.ReadToEnd());
-            })
-            .ToList();
+        var documents = ShippedDocuments.Read(EmbeddedPrefix, "agents/");
         if (documents.Count == 0)
         {
             throw new InvalidOperationException("The shipped agents are not embedded in Agentic.Core.");
         }
+        var assembly = typeof(AgentCatalog).Assembly;
         // RecursiveDir in the resource names carries the build machine's separator.
         var files = assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(EmbeddedFilesPrefix, StringComparison.Ordinal))

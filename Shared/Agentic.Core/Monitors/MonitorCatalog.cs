@@ -22,21 +22,8 @@ public sealed class MonitorCatalog
 
     private const string EmbeddedPrefix = "Agentic.Core.monitors.";
 
-    private static readonly Lazy<MonitorCatalog> LazyDefault = new(() =>
-    {
-        var assembly = typeof(MonitorCatalog).Assembly;
-        var documents = assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(EmbeddedPrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Select(n =>
-            {
-                using var stream = assembly.GetManifestResourceStream(n)!;
-                using var reader = new StreamReader(stream);
-                return (File: "agents/monitors/" + n[EmbeddedPrefix.Length..], Text: reader.ReadToEnd());
-            })
-            .ToList();
-        return new MonitorCatalog(MonitorLoader.LoadAll(documents));
-    });
+    private static readonly Lazy<MonitorCatalog> LazyDefault =
+        new(() => new MonitorCatalog(MonitorLoader.LoadAll(ShippedDocuments.Read(EmbeddedPrefix, "agents/monitors/"))));
 
     private readonly Dictionary<string, MonitorDefinition> _monitors;
 
