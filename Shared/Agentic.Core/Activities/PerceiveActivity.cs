@@ -22,8 +22,9 @@ namespace Agentic.Core.Activities;
 /// <param name="client">The egress client the probe goes through.</param>
 /// <param name="audit">The audit log observations are appended to.</param>
 /// <param name="clock">The clock observations are stamped with.</param>
-/// <param name="agents">The agents whose signal sources are probed (an agent the catalog does not have gets the default health probe).</param>
-public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, AgentCatalog agents) : Activity<PerceiveInput, Observation>
+/// <param name="agents">The agents whose signal sources are probed: the version the run was admitted with (a run that
+/// recorded none and whose agent is no longer offered gets the default health probe).</param>
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, IAgentCatalogProvider agents) : Activity<PerceiveInput, Observation>
 {
     /// <summary>The most of a health answer that is read.</summary>
     public const int MaxBodyBytes = 64 * 1024;
@@ -41,9 +42,10 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
 
     private async Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken)
     {
-        var grant = targets.Check(input.Target, input.Agent, out var refusal)
+        var agent = await agents.ForRunAsync(input.Agent, input.AgentVersion, input.AgentHash, cancellationToken);
+        var grant = targets.Check(input.Target, agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
-        var probe = agents.Contains(input.Agent) ? agents.Get(input.Agent).Probe : HttpProbeSource.Health;
+        var probe = agent?.Probe ?? HttpProbeSource.Health;
         var uri = grant.Route(probe.Path);
         var source = "http-probe:" + uri.GetLeftPart(UriPartial.Path);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

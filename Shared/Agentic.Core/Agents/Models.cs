@@ -132,7 +132,14 @@ public sealed record ActResult(string Tool, string ToolVersion, int? StatusCode,
 }
 
 /// <summary>Input of the perceive activity (also used for the verification probe).</summary>
-public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose);
+public sealed record PerceiveInput(string RunId, string Agent, string Target, string Purpose)
+{
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): its signal source and targets apply.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
+}
 
 /// <summary>Input of the plan activity.</summary>
 public sealed record PlanInput(string RunId, string Agent, string? Goal, string Target, JsonElement? Parameters, Observation Observation)
@@ -157,6 +164,12 @@ public sealed record PlanInput(string RunId, string Agent, string? Goal, string 
 
     /// <summary>The most steps the plan may have.</summary>
     public int? MaxSteps { get; init; }
+
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): it plans.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
 }
 
 /// <summary>Input of the gate activity: everything the policy may look at.</summary>
@@ -185,7 +198,14 @@ public sealed record GateInput(string RunId, string StepId, string Principal, st
 }
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>
-public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null);
+public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null)
+{
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): its targets apply to the call.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
+}
 
 /// <summary>The activity names both hosts register. <c>nameof</c> keeps them in one place.</summary>
 public static class AgentActivities

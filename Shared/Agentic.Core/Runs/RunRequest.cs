@@ -44,6 +44,16 @@ public sealed record RunRequest
     /// <summary>The agent's own guards, fixed when the run starts (deployment defaults fill the rest).</summary>
     public Workflow.RunGuards? Guards { get; init; }
 
+    /// <summary>
+    /// The version of the agent the run was admitted with: perception, planning and every target check of the run use
+    /// that definition, whatever version is activated later. <c>null</c> in runs admitted before it was recorded (they
+    /// use the agent offered at the time) and for agents built in code.
+    /// </summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's YAML text, so the run uses exactly the text it was admitted with.</summary>
+    public string? AgentHash { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
@@ -134,7 +144,7 @@ public static class RunRequestParser
         {
             errors.Add(new("target", "Must be an absolute http or https URI."));
         }
-        else if (admission.Targets.Check(body.Target, body.Agent is { } named && catalog.Contains(named) ? named : null, out var refusal) is null)
+        else if (admission.Targets.Check(body.Target, body.Agent is { } named ? catalog.Find(named) : null, out var refusal) is null)
         {
             errors.Add(new("target", $"'{target.GetLeftPart(UriPartial.Path)}' is not an allowed run target: {refusal}."));
         }
@@ -193,6 +203,8 @@ public static class RunRequestParser
             Autonomy = body.Autonomy ?? agent!.Autonomy,
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
+            AgentVersion = agent.Version,
+            AgentHash = agent.Hash,
         };
     }
 

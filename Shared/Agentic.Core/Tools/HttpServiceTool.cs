@@ -30,7 +30,7 @@ public sealed class HttpServiceTool(
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var call = invocation;
-        var grant = targets.Check(call.Target, call.Agent, out var refusal)
+        var grant = targets.Check(call.Target, call.Agent, call.AgentTargets, out var refusal)
             ?? throw new ToolException($"{descriptor.Name} refused the target: {refusal}.", retryable: false);
         var uri = grant.Route(route);
         using var request = new HttpRequestMessage(method, uri);

@@ -120,7 +120,7 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         switch (state.Phase)
         {
             case RunPhase.Perceiving:
-                return [Read(Ids.Perceive, AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "observe")), deadline];
+                return [Read(Ids.Perceive, AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "observe") { AgentVersion = request.AgentVersion, AgentHash = request.AgentHash }), deadline];
             case RunPhase.Planning:
             {
                 var round = state.Plans + 1;
@@ -134,6 +134,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     Environment = request.Environment,
                     BudgetRemaining = guards.Budget is { } budget ? Math.Max(0, budget - state.BudgetUsed) : null,
                     MaxSteps = guards.MaxSteps ?? options.MaxSteps,
+                    AgentVersion = request.AgentVersion,
+                    AgentHash = request.AgentHash,
                 };
                 return [Read(Ids.PlanFor(round), AgentActivities.Plan, input), deadline];
             }
@@ -165,11 +167,15 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Acting:
             {
                 var step = state.Steps[state.Current];
-                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval, request.Agent);
+                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval, request.Agent)
+                {
+                    AgentVersion = request.AgentVersion,
+                    AgentHash = request.AgentHash,
+                };
                 return [new CallActivity(Ids.Act(step.StepId), AgentActivities.Act, AgenticJson.ToElement(input), options.ActRetry, options.ActTimeout), deadline];
             }
             case RunPhase.Verifying:
-                return [Read(Ids.VerifyFor(state.Plans), AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "verify")), deadline];
+                return [Read(Ids.VerifyFor(state.Plans), AgentActivities.Perceive, new PerceiveInput(state.RunId, request.Agent, request.Target, "verify") { AgentVersion = request.AgentVersion, AgentHash = request.AgentHash }), deadline];
             case RunPhase.Completed:
                 return [new CompleteRun("complete", AgenticJson.ToElement(state.Output))];
             default:

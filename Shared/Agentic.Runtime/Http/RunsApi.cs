@@ -15,14 +15,14 @@ namespace Agentic.Runtime.Http;
 
 /// <summary>
 /// The HTTP API of the local host, the same contract as the Functions app: submit, read, approve and
-/// terminate runs; list agents and tools; health. Errors are <c>application/problem+json</c>. Callers are who
+/// terminate runs; list tools (agents: <see cref="AgentsApi"/>); health. Errors are <c>application/problem+json</c>. Callers are who
 /// <see cref="Identity.RequestGuard"/> verified; what they may do is their roles': <c>requester</c> submits runs and
 /// reads and terminates its own, <c>operator</c> and <c>admin</c> read and terminate every run, approvals need the role
 /// the decision names.
 /// </summary>
 public static class RunsApi
 {
-    /// <summary>Maps <c>/api/runs</c>, <c>/api/agents</c> and <c>/api/tools</c>.</summary>
+    /// <summary>Maps <c>/api/runs</c>, <c>/api/tools</c>, and the agents, audit, controls, policies and MCP routes.</summary>
     public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
     {
         app.MapGet(AgenticAuthentication.HealthPath, Health);
@@ -31,7 +31,7 @@ public static class RunsApi
         runs.MapGet("/{id}", GetAsync);
         runs.MapPost("/{id}/approvals/{stepId}", DecideAsync);
         runs.MapPost("/{id}/terminate", TerminateAsync);
-        app.MapGet("/api/agents", ListAgents);
+        app.MapAgenticAgents();
         app.MapGet("/api/tools", ListTools);
         app.MapAgenticAudit();
         app.MapAgenticControls();
@@ -53,26 +53,6 @@ public static class RunsApi
             : TypedResults.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    /// <summary>
-    /// <c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles: each agent's definition
-    /// (version and content hash, autonomy, planner, the tools it may propose, its signal source), never its playbook.
-    /// </summary>
-    public static IResult ListAgents(HttpRequest request, AgentCatalog agents) =>
-        (IResult?)HttpCaller.Refusal(request, "reading the agent catalog", [.. AgenticRoles.All])
-        ?? TypedResults.Ok(agents.Agents.Select(a => new
-        {
-            name = a.Name,
-            description = a.Description,
-            version = a.Version,
-            hash = a.Hash,
-            autonomy = a.Autonomy,
-            planner = a.PlannerKind,
-            tools = a.Tools,
-            signals = a.Signals.Select(s => s is HttpProbeSource probe
-                ? new { kind = s.Kind, path = (string?)probe.Path, timeoutSeconds = (double?)probe.Timeout.TotalSeconds }
-                : new { kind = s.Kind, path = (string?)null, timeoutSeconds = (double?)null }),
-        }));
-
     /// <summary><c>GET /api/tools</c>: the tool catalog with contracts, limits and secret names (never values).</summary>
     public static IResult ListTools(HttpRequest request, ToolRegistry tools) =>
         (IResult?)HttpCaller.Refusal(request, "reading the tool catalog", [.. AgenticRoles.All])
@@ -82,7 +62,7 @@ public static class RunsApi
             d.MaxConcurrency, secrets = d.Secrets ?? [], d.CompensatingTool, cost = d.CallCost, tags = d.Tags ?? [] }));
 
     /// <summary><c>POST /api/runs</c>: a <c>requester</c> submits a run; 202 with the run's URIs (the same run again for a repeated idempotency key).</summary>
-    public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRunClient runs, RunAdmission admission, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, AgentRunClient runs, RunAdmissions admissions, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "submitting runs", AgenticRoles.Requester) is { } refused)
         {
@@ -92,6 +72,16 @@ public static class RunsApi
         if (body is null)
         {
             return HttpCaller.Problem("Request body too large", $"The body exceeds {RunRequestParser.MaxBodyBytes} bytes.", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
+        }
+        RunAdmission admission;
+        try
+        {
+            // Against the agents offered now: an agent deactivated a moment ago is refused, one activated is admitted.
+            admission = await admissions.CurrentAsync(cancellationToken);
+        }
+        catch (AgentCatalogUnavailableException)
+        {
+            return AgentsApi.Unavailable();
         }
         RunRequest parsed;
         try
