@@ -223,7 +223,7 @@ public sealed class StoredAgentCatalogTests : IDisposable
 
         Assert.NotNull(v1.Targets.Check("https://svc.test/v1/a", v1.Agents.Get("janitor"), out _));
         Assert.Null(v2.Targets.Check("https://svc.test/v1/a", v2.Agents.Get("janitor"), out var reason));
-        Assert.Equal("no rule of agent 'janitor''s targets allows https://svc.test/v1/a", reason);
+        Assert.Equal("no rule of agent 'janitor''s targets allows https://svc.test:443/v1/a", reason);
         Assert.Same(v2, await admissions.CurrentAsync(Ct));
     }
 
