@@ -67,14 +67,14 @@ public sealed class AgentsApiTests(AgentsHost host) : IClassFixture<AgentsHost>
         { "POST", "/api/agents/e2e-denied/deactivate" },
     };
 
-    public static TheoryData<string, string?> Changes => new()
+    public static TheoryData<string, string, string> Changes => new()
     {
-        { "/api/agents", "operator" },
-        { "/api/agents", "requester" },
-        { "/api/agents/e2e-denied/1/activate", "operator" },
-        { "/api/agents/e2e-denied/1/activate", null },
-        { "/api/agents/e2e-denied/deactivate", "requester,operator" },
-        { "/api/agents/e2e-denied/deactivate", "administrator" },
+        { "/api/agents", "operator-1", "operator" },
+        { "/api/agents", "viewer-1", "requester" },
+        { "/api/agents/e2e-denied/1/activate", "operator-1", "operator,viewer" },
+        { "/api/agents/e2e-denied/1/activate", "operator-1", "" },
+        { "/api/agents/e2e-denied/deactivate", "operator-2", "viewer" },
+        { "/api/agents/e2e-denied/deactivate", "operator-1", "administrator" },
     };
 
     [Theory]
@@ -97,7 +97,7 @@ public sealed class AgentsApiTests(AgentsHost host) : IClassFixture<AgentsHost>
 
     [Theory]
     [MemberData(nameof(Changes))]
-    public async Task AgentChanges_CallerWithoutAdminRole_Answer403ProblemAndChangeNothing(string path, string? roles)
+    public async Task AgentChanges_CallerWithoutAdminRole_Answer403ProblemAndChangeNothing(string path, string principal, string roles)
     {
         using (var seed = await SendAsync(HttpMethod.Post, "/api/agents", Yaml(Agent("e2e-denied", "1")), Admin))
         {
@@ -105,7 +105,7 @@ public sealed class AgentsApiTests(AgentsHost host) : IClassFixture<AgentsHost>
         }
         var before = await VersionsAsync("e2e-denied");
 
-        using var response = await SendAsync(HttpMethod.Post, path, Body(path, version: "2"), new Caller("operator-1", roles));
+        using var response = await SendAsync(HttpMethod.Post, path, Body(path, version: "2"), new Caller(principal, roles));
 
         await Problems.AssertAsync(response, HttpStatusCode.Forbidden, field: null, Token);
         var after = await VersionsAsync("e2e-denied");
@@ -120,10 +120,10 @@ public sealed class AgentsApiTests(AgentsHost host) : IClassFixture<AgentsHost>
     [InlineData("GET", "/api/agents/diagnostics/history")]
     public async Task AgentReads_AnyRole_Answer200(string method, string path)
     {
-        foreach (var role in new[] { "requester", "operator", "admin" })
+        foreach (var caller in new[] { new Caller("viewer-1", "requester"), Caller.Operator, OtherAdmin })
         {
-            using var response = await SendAsync(new HttpMethod(method), path, null, new Caller("reader-1", role));
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{role}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Token)}");
+            using var response = await SendAsync(new HttpMethod(method), path, null, caller);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{caller}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Token)}");
         }
     }
 
