@@ -34,6 +34,10 @@ public sealed class WorkflowFunctions(AgentRunOrchestrator orchestrator, AgentAc
     [Function(AgentActivities.Conclude)]
     public Task<JsonElement> Conclude([ActivityTrigger] JsonElement input, FunctionContext context) =>
         activities.RunAsync(AgentActivities.Conclude, input, context?.CancellationToken ?? default);
+
+    [Function(AgentActivities.Notify)]
+    public Task<JsonElement> Notify([ActivityTrigger] JsonElement input, FunctionContext context) =>
+        activities.RunAsync(AgentActivities.Notify, input, context?.CancellationToken ?? default);
 }
 
 // Run-state retention: the shared sweep over the bound client, hourly. The timer trigger is a singleton across the

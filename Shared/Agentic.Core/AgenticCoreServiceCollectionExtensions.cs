@@ -58,6 +58,8 @@ public static class AgenticCoreServiceCollectionExtensions
         services.AddSingleton<IActivity, GateActivity>();
         services.AddSingleton<IActivity, ActActivity>();
         services.AddSingleton<IActivity, ConcludeActivity>();
+        services.TryAddSingleton<ApprovalNotifier>();
+        services.AddSingleton<IActivity, NotifyActivity>();
         AddAudit(services);
         AddPlanning(services);
         services.TryAddSingleton<ActivityRegistry>();
@@ -75,7 +77,7 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Tools.Mcp.McpOptions>, Tools.Mcp.McpOptionsValidator>());
         services.TryAddSingleton(sp => new Tools.Mcp.McpServers(
             sp.GetRequiredService<IOptions<Tools.Mcp.McpOptions>>().Value, sp.GetRequiredService<ISecretProvider>(), sp.GetRequiredService<EgressPolicy>(),
-            sp.GetRequiredService<EgressClient>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+            sp.GetRequiredService<EgressClient>(), sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetService<TimeProvider>()));
         // The registry is built synchronously, once; listing each server is bounded by its connect timeout.
         services.AddAgenticTools("mcp", sp => sp.GetRequiredService<Tools.Mcp.McpServers>().DiscoverAsync(CancellationToken.None).GetAwaiter().GetResult());
         services.TryAddSingleton(sp => new Tools.Mcp.McpGovernance(

@@ -98,7 +98,7 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
                     // The custom status keeps the last running document while the end is recorded: a run is reported
                     // ended by its output, once its audit records are written and signed.
                     var final = RunView.From(state);
-                    await ConcludeAsync(context, final, attempts, logger);
+                    await ConcludeAsync(context, final, AgentWorkflow.TimedOutNotice(state), attempts, logger);
                     logger.RunEnded(state.RunId, final.Status, end is FailRun failed ? failed.Reason : final.Output?.Summary);
                     if (!context.IsReplaying)
                     {
@@ -213,9 +213,9 @@ public sealed class AgentRunOrchestrator(AgentWorkflow workflow) : ITaskOrchestr
     // writes) before the run reports it ended. A run whose end could not be recorded after every retry still ends: its
     // chain then verifies as not covered by a checkpoint, which is what verification reports.
     // WARNING: this activity call is part of every run's history from here on; removing it breaks runs in flight.
-    private static async Task ConcludeAsync(TaskOrchestrationContext context, RunView final, Dictionary<string, int> attempts, ILogger logger)
+    private static async Task ConcludeAsync(TaskOrchestrationContext context, RunView final, Core.Agents.NotifyInput? timedOut, Dictionary<string, int> attempts, ILogger logger)
     {
-        var envelope = new ActivityEnvelope(context.InstanceId, ConcludeId, AgenticJson.ToElement(ConcludeInput.From(final)), ConcludeTimeout);
+        var envelope = new ActivityEnvelope(context.InstanceId, ConcludeId, AgenticJson.ToElement(ConcludeInput.From(final) with { ApprovalTimedOut = timedOut }), ConcludeTimeout);
         try
         {
             await context.CallActivityAsync<JsonElement>(Core.Agents.AgentActivities.Conclude, AgenticJson.ToElement(envelope), Options(ConcludeId, ConcludeRetry, attempts));

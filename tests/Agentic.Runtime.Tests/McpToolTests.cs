@@ -73,14 +73,19 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
         ["Agentic:Egress:Allow:0:SecretHeaders:X-Egress-Token"] = "egress-token",
     };
 
-    private async Task<(LocalRuntime Runtime, TestMcpServer Server)> StartAsync()
+    private async Task<(LocalRuntime Runtime, TestMcpServer Server)> StartAsync(int? announcementMaxAgeSeconds = null)
     {
         var server = await TestMcpServer.StartAsync();
         _servers.Add(server);
         var policy = Path.Combine(Path.GetTempPath(), $"mcp-policy-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(policy, PermitMcpPolicy, Ct);
         _files.Add(policy);
-        var runtime = await StartRuntimeAsync(Settings(server, policy));
+        var settings = Settings(server, policy);
+        if (announcementMaxAgeSeconds is { } maxAge)
+        {
+            settings["Agentic:Mcp:Servers:test:AnnouncementMaxAgeSeconds"] = maxAge.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var runtime = await StartRuntimeAsync(settings);
         return (runtime, server);
     }
 
@@ -210,7 +215,8 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
     [Fact]
     public async Task ChangedDescription_IsRefusedAtTheGateAndBeforeTheCall_WithTheDifferenceRecorded_UntilAnAdminPinsAgain()
     {
-        var (runtime, server) = await StartAsync();
+        // Every check lists afresh, so the change is seen by the very next one.
+        var (runtime, server) = await StartAsync(announcementMaxAgeSeconds: 0);
         var pin = await PinAsync(runtime, "mcp.test.echo");
         var decided = await GateAsync(runtime, "run-mcp-changed", "s1", "mcp.test.echo", """{"message":"hi"}""");
         Assert.Equal(GateEffect.Permit, decided.Effect);
@@ -321,6 +327,48 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
     }
 
     [Fact]
+    public async Task Announcements_AreListedOncePerWindow_SharedByConcurrentChecks_AndAChangeIsSeenWhenTheWindowEnds()
+    {
+        var (runtime, server) = await StartAsync();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new McpServerOptions { Url = server.Url, AnnouncementMaxAgeSeconds = 5 };
+        options.SecretHeaders["Authorization"] = "Bearer {mcp-token}";
+        await using var connection = new McpServerConnection("test", options, Service<ISecretProvider>(runtime), Service<EgressPolicy>(runtime), Service<EgressClient>(runtime), clock: clock);
+        var before = server.Lists;
+
+        var first = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => connection.AnnouncementAsync("echo", Ct)));
+        server.Descriptions["echo"] = "Echoes the message, now differently.";
+        clock.Advance(TimeSpan.FromSeconds(4.9));
+        var within = await connection.AnnouncementAsync("echo", Ct);
+        Assert.Equal(before + 1, server.Lists);
+        clock.Advance(TimeSpan.FromSeconds(0.1));
+        var after = await connection.AnnouncementAsync("echo", Ct);
+        var fresh = await connection.ListAsync(Ct);
+
+        Assert.All(first, a => Assert.Equal("Echoes the message.", a!.Description));
+        Assert.Equal("Echoes the message.", within!.Description);
+        Assert.Equal("Echoes the message, now differently.", after!.Description);
+        Assert.Equal(before + 3, server.Lists);
+        Assert.Equal(after.Hash, fresh.Single(a => a.Tool == "echo").Hash);
+        Assert.Empty(runtime.Network.Violations);
+    }
+
+    [Fact]
+    public async Task AStepsGateAndCall_ShareOneListing_WithinTheWindow()
+    {
+        var (runtime, server) = await StartAsync(announcementMaxAgeSeconds: 60);
+        await PinAsync(runtime, "mcp.test.echo");
+        var pinned = server.Lists;
+
+        var decision = await GateAsync(runtime, "run-mcp-window", "s1", "mcp.test.echo", """{"message":"hi"}""");
+        var result = await ActAsync(runtime, decision, """{"message":"hi"}""");
+
+        Assert.Equal((GateEffect.Permit, "hi"), (decision.Effect, result.Summary));
+        // The pin listed afresh; the gate and the act both answered from that listing.
+        Assert.Equal(pinned, server.Lists);
+    }
+
+    [Fact]
     public async Task PinApi_RequiresAdmin_AndRefusesAHashTheServerNoLongerAnnounces()
     {
         var (runtime, server) = await StartAsync();
@@ -367,6 +415,7 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
             ["Agentic:Mcp:Servers:cls:Tools:run:Risk"] = "Apocalyptic",
             ["Agentic:Mcp:Servers:cls:Tools:run:TimeoutSeconds"] = "0",
             ["Agentic:Mcp:Servers:cls:SecretEnvironment:TOKEN"] = "not a secret name",
+            ["Agentic:Mcp:Servers:cls:AnnouncementMaxAgeSeconds"] = "61",
         });
 
         Assert.Contains("Agentic:Mcp:Servers:both: set exactly one of Agentic:Mcp:Servers:both:Command (stdio) or Agentic:Mcp:Servers:both:Url (streamable HTTP).", problems);
@@ -375,6 +424,7 @@ public sealed class McpToolTests(AzuriteFixture azurite, FleetFixture fleet) : R
         Assert.Contains("Agentic:Mcp:Servers:cls:Tools:run:Risk: 'Apocalyptic' is not one of Low, Medium, High, Critical.", problems);
         Assert.Contains("Agentic:Mcp:Servers:cls:Tools:run:TimeoutSeconds: 0 is not 1 to 600.", problems);
         Assert.Contains(problems, p => p.StartsWith("Agentic:Mcp:Servers:cls:SecretEnvironment:TOKEN:", StringComparison.Ordinal));
+        Assert.Contains("Agentic:Mcp:Servers:cls:AnnouncementMaxAgeSeconds: 61 is not 0 to 60.", problems);
     }
 
     // The options as the host validates them at start (ValidateOnStart): the failure lists every problem.

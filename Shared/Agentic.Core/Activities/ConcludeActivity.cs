@@ -8,6 +8,9 @@ namespace Agentic.Core.Activities;
 /// <remarks>WARNING: kept in Durable history; add members as optional.</remarks>
 public sealed record ConcludeInput(string RunId, string Status, string? FailureReason, string? Summary, int Steps, int ToolCalls, double BudgetUsed)
 {
+    /// <summary>For a run (of workflow revision 2 or later) whose approval wait timed out: the notification to send.</summary>
+    public NotifyInput? ApprovalTimedOut { get; init; }
+
     /// <summary>The input for a run whose final document is <paramref name="run"/>.</summary>
     public static ConcludeInput From(RunView run)
     {
@@ -19,8 +22,10 @@ public sealed record ConcludeInput(string RunId, string Status, string? FailureR
 /// <summary>
 /// Records a run's end in its audit chain (a guard that ended it, then the outcome) and signs a checkpoint that covers
 /// the chain, before the orchestrator reports the run ended. Executed again, it finds its records and signs nothing new.
+/// When an approval wait timed out, the approval channels are told (<see cref="ApprovalNotifier"/>, once per channel).
 /// </summary>
-public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditCheckpointer checkpoints, TimeProvider clock) : Activity<ConcludeInput, long?>
+public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditCheckpointer checkpoints, TimeProvider clock, ApprovalNotifier? notifier = null)
+    : Activity<ConcludeInput, long?>
 {
     /// <inheritdoc />
     public override string Name => AgentActivities.Conclude;
@@ -29,6 +34,11 @@ public sealed class ConcludeActivity(AuditLog audit, AuditHeads heads, AuditChec
     protected override async Task<long?> RunAsync(ConcludeInput input, ActivityContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (input.ApprovalTimedOut is { } timedOut && notifier is not null)
+        {
+            // Before the outcome, so the chain reads in order; a channel that fails is recorded, and not posted to again.
+            await notifier.NotifyAsync(timedOut, Workflow.AgentWorkflow.Ids.TimedOutNotify(timedOut.StepId), cancellationToken);
+        }
         var written = false;
         foreach (var entry in AuditEntries.Ended(input, clock.GetUtcNow()))
         {

@@ -207,6 +207,61 @@ public sealed record ActInput(string RunId, string StepId, string Target, string
     public string? AgentHash { get; init; }
 }
 
+/// <summary>What an approval notification says happened: a step waits, it was escalated, or its wait timed out.</summary>
+public static class NotifyKinds
+{
+    /// <summary>A step waits for approval.</summary>
+    public const string Requested = "approval.requested";
+
+    /// <summary>Nobody answered in time; the request went to the escalation role.</summary>
+    public const string Escalated = "approval.escalated";
+
+    /// <summary>Nobody answered in time; the step was rejected.</summary>
+    public const string TimedOut = "approval.timed-out";
+}
+
+/// <summary>
+/// Input of the notify activity: the wait, and everything an approver needs to decide whether to open it. The step's
+/// <c>Arguments</c> are sent with every field the tool's schema marks sensitive replaced by its digest; <c>Role</c> is
+/// the role that may decide now, <c>Approvers</c> who approved so far toward the <c>Quorum</c>.
+/// </summary>
+/// <remarks>WARNING: kept in Durable history; add members as optional.</remarks>
+public sealed record NotifyInput(
+    string RunId, string StepId, string Kind, string Agent, string RequestedBy, string Target, string Tool, JsonElement Arguments, string ArgsDigest,
+    GateDecision Decision, string Role, int Quorum, DateTimeOffset Deadline, IReadOnlyList<string> Approvers);
+
+/// <summary>What the notify activity did, per channel.</summary>
+/// <param name="Deliveries">One per configured approval channel.</param>
+public sealed record NotifyResult(IReadOnlyList<NotifyDelivery> Deliveries)
+{
+    /// <summary>One line for the run's log.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Summary => Deliveries.Count == 0
+        ? "no approval channel is configured (Agentic:Notify:Approvals:Channels)."
+        : string.Join("; ", Deliveries.Select(d => d.Sent ? $"sent to {d.Channel}{(d.Replayed ? " (already)" : "")}" : $"not sent to {d.Channel}: {d.Error}")) + ".";
+
+    /// <summary>The summary of a result as the activity returned it (a result that does not read as one says so).</summary>
+    public static string SummaryOf(JsonElement result)
+    {
+        try
+        {
+            return Json.AgenticJson.FromElement<NotifyResult>(result) is { Deliveries: not null } read ? read.Summary : "answered without deliveries.";
+        }
+        catch (JsonException)
+        {
+            return "answered with something that is not a notification result.";
+        }
+    }
+}
+
+/// <summary>One channel's notification.</summary>
+/// <param name="Channel">The channel's name.</param>
+/// <param name="Sent">Whether the channel took it (2xx).</param>
+/// <param name="Status">The hook's HTTP status, when it answered.</param>
+/// <param name="Replayed">Whether an earlier attempt had sent it (recorded in the run's audit chain), so it was not sent again.</param>
+/// <param name="Error">Why it was not sent.</param>
+public sealed record NotifyDelivery(string Channel, bool Sent, int? Status, bool Replayed, string? Error);
+
 /// <summary>The activity names both hosts register. <c>nameof</c> keeps them in one place.</summary>
 public static class AgentActivities
 {
@@ -227,6 +282,9 @@ public static class AgentActivities
     /// <summary>Record the run's end in its audit chain and sign a checkpoint over it.</summary>
     public const string Conclude = nameof(Conclude);
 
+    /// <summary>Tell the approvers' channels that a step waits for them (or was escalated to them).</summary>
+    public const string Notify = nameof(Notify);
+
     /// <summary>Every activity a host registers.</summary>
-    public static IReadOnlyList<string> All { get; } = [Perceive, Plan, Gate, Act, Conclude];
+    public static IReadOnlyList<string> All { get; } = [Perceive, Plan, Gate, Act, Conclude, Notify];
 }

@@ -189,6 +189,22 @@ public static class AuditEntries
         }), [AgentWorkflow.Ids.Gate(stepId)]);
     }
 
+    /// <summary>
+    /// A channel was told of an approval wait, escalation or timeout (<paramref name="status"/>), or could not be
+    /// (<paramref name="error"/>): what was sent is kept as its digest.
+    /// </summary>
+    public static AuditEntry Notified(string commandId, string stepId, string kind, string channel, string payloadDigest, int? status, string? error, DateTimeOffset at) =>
+        new($"{commandId}/{channel}", AuditKinds.Notification, at, Data(new JsonObject
+        {
+            ["stepId"] = stepId,
+            ["kind"] = kind,
+            ["channel"] = channel,
+            ["sent"] = error is null,
+            ["status"] = status,
+            ["payloadDigest"] = payloadDigest,
+            ["error"] = error is null ? null : Cap(error),
+        }), [AgentWorkflow.Ids.Gate(stepId)]);
+
     /// <summary>A tool is about to be called; its arguments with every field the tool's schema marks sensitive replaced by its digest.</summary>
     public static AuditEntry ActionStarted(ActInput input, ToolDescriptor tool, IReadOnlyList<string> approvals, DateTimeOffset at)
     {

@@ -53,6 +53,9 @@ public static class AuditKinds
     public const string McpChanged = "mcp.changed";
     /// <summary>An admin purged audit chains past their retention: which, with the length and head each had (control chain).</summary>
     public const string AuditPurged = "audit.purged";
+
+    /// <summary>An approval wait, escalation or timeout was sent to a channel (or could not be).</summary>
+    public const string Notification = "notification";
 }
 
 /// <summary>What a writer appends: an id unique in its chain, a kind, when, the data, and the records it derives from.</summary>

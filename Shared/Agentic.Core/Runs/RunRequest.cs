@@ -54,6 +54,13 @@ public sealed record RunRequest
     /// <summary>The SHA-256 of that version's YAML text, so the run uses exactly the text it was admitted with.</summary>
     public string? AgentHash { get; init; }
 
+    /// <summary>
+    /// The workflow revision the run was admitted under (<see cref="Workflow.AgentWorkflow.Revision"/>); <c>null</c> for
+    /// runs admitted before revisions were recorded (revision 1). The workflow adds commands only to runs of the revision
+    /// that introduced them, so a run in flight replays the history it wrote.
+    /// </summary>
+    public int? Revision { get; init; }
+
     /// <summary>The autonomy the run has, <c>supervised</c> when unset.</summary>
     [JsonIgnore]
     public string EffectiveAutonomy => Autonomy ?? Agents.Autonomy.Supervised;
@@ -205,6 +212,7 @@ public static class RunRequestParser
             Guards = agent!.Guards,
             AgentVersion = agent.Version,
             AgentHash = agent.Hash,
+            Revision = Workflow.AgentWorkflow.Revision,
         };
     }
 

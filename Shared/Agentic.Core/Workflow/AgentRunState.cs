@@ -97,6 +97,9 @@ public sealed record StepState(string StepId, string Tool, JsonElement Arguments
 
     /// <summary>The untrusted sources the proposing model read.</summary>
     public IReadOnlyList<string>? TaintSources { get; init; }
+
+    /// <summary>The approval notifications sent (or given up) for this step, by command id (<c>s2/notify</c>, <c>s2/notify/escalated</c>).</summary>
+    public ImmutableArray<string> Notices { get; init; } = [];
 }
 
 /// <summary>A line of the run's story, for people: perceived, planned, decided, approved, acted, completed.</summary>

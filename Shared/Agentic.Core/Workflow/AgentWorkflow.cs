@@ -83,7 +83,19 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         public static string VerifyFor(int round) => round <= 1 ? Verify : Verify + "." + round.ToString(CultureInfo.InvariantCulture);
         /// <summary>The id of the step that undoes <paramref name="stepId"/>.</summary>
         public static string Undo(string stepId) => UndoPrefix + stepId;
+        /// <summary>The notification that a step waits for approval.</summary>
+        public static string Notify(string stepId) => stepId + "/notify";
+        /// <summary>The notification that a step's approval request was escalated.</summary>
+        public static string EscalatedNotify(string stepId) => stepId + "/notify/escalated";
+        /// <summary>The notification that a step's approval wait timed out (sent when the run concludes).</summary>
+        public static string TimedOutNotify(string stepId) => stepId + "/notify/timed-out";
     }
+
+    /// <summary>
+    /// The revision new runs are admitted under (<see cref="RunRequest.Revision"/>). 2: approval waits notify the
+    /// approvers' channels (<see cref="AgentActivities.Notify"/>).
+    /// </summary>
+    public const int Revision = 2;
 
     /// <summary>Planner step ids: 1 to 64 letters, digits, '.', '_' or '-' (they become parts of keys and URIs).</summary>
     public const int MaxStepIdLength = 64;
@@ -157,12 +169,16 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.AwaitingApproval:
             {
                 var step = state.Steps[state.Current];
-                return
+                WorkflowCommand[] waiting =
                 [
                     new WaitForEvent(Ids.Approval(step.StepId), Ids.ApprovalEvent(step.StepId)),
                     new StartTimer(TimeoutId(step), step.ApprovalDeadline!.Value),
                     deadline,
                 ];
+                // Last, so a run of revision 1 replays the commands it issued; once answered, it is not listed again.
+                return request.Revision >= 2 && !step.Notices.Contains(NotifyId(step))
+                    ? [.. waiting, Read(NotifyId(step), AgentActivities.Notify, NotifyInput(state, step))]
+                    : waiting;
             }
             case RunPhase.Acting:
             {
@@ -196,12 +212,27 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         {
             RunTerminated t => End(state, t.At, RunPhase.Terminated, $"Terminated by {t.By}: {t.Reason}"),
             TimerFired { CommandId: Ids.Deadline } t => End(state, t.At, RunPhase.Failed, $"Deadline exceeded: the run did not finish within {Format(state.Request.Deadline)}."),
+            ActivityCompleted c when IsNotice(state, c.CommandId) => OnNotified(state, c.CommandId, c.At, NotifyResult.SummaryOf(c.Result)),
+            ActivityFailed f when IsNotice(state, f.CommandId) => OnNotified(state, f.CommandId, f.At, $"could not be sent: {f.ErrorType}: {f.Message}"),
             ActivityFailed f when IsExpected(state, f.CommandId) => OnActivityFailed(state, f),
             ActivityCompleted c when IsExpected(state, c.CommandId) => OnActivityCompleted(state, c),
             EventRaised e when state.Phase == RunPhase.AwaitingApproval && e.Name == Ids.ApprovalEvent(state.Steps[state.Current].StepId) => OnApproval(state, e),
             TimerFired t when state.Phase == RunPhase.AwaitingApproval && t.CommandId == TimeoutId(state.Steps[state.Current]) => OnApprovalTimeout(state, t),
             _ => state, // stale or duplicate: not outstanding in this state
         };
+    }
+
+    // The answer to the notification the current approval wait issued.
+    private static bool IsNotice(AgentRunState state, string commandId) =>
+        state.Phase == RunPhase.AwaitingApproval && state.Steps[state.Current] is var step && commandId == NotifyId(step) && !step.Notices.Contains(commandId);
+
+    // A notification's outcome goes into the run's log; the wait goes on either way (a channel that can not be reached
+    // delays no decision: the inbox lists the step regardless).
+    private static AgentRunState OnNotified(AgentRunState state, string commandId, DateTimeOffset at, string summary)
+    {
+        var step = state.Steps[state.Current];
+        return WithStep(state with { UpdatedAt = at, Log = state.Log.Add(new(at, "notified", $"Approval {(step.Escalated ? "escalation" : "request")} for {step.StepId} ({step.Tool}): {summary}", step.StepId)) },
+            step with { Notices = step.Notices.Add(commandId) });
     }
 
     private static bool IsExpected(AgentRunState state, string commandId) => state.Phase switch
@@ -213,6 +244,28 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
         RunPhase.Verifying => commandId == Ids.VerifyFor(state.Plans),
         _ => false,
     };
+
+    private static string NotifyId(StepState step) =>
+        step.Escalated ? Ids.EscalatedNotify(step.StepId) : Ids.Notify(step.StepId);
+
+    /// <summary>
+    /// For a run of revision 2 or later that ended because an approval wait timed out: the notification of it.
+    /// </summary>
+    public static NotifyInput? TimedOutNotice(AgentRunState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Request.Revision is not >= 2
+            || state.Steps.FirstOrDefault(s => s.Status == StepStatus.Rejected && s.Approval is null && s.Decision is { Effect: GateEffect.RequireApproval } && s.ApprovalDeadline is not null) is not { } step)
+        {
+            return null;
+        }
+        return NotifyInput(state, step) with { Kind = NotifyKinds.TimedOut };
+    }
+
+    private static NotifyInput NotifyInput(AgentRunState state, StepState step) => new(
+        state.RunId, step.StepId, step.Escalated ? NotifyKinds.Escalated : NotifyKinds.Requested, state.Request.Agent, state.Request.Principal,
+        state.Request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.RequiredRole ?? step.Decision!.ApproverRole ?? "",
+        step.Decision!.Quorum, step.ApprovalDeadline!.Value, [.. step.Approvals.Select(a => a.Approver)]);
 
     private static string TimeoutId(StepState step) =>
         step.Escalated ? Ids.EscalatedApprovalTimeout(step.StepId) : Ids.ApprovalTimeout(step.StepId);

@@ -13,7 +13,7 @@ namespace Agentic.Runtime.Tests.Infrastructure;
 /// <summary>
 /// A real MCP server built with the SDK (ModelContextProtocol.AspNetCore), serving streamable HTTP on 127.0.0.1 and a free
 /// port at <c>/mcp</c>. It announces three tools whose descriptions a test can change while it runs (a poisoned or updated
-/// server), counts every call, and records the headers and <c>_meta</c> of each request:
+/// server), counts every listing and call, and records the headers and <c>_meta</c> of each request:
 /// <list type="bullet">
 /// <item><c>echo</c> <c>{message}</c>: answers the message;</item>
 /// <item><c>deploy</c> <c>{service}</c>: a side effect, counted per service;</item>
@@ -42,6 +42,11 @@ internal sealed class TestMcpServer : IAsyncDisposable
         ["deploy"] = "Deploys a service.",
         ["whoami"] = "Tells who the caller is.",
     };
+
+    /// <summary>How many times a client listed the tools.</summary>
+    public int Lists => Volatile.Read(ref _lists);
+
+    private int _lists;
 
     /// <summary>Calls by tool.</summary>
     public ConcurrentDictionary<string, int> Calls { get; } = new(StringComparer.Ordinal);
@@ -75,7 +80,13 @@ internal sealed class TestMcpServer : IAsyncDisposable
         return server;
     }
 
-    private ListToolsResult List() => new()
+    private ListToolsResult List()
+    {
+        Interlocked.Increment(ref _lists);
+        return Listed();
+    }
+
+    private ListToolsResult Listed() => new()
     {
         Tools =
         [

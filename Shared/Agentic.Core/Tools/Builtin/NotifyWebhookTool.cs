@@ -26,6 +26,9 @@ public sealed partial class NotifyOptions
     /// <summary>The channels, by name (case-insensitive, like configuration keys).</summary>
     public IDictionary<string, NotifyChannel> Channels { get; } = new Dictionary<string, NotifyChannel>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Who hears of approval waits, escalations and timeouts.</summary>
+    public ApprovalNotifyOptions Approvals { get; } = new();
+
     /// <summary>The options <paramref name="configuration"/> describes at <see cref="Section"/>.</summary>
     public static NotifyOptions FromConfiguration(IConfiguration configuration)
     {
@@ -67,6 +70,18 @@ public sealed partial class NotifyOptions
                 problems.Add($"{path}:Secret: secrets are not sent over plain http; use https, or set {path}:AllowSecretsOverHttp to true.");
             }
         }
+        for (var i = 0; i < Approvals.Channels.Count; i++)
+        {
+            if (!Channels.ContainsKey(Approvals.Channels[i]))
+            {
+                problems.Add($"{Section}:Approvals:Channels:{i}: '{Approvals.Channels[i]}' is not a configured channel ({Section}:Channels:{Approvals.Channels[i]}:Url).");
+            }
+        }
+        if (Approvals.InboxUrl is { } inbox
+            && (!Uri.TryCreate(inbox, UriKind.Absolute, out var link) || (link.Scheme != Uri.UriSchemeHttp && link.Scheme != Uri.UriSchemeHttps) || link.UserInfo.Length > 0 || link.Query.Length > 0 || link.Fragment.Length > 0))
+        {
+            problems.Add($"{Section}:Approvals:InboxUrl: an absolute http or https URL without credentials, query or fragment is required (the dashboard's address).");
+        }
         return problems;
     }
 
@@ -93,6 +108,121 @@ public sealed class NotifyChannel
 
     /// <summary>Whether <see cref="Secret"/> may travel over a plain <c>http</c> URL (refused at start without it).</summary>
     public bool AllowSecretsOverHttp { get; set; }
+}
+
+/// <summary>
+/// Who hears of approvals: <c>Agentic:Notify:Approvals:Channels:0</c> names a configured channel, and
+/// <c>Agentic:Notify:Approvals:InboxUrl</c> is the dashboard's address, which each notification links to.
+/// </summary>
+public sealed class ApprovalNotifyOptions
+{
+    /// <summary>The channels (names under <c>Agentic:Notify:Channels</c>) told of every approval wait, escalation and timeout.</summary>
+    public IList<string> Channels { get; } = [];
+
+    /// <summary>The dashboard's address (<c>https://agentic.example.com/</c>); a notification links to the step in its inbox.</summary>
+    public string? InboxUrl { get; set; }
+
+    /// <summary>The inbox address of one step, or <c>null</c> without <see cref="InboxUrl"/>.</summary>
+    public string? Link(string runId, string stepId) => InboxUrl is null ? null
+        : $"{InboxUrl.TrimEnd('/')}/#/approvals?run={Uri.EscapeDataString(runId)}&step={Uri.EscapeDataString(stepId)}";
+}
+
+/// <summary>
+/// Posts JSON to the configured channels: the channel's URL, its secret header (rendered from the secret the caller
+/// resolved), an <c>Idempotency-Key</c>, through the egress client's address checks (private only where the channel
+/// allows, metadata never), no redirects. Errors carry the status and a digest of the answer, never its body, and never
+/// the secret.
+/// </summary>
+public sealed class WebhookChannels
+{
+    private readonly IReadOnlyDictionary<string, (Uri Url, NotifyChannel Channel, SecretTemplate? Secret)> _channels;
+    private readonly EgressClient _client;
+
+    /// <summary>The channels of <paramref name="options"/> (which must be valid), posting through <paramref name="client"/>.</summary>
+    public WebhookChannels(NotifyOptions options, EgressClient client)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(client);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("The notification channels are not valid: " + string.Join(" ", problems), nameof(options));
+        }
+        _client = client;
+        _channels = options.Channels.ToDictionary(
+            c => c.Key,
+            c => (new Uri(c.Value.Url), c.Value, c.Value.Secret is null ? null : SecretTemplate.Parse(c.Value.Secret)),
+            StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The secret names the channels send, sorted.</summary>
+    public IReadOnlyList<string> SecretNames =>
+        [.. _channels.Values.Where(c => c.Secret is not null).Select(c => c.Secret!.Secret).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+
+    /// <summary>The secret the channel <paramref name="name"/> sends, if any.</summary>
+    public string? SecretOf(string name) => _channels.TryGetValue(name, out var c) ? c.Secret?.Secret : null;
+
+    /// <summary>Whether a channel called <paramref name="name"/> is configured.</summary>
+    public bool Contains(string name) => _channels.ContainsKey(name);
+
+    /// <summary>
+    /// Posts <paramref name="payload"/> (JSON) to the channel <paramref name="name"/> within <paramref name="timeout"/> and
+    /// answers the hook's 2xx status; throws <see cref="ToolException"/> (retryable for timeouts, 5xx and 429) otherwise.
+    /// <paramref name="secrets"/> holds the channel's secret by name, if it has one; <paramref name="what"/> names the
+    /// sender in errors.
+    /// </summary>
+    public async Task<int> PostAsync(string what, string name, string payload, string idempotencyKey, IReadOnlyDictionary<string, string> secrets, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        if (!_channels.TryGetValue(name, out var channel))
+        {
+            throw new ToolException($"{what}: no channel named '{name}' is configured ({NotifyOptions.Section}:Channels:{name}:Url).", retryable: false);
+        }
+        var redactor = new Redactor(secrets.Values);
+        using var request = new HttpRequestMessage(HttpMethod.Post, channel.Url)
+        {
+            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        if (channel.Secret is { } template)
+        {
+            if (!secrets.TryGetValue(template.Secret, out var secret))
+            {
+                throw new ToolException($"{what} was not given the secret '{template.Secret}' the channel '{name}' needs.", retryable: false);
+            }
+            if (secret.Any(char.IsControl))
+            {
+                throw new ToolException($"The secret '{template.Secret}' contains control characters and can not be sent as a header.", retryable: false);
+            }
+            request.Headers.TryAddWithoutValidation(channel.Channel.SecretHeader!, template.Render(secret));
+        }
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        HttpResponseMessage sent;
+        try
+        {
+            sent = await _client.SendAsync(request, channel.Channel.AllowPrivate, bounded.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ToolException($"{what} timed out after {timeout.TotalSeconds:0.#} s.", retryable: true);
+        }
+        catch (ToolException ex)
+        {
+            throw new ToolException(redactor.Redact($"{what} could not post to the channel '{name}': {ex.Message}."), ex.Retryable);
+        }
+        using var response = sent;
+        var status = (int)response.StatusCode;
+        if (status is < 200 or > 299)
+        {
+            // The status and a digest, never the hook's body.
+            var failure = await HttpBodies.DescribeFailureAsync(response, bounded.Token);
+            var redirect = status is >= 300 and < 400 ? ", a redirect, which is not followed" : "";
+            throw new ToolException(redactor.Redact($"{what}: the channel '{name}' {failure}{redirect}"), HttpBodies.IsRetryable(response.StatusCode));
+        }
+        return status;
+    }
 }
 
 /// <summary>Validates <see cref="NotifyOptions"/> when the host starts.</summary>
@@ -144,25 +274,13 @@ public sealed class NotifyWebhookTool : ITool
 
     private static readonly string[] Severities = ["info", "warning", "critical"];
 
-    private readonly IReadOnlyDictionary<string, (Uri Url, NotifyChannel Channel, SecretTemplate? Secret)> _channels;
-    private readonly EgressClient _client;
+    private readonly WebhookChannels _channels;
 
     /// <summary>The tool over the channels of <paramref name="options"/>, posting through <paramref name="client"/>.</summary>
     public NotifyWebhookTool(NotifyOptions options, EgressClient client)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(client);
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("The notification channels are not valid: " + string.Join(" ", problems), nameof(options));
-        }
-        _client = client;
-        _channels = options.Channels.ToDictionary(
-            c => c.Key,
-            c => (new Uri(c.Value.Url), c.Value, c.Value.Secret is null ? null : SecretTemplate.Parse(c.Value.Secret)),
-            StringComparer.OrdinalIgnoreCase);
-        var secrets = _channels.Values.Where(c => c.Secret is not null).Select(c => c.Secret!.Secret).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        _channels = new WebhookChannels(options, client);
+        var secrets = _channels.SecretNames;
         Descriptor = new(Name, "1.0.0",
             "Posts a message to a configured webhook channel (Agentic:Notify:Channels); repeated calls carry the same Idempotency-Key.",
             RiskLevel.Low, SideEffect.Irreversible, Idempotent: true, TimeSpan.FromSeconds(10), 4 * 1024)
@@ -182,53 +300,16 @@ public sealed class NotifyWebhookTool : ITool
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var (name, message, severity) = Parse(invocation.Arguments);
-        if (!_channels.TryGetValue(name, out var channel))
+        if (!_channels.Contains(name))
         {
             throw new ToolException($"{Name}: no channel named '{name}' is configured ({NotifyOptions.Section}:Channels:{name}:Url).", retryable: false);
         }
-        var redactor = new Redactor(invocation.Secrets.Values);
+        if (_channels.SecretOf(name) is { } secret && !invocation.Secrets.ContainsKey(secret))
+        {
+            throw new ToolException($"{Name} was not given the secret '{secret}' the channel '{name}' needs; call it through the tool executor.", retryable: false);
+        }
         var payload = JsonSerializer.Serialize(new { runId = invocation.RunId, stepId = invocation.StepId, channel = name, severity, message }, AgenticJson.Options);
-        using var request = new HttpRequestMessage(HttpMethod.Post, channel.Url)
-        {
-            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Idempotency-Key", invocation.IdempotencyKey);
-        if (channel.Secret is { } template)
-        {
-            if (!invocation.Secrets.TryGetValue(template.Secret, out var secret))
-            {
-                throw new ToolException($"{Name} was not given the secret '{template.Secret}' the channel '{name}' needs; call it through the tool executor.", retryable: false);
-            }
-            if (secret.Any(char.IsControl))
-            {
-                throw new ToolException($"The secret '{template.Secret}' contains control characters and can not be sent as a header.", retryable: false);
-            }
-            request.Headers.TryAddWithoutValidation(channel.Channel.SecretHeader!, template.Render(secret));
-        }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Descriptor.Timeout);
-        HttpResponseMessage sent;
-        try
-        {
-            sent = await _client.SendAsync(request, channel.Channel.AllowPrivate, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new ToolException($"{Name} timed out after {Descriptor.Timeout.TotalSeconds:0.#} s.", retryable: true);
-        }
-        catch (ToolException ex)
-        {
-            throw new ToolException(redactor.Redact($"{Name} could not post to the channel '{name}': {ex.Message}."), ex.Retryable);
-        }
-        using var response = sent;
-        var status = (int)response.StatusCode;
-        if (status is < 200 or > 299)
-        {
-            // The status and a digest, never the hook's body.
-            var failure = await HttpBodies.DescribeFailureAsync(response, timeout.Token);
-            var what = status is >= 300 and < 400 ? ", a redirect, which is not followed" : "";
-            throw new ToolException(redactor.Redact($"{Name}: the channel '{name}' {failure}{what}"), HttpBodies.IsRetryable(response.StatusCode));
-        }
+        var status = await _channels.PostAsync(Name, name, payload, invocation.IdempotencyKey, invocation.Secrets, Descriptor.Timeout, cancellationToken);
         var output = JsonSerializer.SerializeToElement(new { channel = name, status, delivered = true }, AgenticJson.Options);
         return new ToolOutcome(status, $"notified {name} ({severity})", output);
     }

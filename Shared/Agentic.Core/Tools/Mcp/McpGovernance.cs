@@ -35,10 +35,10 @@ public enum McpPinOutcome
 
 /// <summary>
 /// Pinning against tool poisoning. A tool's announcement (name, description, input schema, <see cref="McpAnnouncement.Hash"/>)
-/// runs only while it equals the pin an admin made: the gate asks the server what it announces now and refuses an unpinned
+/// runs only while it equals the pin an admin made: the planner, the gate and the act activity each ask what the server
+/// announces (from a listing at most <see cref="McpServerOptions.AnnouncementMaxAgeSeconds"/> old) and refuse an unpinned
 /// tool (<c>mcp-unpinned:{tool}</c>) or one announced differently (<c>mcp-changed:{tool}</c>, with the difference appended to
-/// the control chain), and the act activity asks again before the call. A server that can not be asked fails the gate
-/// closed. When the pinned announcement is not the one the tool's descriptor was made from (an admin pinned a new one),
+/// the control chain). A server that can not be asked fails the gate closed. A pin is made against a fresh listing. When the pinned announcement is not the one the tool's descriptor was made from (an admin pinned a new one),
 /// the descriptor follows it and the registry compiles it again.
 /// </summary>
 public sealed class McpGovernance(Lazy<IMcpPinStore> pins, AuditLog audit, TimeProvider clock) : IToolGuard
@@ -132,7 +132,8 @@ public sealed class McpGovernance(Lazy<IMcpPinStore> pins, AuditLog audit, TimeP
         {
             return (McpPinOutcome.UnknownTool, null, null);
         }
-        var live = await mcp.Server.AnnouncementAsync(mcp.RemoteName, cancellationToken);
+        // Afresh: the pin must name what the server announces now, not what it announced a moment ago.
+        var live = (await mcp.Server.ListAsync(cancellationToken)).FirstOrDefault(a => string.Equals(a.Tool, mcp.RemoteName, StringComparison.Ordinal));
         if (live is null || !string.Equals(live.Hash, hash, StringComparison.Ordinal))
         {
             return (McpPinOutcome.Conflict, null, live);

@@ -75,6 +75,12 @@ public sealed partial class McpServerOptions
     /// <summary>How long connecting and listing tools may take, in seconds (1 to 300, default 30).</summary>
     public int ConnectTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// How long one listing of the server's tools answers the pin checks of plans, gates and calls, in seconds (0 to 60,
+    /// default 5; 0 lists before every check). A server that changes an announcement is refused at most this long after.
+    /// </summary>
+    public int AnnouncementMaxAgeSeconds { get; set; } = 5;
+
     /// <summary>The classification of the server's tools, by the tool's name as the server announces it.</summary>
     public IDictionary<string, McpToolOptions> Tools { get; } = new Dictionary<string, McpToolOptions>(StringComparer.Ordinal);
 
@@ -146,6 +152,10 @@ public sealed partial class McpServerOptions
         if (ConnectTimeoutSeconds is < 1 or > 300)
         {
             problems.Add($"{path}:ConnectTimeoutSeconds: {ConnectTimeoutSeconds} is not 1 to 300.");
+        }
+        if (AnnouncementMaxAgeSeconds is < 0 or > 60)
+        {
+            problems.Add($"{path}:AnnouncementMaxAgeSeconds: {AnnouncementMaxAgeSeconds} is not 0 to 60.");
         }
         foreach (var (tool, options) in Tools)
         {

@@ -16,6 +16,13 @@ namespace Agentic.Core.Tools.Mcp;
 /// server is reached through the egress rules and the <see cref="EgressClient"/> (<see cref="McpEgressHandler"/>), with
 /// only <see cref="McpServerOptions.SecretHeaders"/> added.
 /// </summary>
+/// <remarks>
+/// The pin checks of a step's plan, gate and act read what the server announces through <see cref="AnnouncementAsync"/>,
+/// which answers from one listing for <see cref="McpServerOptions.AnnouncementMaxAgeSeconds"/> (concurrent checks share
+/// the listing in flight). A listing is forgotten when the session ends and when the server says its tools changed
+/// (<c>notifications/tools/list_changed</c>); a failed listing is never reused. Pinning and the admin's status view always
+/// list afresh (<see cref="ListAsync"/>).
+/// </remarks>
 public sealed class McpServerConnection : IAsyncDisposable
 {
     /// <summary>The key under <c>_meta</c> of every call that carries the step's idempotency key (<c>{run}/{step}</c>).</summary>
@@ -26,12 +33,17 @@ public sealed class McpServerConnection : IAsyncDisposable
     private readonly EgressPolicy _egress;
     private readonly EgressClient _client;
     private readonly ILoggerFactory? _loggers;
+    private readonly TimeProvider _clock;
     private readonly SemaphoreSlim _connect = new(1, 1);
+    private readonly Lock _listing = new();
     private McpClient? _session;
+    // The newest listing (in flight or done) and when it was asked for.
+    private (long At, Task<IReadOnlyList<McpAnnouncement>> Tools)? _recent;
     private int _disposed;
 
     /// <summary>A connection to the server <paramref name="name"/>, not opened yet.</summary>
-    public McpServerConnection(string name, McpServerOptions options, ISecretProvider secrets, EgressPolicy egress, EgressClient client, ILoggerFactory? loggers = null)
+    public McpServerConnection(string name, McpServerOptions options, ISecretProvider secrets, EgressPolicy egress, EgressClient client, ILoggerFactory? loggers = null,
+        TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Name = name;
@@ -40,6 +52,7 @@ public sealed class McpServerConnection : IAsyncDisposable
         _egress = egress;
         _client = client;
         _loggers = loggers;
+        _clock = clock ?? TimeProvider.System;
     }
 
     /// <summary>The configured server name.</summary>
@@ -49,13 +62,60 @@ public sealed class McpServerConnection : IAsyncDisposable
     public McpServerOptions Options => _options;
 
     /// <summary>
-    /// Every tool the server announces now, in its order (all pages). Bounded by <see cref="McpServerOptions.ConnectTimeoutSeconds"/>;
-    /// throws when the server can not be reached or answers with an error.
+    /// Every tool the server announces now, in its order (all pages), asked for afresh. Bounded by
+    /// <see cref="McpServerOptions.ConnectTimeoutSeconds"/>; throws when the server can not be reached or answers with an error.
     /// </summary>
-    public async Task<IReadOnlyList<McpAnnouncement>> ListAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<McpAnnouncement>> ListAsync(CancellationToken cancellationToken) => ListingAsync(reuse: false, cancellationToken);
+
+    /// <summary>
+    /// What the server announces for <paramref name="tool"/>, from a listing at most
+    /// <see cref="McpServerOptions.AnnouncementMaxAgeSeconds"/> old (or in flight), or <c>null</c> when it does not announce it.
+    /// </summary>
+    public async Task<McpAnnouncement?> AnnouncementAsync(string tool, CancellationToken cancellationToken) =>
+        (await RecentAsync(cancellationToken)).FirstOrDefault(t => string.Equals(t.Tool, tool, StringComparison.Ordinal));
+
+    private Task<IReadOnlyList<McpAnnouncement>> RecentAsync(CancellationToken cancellationToken) => ListingAsync(reuse: true, cancellationToken);
+
+    private Task<IReadOnlyList<McpAnnouncement>> ListingAsync(bool reuse, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds));
+        var maxAge = TimeSpan.FromSeconds(_options.AnnouncementMaxAgeSeconds);
+        Task<Task<IReadOnlyList<McpAnnouncement>>>? start = null;
+        Task<IReadOnlyList<McpAnnouncement>> listing;
+        lock (_listing)
+        {
+            if (reuse && _recent is { } recent
+                && (!recent.Tools.IsCompleted || (recent.Tools.IsCompletedSuccessfully && _clock.GetElapsedTime(recent.At) < maxAge)))
+            {
+                listing = recent.Tools;
+            }
+            else
+            {
+                // Started once the lock is released: opening a session takes other locks.
+                start = new Task<Task<IReadOnlyList<McpAnnouncement>>>(ListNowAsync);
+                listing = start.Unwrap();
+                _recent = (_clock.GetTimestamp(), listing);
+            }
+        }
+        start?.Start(TaskScheduler.Default);
+        return listing.WaitAsync(cancellationToken);
+    }
+
+    // Forgets a listing that is done (a listing in flight may be the one that opened the session, and is still new).
+    private void ForgetListed(bool inFlightToo = false)
+    {
+        lock (_listing)
+        {
+            if (_recent is { } recent && (inFlightToo || recent.Tools.IsCompleted))
+            {
+                _recent = null;
+            }
+        }
+    }
+
+    // Not bound to one caller's cancellation, since several may share it: the connect timeout bounds it.
+    private async Task<IReadOnlyList<McpAnnouncement>> ListNowAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds), _clock);
         return await WithSessionAsync(async session =>
         {
             var tools = new List<McpAnnouncement>();
@@ -70,10 +130,6 @@ public sealed class McpServerConnection : IAsyncDisposable
             return (IReadOnlyList<McpAnnouncement>)tools;
         }, timeout.Token);
     }
-
-    /// <summary>What the server announces for <paramref name="tool"/> now, or <c>null</c> when it no longer announces it.</summary>
-    public async Task<McpAnnouncement?> AnnouncementAsync(string tool, CancellationToken cancellationToken) =>
-        (await ListAsync(cancellationToken)).FirstOrDefault(t => string.Equals(t.Tool, tool, StringComparison.Ordinal));
 
     /// <summary>Calls <paramref name="tool"/> with <paramref name="arguments"/> (a JSON object).</summary>
     public Task<CallToolResult> CallAsync(string tool, JsonElement arguments, string idempotencyKey, CancellationToken cancellationToken)
@@ -139,6 +195,8 @@ public sealed class McpServerConnection : IAsyncDisposable
             }
             if (_session is { } ended)
             {
+                // A new session may be a new process that announces otherwise.
+                ForgetListed();
                 _session = null;
                 await ended.DisposeAsync();
             }
@@ -149,6 +207,12 @@ public sealed class McpServerConnection : IAsyncDisposable
             {
                 ClientInfo = new Implementation { Name = "agentic", Version = typeof(McpServerConnection).Assembly.GetName().Version?.ToString() ?? "1.0.0" },
             }, _loggers, timeout.Token);
+            // A server that says its tools changed is listed again.
+            _session.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+            {
+                ForgetListed(inFlightToo: true);
+                return ValueTask.CompletedTask;
+            });
             return _session;
         }
         finally
@@ -165,6 +229,7 @@ public sealed class McpServerConnection : IAsyncDisposable
             if (ReferenceEquals(_session, session))
             {
                 _session = null;
+                ForgetListed();
             }
         }
         finally

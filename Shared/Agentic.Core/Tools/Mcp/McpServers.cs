@@ -16,13 +16,13 @@ public sealed partial class McpServers : IAsyncDisposable, IDisposable
     private readonly ILogger _logger;
 
     /// <summary>Connections (not opened yet) to every server in <paramref name="options"/>.</summary>
-    public McpServers(McpOptions options, ISecretProvider secrets, EgressPolicy egress, EgressClient client, ILoggerFactory? loggers = null)
+    public McpServers(McpOptions options, ISecretProvider secrets, EgressPolicy egress, EgressClient client, ILoggerFactory? loggers = null, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger<McpServers>();
         Connections = [.. options.Servers.OrderBy(s => s.Key, StringComparer.Ordinal)
-            .Select(s => new McpServerConnection(s.Key, s.Value, secrets, egress, client, loggers))];
+            .Select(s => new McpServerConnection(s.Key, s.Value, secrets, egress, client, loggers, clock))];
     }
 
     /// <summary>One connection per configured server, by name.</summary>
