@@ -7,12 +7,12 @@ using Microsoft.Azure.Functions.Worker;
 namespace Agentic.Functions;
 
 // The dashboard and the caller's own identity, with the local host's handlers (DashboardApi, MeApi).
-public sealed class DashboardTriggers(RunAdmission admission)
+public sealed class DashboardTriggers(RunAdmissions admissions)
 {
     [Function(nameof(Me))]
     public Task<IActionResult> Me(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "me")] HttpRequest req) =>
-        SharedHttp.RunAsync(req, r => Task.FromResult(MeApi.Me(r, admission)));
+        SharedHttp.RunAsync(req, r => Task.FromResult(MeApi.Me(r, admissions)));
 
     // The dashboard's static assets at /api/dashboard/ (the Functions host puts every route under /api). A browser loads a
     // page and its scripts without custom headers, so this one function takes no function key: App Service authentication

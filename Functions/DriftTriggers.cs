@@ -8,7 +8,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Agentic.Functions;
 
 // An agent's planning drift (operators and admins), with the local host's route and answer (Agentic.Runtime.Http.DriftApi).
-public sealed class DriftTriggers(AgentCatalog agents, IDriftStore drift, TimeProvider clock)
+public sealed class DriftTriggers(IAgentCatalogProvider agents, IDriftStore drift, TimeProvider clock)
 {
     [Function(nameof(AgentDrift))]
     public Task<IActionResult> AgentDrift(

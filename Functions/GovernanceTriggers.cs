@@ -1,4 +1,5 @@
 using Agentic.Core.Agents;
+using Agentic.Core.Agents.Lifecycle;
 using Agentic.Core.Governance;
 using Agentic.Core.Policy.Lifecycle;
 using Agentic.Core.Tools;
@@ -15,7 +16,7 @@ namespace Agentic.Functions;
 
 // Kill switches and quarantines (admin only), with the local host's routes and answers: every trigger hands the request
 // to the handler the local host maps (Agentic.Runtime.Http.ControlsApi), so the rules, bodies and problems are one code.
-public sealed class ControlTriggers(IControlStore store, AgentCatalog agents, ToolRegistry tools)
+public sealed class ControlTriggers(IControlStore store, IAgentCatalogProvider agents, ToolRegistry tools)
 {
     [Function(nameof(ListControls))]
     public Task<IActionResult> ListControls(
@@ -110,6 +111,41 @@ public sealed class PolicyTriggers(IPolicyStore store, IDecisionLog log)
     public Task<IActionResult> SimulatePolicy(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "policies/simulate")] HttpRequest req, CancellationToken cancellationToken) =>
         SharedHttp.RunAsync(req, r => PoliciesApi.SimulateAsync(r, log, cancellationToken));
+}
+
+// The agents offered and their lifecycle, with the local host's routes and answers (Agentic.Runtime.Http.AgentsApi): reading
+// needs an identified caller, every change the admin role.
+public sealed class AgentTriggers(IAgentStore store, IAgentCatalogProvider agents, AgentCatalog shipped, AgentChecks checks)
+{
+    [Function(nameof(ListAgents))]
+    public Task<IActionResult> ListAgents(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.ListAsync(r, agents, cancellationToken));
+
+    [Function(nameof(ListAgentVersions))]
+    public Task<IActionResult> ListAgentVersions(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents/{name}/versions")] HttpRequest req, string name, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.VersionsAsync(name, r, store, agents, cancellationToken));
+
+    [Function(nameof(AgentHistory))]
+    public Task<IActionResult> AgentHistory(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents/{name}/history")] HttpRequest req, string name, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.HistoryAsync(name, r, store, cancellationToken));
+
+    [Function(nameof(SaveAgent))]
+    public Task<IActionResult> SaveAgent(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents")] HttpRequest req, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.SaveAsync(r, store, shipped, checks, cancellationToken));
+
+    [Function(nameof(ActivateAgent))]
+    public Task<IActionResult> ActivateAgent(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents/{name}/{version}/activate")] HttpRequest req, string name, string version, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.ActivateAsync(name, version, r, store, shipped, checks, cancellationToken));
+
+    [Function(nameof(DeactivateAgent))]
+    public Task<IActionResult> DeactivateAgent(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents/{name}/deactivate")] HttpRequest req, string name, CancellationToken cancellationToken) =>
+        SharedHttp.RunAsync(req, r => AgentsApi.DeactivateAsync(name, r, store, shipped, cancellationToken));
 }
 
 // What every HTTP trigger does around its handler, written once.

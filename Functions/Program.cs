@@ -43,9 +43,11 @@ builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Functi
 builder.Services.AddAgenticCore(builder.Configuration["Agentic:Policy:Path"]);
 builder.Services.AddAgenticAzureStorage(builder.Configuration);
 builder.Services.AddAgenticPolicyStore(builder.Configuration);
+// The agents offered: the shipped ones, and those admins upload and activate, refreshed from the agent store.
+builder.Services.AddAgenticAgentStore(builder.Configuration);
 // The orchestrator and the activity runner, the code the local host runs on its engine.
 builder.Services.AddAgenticWorkflow();
-// The ledger, controls and policies tables, created ahead of the policy bootstrap and the worker if infra did not.
+// The ledger, controls, policies and agents tables, created ahead of the policy bootstrap and the worker if infra did not.
 builder.Services.AddAgenticStorageTables();
 
 builder.Build().Run();

@@ -8,11 +8,11 @@ namespace Agentic.Functions;
 
 // Creates the tables this host writes when infra did not (func start against Azurite, an account made by hand): the ledger
 // (decisions, approvals, idempotency; without it every gate call fails closed), the controls, the MCP pins, the monitors, the
-// policies and the planning drift. The local
+// policies, the agents and the planning drift. The local
 // runner does the same in RunnerService. While storage is unreachable it retries every second and the host does not start.
 public sealed class StorageTablesService(
-    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableMcpPinStore pins, TableMonitorStore monitors, TableAuditStore audit, TableDriftStore drift,
-    BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
+    TableGovernanceStore ledger, TableControlStore controls, TablePolicyStore policies, TableAgentStore agents, TableMcpPinStore pins, TableMonitorStore monitors,
+    TableAuditStore audit, TableDriftStore drift, BlobCheckpointStore checkpoints, ILogger<StorageTablesService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -23,6 +23,7 @@ public sealed class StorageTablesService(
                 await ledger.Table.CreateIfNotExistsAsync(cancellationToken);
                 await controls.Table.CreateIfNotExistsAsync(cancellationToken);
                 await policies.Table.CreateIfNotExistsAsync(cancellationToken);
+                await agents.Table.CreateIfNotExistsAsync(cancellationToken);
                 await pins.Table.CreateIfNotExistsAsync(cancellationToken);
                 await monitors.Table.CreateIfNotExistsAsync(cancellationToken);
                 await audit.Table.CreateIfNotExistsAsync(cancellationToken);

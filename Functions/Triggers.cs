@@ -1,4 +1,3 @@
-using Agentic.Core.Agents;
 using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Runs;
@@ -24,7 +23,7 @@ namespace Agentic.Functions;
 // Identity: every trigger runs inside SharedHttp.RunAsync, which authenticates the caller the way the local host does
 // (RequestGuard): bearer tokens, and App Service authentication's principal only while that is on. The function key the
 // platform checks says nothing about who calls.
-public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers, RunAdmission admission,
+public sealed class RunTriggers(ToolRegistry tools, IDecisionStore decisions, AuditLog audit, TimeProvider clock, ILoggerFactory loggers, RunAdmissions admissions,
     AgenticHealth health, AgenticApiDocument document)
 {
     public const string RunQueue = Agentic.Runtime.RunRequestListener.QueueName;
@@ -64,7 +63,7 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "runs")] HttpRequest req,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        SharedHttp.RunAsync(req, async r => await RunsApi.SubmitAsync(r, Runs(client), admission, cancellationToken));
+        SharedHttp.RunAsync(req, async r => await RunsApi.SubmitAsync(r, Runs(client), admissions, cancellationToken));
 
     [Function(nameof(GetRun))]
     public Task<IActionResult> GetRun(
@@ -91,11 +90,6 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         CancellationToken cancellationToken) =>
         SharedHttp.RunAsync(req, r => RunsApi.TerminateAsync(id, r, Runs(client), cancellationToken));
 
-    [Function(nameof(ListAgents))]
-    public Task<IActionResult> ListAgents(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agents")] HttpRequest req) =>
-        SharedHttp.RunAsync(req, r => Task.FromResult(RunsApi.ListAgents(r, agents)));
-
     [Function(nameof(ListTools))]
     public Task<IActionResult> ListTools(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "tools")] HttpRequest req) =>
@@ -110,6 +104,8 @@ public sealed class RunTriggers(AgentCatalog agents, ToolRegistry tools, IDecisi
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        // Against the agents offered now; a catalog that can not be read throws, and the message is delivered again.
+        var admission = await admissions.CurrentAsync(cancellationToken);
         RunRequest request;
         try
         {

@@ -66,6 +66,8 @@ internal static class LocalHostApp
         builder.Services.AddAgenticTelemetry(builder.Configuration, TelemetryHost.Local);
         // The policy store decides what the gate enforces: the configured (or shipped) policy is stored and activated at start.
         builder.Services.AddAgenticPolicyStore(builder.Configuration);
+        // The agents offered: the shipped ones, and those admins upload and activate, refreshed from the agent store.
+        builder.Services.AddAgenticAgentStore(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         var app = builder.Build();

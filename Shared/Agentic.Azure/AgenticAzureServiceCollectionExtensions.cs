@@ -38,6 +38,9 @@ public static class AgenticAzureServiceCollectionExtensions
         // Policy versions, the active set and the decisions across runs (the policy API and `agentic policy simulate`).
         services.TryAddSingleton<TablePolicyStore>();
         services.TryAddSingleton<Agentic.Core.Policy.Lifecycle.IPolicyStore>(sp => new AuditedPolicyStore(sp.GetRequiredService<TablePolicyStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
+        // Agent versions and the uploaded agents in the offer (the agents API); every change is appended to the control chain.
+        services.TryAddSingleton<TableAgentStore>();
+        services.TryAddSingleton<Agentic.Core.Agents.Lifecycle.IAgentStore>(sp => new AuditedAgentStore(sp.GetRequiredService<TableAgentStore>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<TimeProvider>()));
         // The audit trail: chains in a table, signed checkpoints in append blobs, a checkpoint on an interval.
         services.TryAddSingleton<TableAuditStore>();
         services.TryAddSingleton<IAuditStore>(sp => sp.GetRequiredService<TableAuditStore>());

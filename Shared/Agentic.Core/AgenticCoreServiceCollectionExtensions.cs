@@ -30,7 +30,11 @@ public static class AgenticCoreServiceCollectionExtensions
         services.TryAddSingleton(new AgentWorkflowOptions());
         services.TryAddSingleton(sp => new AgentWorkflow(sp.GetRequiredService<AgentWorkflowOptions>()));
         // The shipped agents, or the directory Agentic:Agents:Path names; checked (tools included) when the host starts.
+        // They are the offer as they stand; a host with an agent store offers them with its uploaded agents instead.
         services.TryAddSingleton(sp => AgentCatalog.Load(ConfigurationOf(sp)[AgentOptions.Section + ":" + nameof(AgentOptions.Path)]));
+        services.TryAddSingleton<IAgentCatalogProvider>(sp => sp.GetRequiredService<AgentCatalog>());
+        services.TryAddSingleton(sp => new AgentChecks(
+            sp.GetRequiredService<ToolRegistry>(), sp.GetService<IOptions<Planning.ModelsOptions>>(), sp.GetService<Planning.PromptTemplates>()));
         AddAgentCatalogCheck(services);
         AddMonitors(services);
         services.TryAddSingleton<IPolicyProvider>(_ =>
@@ -189,9 +193,9 @@ public static class AgenticCoreServiceCollectionExtensions
             .Configure<IServiceProvider>((o, sp) => ConfigurationOf(sp).GetSection(TargetOptions.Section).Bind(o))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TargetOptions>, TargetOptionsValidator>());
-        services.TryAddSingleton(sp => new RunTargets(sp.GetRequiredService<IOptions<TargetOptions>>().Value, sp.GetRequiredService<AgentCatalog>()));
-        services.TryAddSingleton(sp => new RunAdmission(
-            sp.GetRequiredService<AgentCatalog>(), sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.Environment!, sp.GetRequiredService<RunTargets>()));
+        services.TryAddSingleton(sp => new RunTargets(sp.GetRequiredService<IOptions<TargetOptions>>().Value));
+        services.TryAddSingleton(sp => new RunAdmissions(
+            sp.GetRequiredService<IAgentCatalogProvider>(), sp.GetRequiredService<IOptions<DeploymentOptions>>().Value.Environment!, sp.GetRequiredService<RunTargets>()));
     }
 
     private static IConfiguration ConfigurationOf(IServiceProvider services) =>

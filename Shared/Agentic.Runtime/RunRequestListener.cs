@@ -27,21 +27,21 @@ public sealed class RunRequestListener : IDisposable
     private readonly QueueClient _queue;
     private readonly QueueClient _poison;
     private readonly AgentRunClient _runs;
-    private readonly RunAdmission _admission;
+    private readonly RunAdmissions _admissions;
     private readonly TimeProvider _clock;
     private readonly EngineOptions _options;
     private readonly ILogger _logger;
     private readonly QueuePump _pump;
 
     /// <summary>Creates the listener.</summary>
-    public RunRequestListener(StorageClients storage, AgentRunClient runs, RunAdmission admission, TimeProvider clock, IOptions<EngineOptions> options, ILogger<RunRequestListener> logger)
+    public RunRequestListener(StorageClients storage, AgentRunClient runs, RunAdmissions admissions, TimeProvider clock, IOptions<EngineOptions> options, ILogger<RunRequestListener> logger)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(options);
         _queue = storage.Queues.GetQueueClient(QueueName);
         _poison = storage.Queues.GetQueueClient(QueueName + "-poison");
         _runs = runs;
-        _admission = admission;
+        _admissions = admissions;
         _clock = clock;
         _options = options.Value;
         _logger = logger;
@@ -66,10 +66,12 @@ public sealed class RunRequestListener : IDisposable
             await Poison.MoveAsync(_poison, message, $"The run could not be started after {message.DequeueCount} deliveries.", _clock, _logger, cancellationToken);
             return MessageOutcome.Complete;
         }
+        // Against the agents offered now; a catalog that can not be read throws, and the message is delivered again.
+        var admission = await _admissions.CurrentAsync(cancellationToken);
         RunRequest request;
         try
         {
-            request = RunRequestParser.Parse(message.Body.ToMemory().Span, Principal, _admission);
+            request = RunRequestParser.Parse(message.Body.ToMemory().Span, Principal, admission);
         }
         catch (InputException ex)
         {

@@ -55,7 +55,8 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
         var runtime = await StartScriptedAsync(new Dictionary<string, string?> { ["Agentic:Environment"] = "prod" });
         // Parsed the way the HTTP API and the queue listener parse it: with the deployment's own admission.
         var body = JsonSerializer.SerializeToUtf8Bytes(new { agent = "insistent", target = await Fleet.DegradedTargetAsync() });
-        var request = RunRequestParser.Parse(body, Requests.Requester, runtime.Services.GetRequiredService<RunAdmission>());
+        var admission = await runtime.Services.GetRequiredService<RunAdmissions>().CurrentAsync(Ct);
+        var request = RunRequestParser.Parse(body, Requests.Requester, admission);
 
         var run = await runtime.WaitTerminalAsync(await SubmitAsync(runtime, request));
 
@@ -69,8 +70,9 @@ public sealed class AdversarialPlannerTests(AzuriteFixture azurite, FleetFixture
     {
         var runtime = await StartScriptedAsync(new Dictionary<string, string?> { ["Agentic:Environment"] = "prod" });
         var body = JsonSerializer.SerializeToUtf8Bytes(new { agent = "insistent", target = Fleet.HealthyTarget(), environment = "dev" });
+        var admission = await runtime.Services.GetRequiredService<RunAdmissions>().CurrentAsync(Ct);
 
-        var ex = Assert.Throws<InputException>(() => RunRequestParser.Parse(body, Requests.Requester, runtime.Services.GetRequiredService<RunAdmission>()));
+        var ex = Assert.Throws<InputException>(() => RunRequestParser.Parse(body, Requests.Requester, admission));
 
         var error = Assert.Single(ex.Errors);
         Assert.Equal("environment", error.Field);

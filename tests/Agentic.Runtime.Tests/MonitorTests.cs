@@ -59,7 +59,7 @@ public sealed class MonitorTests(AzuriteFixture azurite, FleetFixture fleet) : R
         var options = new MonitorOptions();
         options.Enabled["fleet"] = true;
         var scheduler = new MonitorScheduler(runtime.Services.GetRequiredService<MonitorCatalog>(), runtime.Services.GetRequiredService<IMonitorStore>(),
-            runtime.Services.GetRequiredService<PerceiveActivity>(), runtime.Services.GetRequiredService<RunAdmission>(), Options.Create(options), clock,
+            runtime.Services.GetRequiredService<PerceiveActivity>(), runtime.Services.GetRequiredService<RunAdmissions>(), Options.Create(options), clock,
             NullLogger<MonitorScheduler>.Instance);
         var runs = new MonitorRuns(runtime.Runs);
 

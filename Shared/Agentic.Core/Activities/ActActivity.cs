@@ -15,7 +15,7 @@ namespace Agentic.Core.Activities;
 /// after.
 /// </summary>
 public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDecisionStore decisions, IActionLedger ledger, IControlStore controls, ControlWatch watch, AuditLog audit, TimeProvider clock,
-    IEnumerable<IToolGuard>? guards = null) : Activity<ActInput, ActResult>
+    IAgentCatalogProvider agents, IEnumerable<IToolGuard>? guards = null) : Activity<ActInput, ActResult>
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(5);
 
@@ -46,7 +46,9 @@ public sealed class ActActivity(ToolRegistry tools, ToolExecutor executor, IDeci
         }
 
         var descriptor = tool.Descriptor;
-        var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}") { Agent = input.Agent };
+        // The targets of the agent version the run was admitted with narrow the call, as they did its perception.
+        var agent = input.Agent is null ? null : await agents.ForRunAsync(input.Agent, input.AgentVersion, input.AgentHash, cancellationToken);
+        var call = new ToolCall(input.RunId, input.StepId, input.Target, input.Arguments, $"{input.RunId}/{input.StepId}") { Agent = input.Agent, AgentTargets = agent?.Targets };
         if (descriptor.SideEffect == SideEffect.ReadOnly)
         {
             await audit.AppendAsync(input.RunId, AuditEntries.ActionStarted(input, descriptor, approvals, clock.GetUtcNow()), AuditConflict.Amend, cancellationToken);

@@ -65,3 +65,24 @@ public sealed class ActivityRegistry(IEnumerable<IActivity> activities)
     /// <summary>The activity called <paramref name="name"/>.</summary>
     public bool TryGet(string name, out IActivity activity) => _byName.TryGetValue(name, out activity!);
 }
+
+/// <summary>How an activity finds the agent definition its run uses.</summary>
+internal static class RunAgents
+{
+    /// <summary>
+    /// The definition of <paramref name="agent"/> the run was admitted with (<paramref name="version"/>,
+    /// <paramref name="hash"/>), or, for a run that recorded none, the one offered now (<c>null</c> when none is). A
+    /// recorded version that can not be found fails the activity for good: no other definition stands in for it.
+    /// </summary>
+    public static async Task<Agents.AgentDefinition?> ForRunAsync(this Agents.IAgentCatalogProvider agents, string agent, string? version, string? hash, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await agents.ResolveAsync(agent, version, hash, cancellationToken);
+        }
+        catch (Agents.AgentUnavailableException ex)
+        {
+            throw new NonRetryableException($"The run's agent is unavailable: {ex.Message}", ex);
+        }
+    }
+}

@@ -38,9 +38,10 @@ namespace Agentic.Core.Activities;
 /// <param name="client">The egress client probes go through.</param>
 /// <param name="audit">The audit log observations are appended to.</param>
 /// <param name="clock">The clock readings are stamped and probes timed with.</param>
-/// <param name="agents">The agents whose signal sources are read.</param>
+/// <param name="agents">The agents whose signal sources are read: the version the run was admitted with (a run that
+/// recorded none and whose agent is no longer offered gets the default health probe).</param>
 /// <param name="storage">Reads queue depths and table counts; a host without it can not run agents with those signals.</param>
-public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, AgentCatalog agents, IStorageSignals? storage = null)
+public sealed class PerceiveActivity(RunTargets targets, EgressClient client, AuditLog audit, TimeProvider clock, IAgentCatalogProvider agents, IStorageSignals? storage = null)
     : Activity<PerceiveInput, Observation>
 {
     /// <summary>The most of a probe's answer that is read.</summary>
@@ -65,24 +66,29 @@ public sealed class PerceiveActivity(RunTargets targets, EgressClient client, Au
         return observation;
     }
 
-    private Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken) =>
-        ObserveAsync(input, agents.Contains(input.Agent) ? agents.Get(input.Agent).Signals : [HttpProbeSource.Health], cancellationToken);
-
-    /// <summary>
-    /// What <paramref name="signal"/> sees of <paramref name="target"/> (a run target of <paramref name="agent"/>), without
-    /// recording it: the activity records it in the run's chain, a monitor in its tick. The reading is checked against the
-    /// signal's data contract as a run's is; a <c>request</c> signal reads nothing, as a monitor has no request.
-    /// </summary>
-    /// <exception cref="NonRetryableException">The target is not an allowed run target, or the probe was refused.</exception>
-    public Task<Observation> ObserveAsync(string target, string agent, SignalSource signal, CancellationToken cancellationToken)
+    // The version the run was admitted with perceives, whatever is offered since.
+    private async Task<Observation> ObserveAsync(PerceiveInput input, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(signal);
-        return ObserveAsync(new PerceiveInput("", agent, target, "monitor"), [signal], cancellationToken);
+        var agent = await agents.ForRunAsync(input.Agent, input.AgentVersion, input.AgentHash, cancellationToken);
+        return await ObserveAsync(input, agent, agent?.Signals ?? [HttpProbeSource.Health], cancellationToken);
     }
 
-    private async Task<Observation> ObserveAsync(PerceiveInput input, IReadOnlyList<SignalSource> signals, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <paramref name="signal"/> sees of <paramref name="target"/> (a run target of the offered <paramref name="agent"/>),
+    /// without recording it: the activity records it in the run's chain, a monitor in its tick. The reading is checked
+    /// against the signal's data contract as a run's is; a <c>request</c> signal reads nothing, as a monitor has no request.
+    /// </summary>
+    /// <exception cref="NonRetryableException">The target is not an allowed run target, or the probe was refused.</exception>
+    public async Task<Observation> ObserveAsync(string target, string agent, SignalSource signal, CancellationToken cancellationToken)
     {
-        var grant = targets.Check(input.Target, input.Agent, out var refusal)
+        ArgumentNullException.ThrowIfNull(signal);
+        var definition = await agents.ForRunAsync(agent, version: null, hash: null, cancellationToken);
+        return await ObserveAsync(new PerceiveInput("", agent, target, "monitor"), definition, [signal], cancellationToken);
+    }
+
+    private async Task<Observation> ObserveAsync(PerceiveInput input, AgentDefinition? agent, IReadOnlyList<SignalSource> signals, CancellationToken cancellationToken)
+    {
+        var grant = targets.Check(input.Target, agent, out var refusal)
             ?? throw new NonRetryableException($"The target is not an allowed run target: {refusal}.");
         var reads = await Task.WhenAll(signals.Select(signal => ReadAsync(signal, input, grant, cancellationToken)));
         var readings = new List<SignalReading>(signals.Count);

@@ -24,7 +24,7 @@ namespace Agentic.Core.Activities;
 /// tools it proposed that it was not offered, once per round however often the activity runs.
 /// </summary>
 public sealed class PlanActivity(
-    AgentCatalog agents,
+    IAgentCatalogProvider agents,
     AuditLog audit,
     TimeProvider clock,
     LlmPlanner? planner = null,
@@ -40,11 +40,9 @@ public sealed class PlanActivity(
     /// <inheritdoc />
     protected override async Task<Plan> RunAsync(PlanInput input, ActivityContext context, CancellationToken cancellationToken)
     {
-        if (!agents.Contains(input.Agent))
-        {
-            throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
-        }
-        var agent = agents.Get(input.Agent);
+        // The version the run was admitted with plans, whatever is activated since.
+        var agent = await agents.ForRunAsync(input.Agent, input.AgentVersion, input.AgentHash, cancellationToken)
+            ?? throw new NonRetryableException($"Unknown agent '{input.Agent}'.");
         var plan = agent.Llm is { } llm ? await PlanWithModelAsync(agent, llm, input, context, cancellationToken) : agent.Planner(input);
         if (agent.Tools is { } allowed && plan.Steps.FirstOrDefault(s => !allowed.Contains(s.Tool, StringComparer.Ordinal)) is { } stray)
         {

@@ -35,6 +35,9 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
     /// <summary>The file the definition was read from (<c>agents/service-healer.yaml</c> for a shipped agent).</summary>
     public string? Source { get; init; }
 
+    /// <summary>The YAML text the definition was loaded from (its SHA-256 is <see cref="Hash"/>); <c>null</c> for an agent built in code.</summary>
+    public string? Yaml { get; init; }
+
     /// <summary>The kind of planner: <c>playbook</c> for YAML agents, <c>code</c> for an agent built in code.</summary>
     public string PlannerKind { get; init; } = "code";
 
@@ -55,10 +58,20 @@ public sealed record AgentDefinition(string Name, string Description, Func<PlanI
 
     /// <summary>For a language model planner: its model, prompt template and trusted data sources.</summary>
     public LlmSettings? Llm { get; init; }
+
+    /// <summary>
+    /// For an agent an admin uploaded and activated (<see cref="Lifecycle.IAgentStore"/>): who stored the version and
+    /// who put it in the offer, when and why. <c>null</c> for a shipped or configured agent.
+    /// </summary>
+    public AgentUpload? Upload { get; init; }
 }
 
-/// <summary>The agents a deployment offers, by name.</summary>
-public sealed class AgentCatalog
+/// <summary>
+/// The agents a deployment offers, by name: an immutable set, so a reader holding one sees one consistent offer. A host
+/// with an agent store replaces its catalog whole when the offer changes (<see cref="Lifecycle.StoredAgentCatalog"/>);
+/// a fixed catalog is its own <see cref="IAgentCatalogProvider"/>.
+/// </summary>
+public sealed class AgentCatalog : IAgentCatalogProvider
 {
     /// <summary>The prefix of the shipped agents' manifest resource names.</summary>
     private const string EmbeddedPrefix = "Agentic.Core.agents.";
@@ -137,6 +150,32 @@ public sealed class AgentCatalog
     public AgentDefinition Get(string name) =>
         _agents.TryGetValue(name, out var agent) ? agent : throw new KeyNotFoundException($"Unknown agent '{name}'.");
 
+    /// <summary>The agent called <paramref name="name"/>, or <c>null</c>.</summary>
+    public AgentDefinition? Find(string name) => _agents.GetValueOrDefault(name);
+
+    /// <inheritdoc />
+    public ValueTask<AgentCatalog> GetAsync(CancellationToken cancellationToken) => ValueTask.FromResult(this);
+
+    /// <inheritdoc />
+    public ValueTask<AgentDefinition?> ResolveAsync(string name, string? version, string? hash, CancellationToken cancellationToken)
+    {
+        var agent = Find(name);
+        if (version is null || (agent is not null && Matches(agent, version, hash)))
+        {
+            return ValueTask.FromResult(agent);
+        }
+        throw new AgentUnavailableException(agent is null
+            ? $"Agent {Lifecycle.AgentLifecycle.Name(name, version)} is not offered by this host."
+            : $"Agent {Lifecycle.AgentLifecycle.Name(name, version)} ({hash}) is not offered by this host, which offers {Lifecycle.AgentLifecycle.Name(name, agent.Version ?? "-")} ({agent.Hash}).");
+    }
+
+    /// <summary>Whether <paramref name="agent"/> is version <paramref name="version"/> with text hash <paramref name="hash"/> (any hash when <c>null</c>).</summary>
+    public static bool Matches(AgentDefinition agent, string version, string? hash)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return string.Equals(agent.Version, version, StringComparison.Ordinal) && (hash is null || string.Equals(agent.Hash, hash, StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// Every tool an agent lists that <paramref name="knownTools"/> (the deployment's tool registry) does not have, as a
     /// diagnostic at the list entry. Hosts run it at start (<see cref="AgentCatalogCheck"/>).
@@ -186,6 +225,9 @@ public sealed class AgentCatalog
         return problems;
     }
 }
+
+/// <summary>An uploaded agent in the offer: who stored its version and when, who activated it, when and why.</summary>
+public sealed record AgentUpload(string SavedBy, DateTimeOffset SavedAt, string ActivatedBy, DateTimeOffset ActivatedAt, string Reason);
 
 /// <summary>
 /// How an agent plans with a language model: the configured model (<c>Agentic:Models:{Model}</c>), the prompt template,

@@ -295,6 +295,7 @@ public static partial class AgentLoader
             Version = version,
             Hash = AgenticJson.Digest(source.Text),
             Source = source.File,
+            Yaml = source.Text,
             PlannerKind = planner,
             Autonomy = autonomy,
             Guards = guards,

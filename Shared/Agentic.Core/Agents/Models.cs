@@ -183,6 +183,12 @@ public sealed record PerceiveInput(string RunId, string Agent, string Target, st
 
     /// <summary>The request's parameters, for the agent's <c>request</c> signals.</summary>
     public JsonElement? Parameters { get; init; }
+
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): its signal source and targets apply.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
 }
 
 /// <summary>Input of the plan activity.</summary>
@@ -208,6 +214,12 @@ public sealed record PlanInput(string RunId, string Agent, string? Goal, string 
 
     /// <summary>The most steps the plan may have.</summary>
     public int? MaxSteps { get; init; }
+
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): it plans.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
 
     /// <summary>
     /// For a planner asked again after each action (<see cref="ReplanMode.AfterEachAction"/>): what every step executed so
@@ -269,7 +281,14 @@ public sealed record GateInput(string RunId, string StepId, string Principal, st
 }
 
 /// <summary>Input of the act activity, with the decision (and approval) it is executed under.</summary>
-public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null);
+public sealed record ActInput(string RunId, string StepId, string Target, string Tool, JsonElement Arguments, string ArgsDigest, GateDecision Decision, ApprovalDecision? Approval, string? Agent = null)
+{
+    /// <summary>The agent version the run was admitted with (<see cref="Runs.RunRequest.AgentVersion"/>): its targets apply to the call.</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's text.</summary>
+    public string? AgentHash { get; init; }
+}
 
 /// <summary>What an approval notification says happened: a step waits, it was escalated, or its wait timed out.</summary>
 public static class NotifyKinds

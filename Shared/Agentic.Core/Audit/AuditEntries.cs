@@ -53,6 +53,9 @@ public static class AuditEntries
             ["roles"] = Strings(request.PrincipalRoles ?? []),
             ["trigger"] = trigger,
             ["agent"] = request.Agent,
+            // The exact definition the run was admitted with, and plans and perceives with.
+            ["agentVersion"] = request.AgentVersion,
+            ["agentHash"] = request.AgentHash,
             ["target"] = request.Target,
             ["environment"] = request.Environment,
             ["autonomy"] = request.EffectiveAutonomy,

@@ -37,6 +37,12 @@ public static class AuditKinds
     public const string PolicyShadowCleared = "policy.shadow-cleared";
     /// <summary>The enforced policy was rolled back to the previous one (control chain).</summary>
     public const string PolicyRolledBack = "policy.rolled-back";
+    /// <summary>An agent version was stored: uploaded by an admin, or shipped by a host (control chain).</summary>
+    public const string AgentStored = "agent.stored";
+    /// <summary>An uploaded agent version became the one new runs of its agent use (control chain).</summary>
+    public const string AgentActivated = "agent.activated";
+    /// <summary>An uploaded agent was taken out of the offer (control chain).</summary>
+    public const string AgentDeactivated = "agent.deactivated";
     /// <summary>A kill switch or quarantine was engaged (control chain).</summary>
     public const string ControlEngaged = "control.engaged";
     /// <summary>A kill switch or quarantine was released (control chain).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Agentic.Core.Agents.Lifecycle;
 using Agentic.Core.Governance;
 using Agentic.Core.Policy.Language;
 using Agentic.Core.Policy.Lifecycle;
@@ -111,6 +112,69 @@ public sealed class AuditedPolicyStore(IPolicyStore inner, AuditLog audit, TimeP
 
     private static JsonObject? Slot(PolicySlot? slot) =>
         slot is null ? null : new JsonObject { ["id"] = slot.Id, ["version"] = slot.Version, ["contentHash"] = slot.ContentHash };
+}
+
+/// <summary>
+/// The agent lifecycle with every stored version, activation and deactivation appended to the control chain: which
+/// agent version (name, version, content hash) was stored or put in or out of the offer, by whom, why.
+/// </summary>
+public sealed class AuditedAgentStore(IAgentStore inner, AuditLog audit, TimeProvider clock) : IAgentStore
+{
+    /// <inheritdoc />
+    public async Task<AgentSaveResult> SaveAsync(string name, string version, string yaml, string savedBy, CancellationToken cancellationToken)
+    {
+        var saved = await inner.SaveAsync(name, version, yaml, savedBy, cancellationToken);
+        if (saved.Created)
+        {
+            await ControlChain.AppendAsync(audit, AuditKinds.AgentStored, "agent:" + name, clock.GetUtcNow(), new JsonObject
+            {
+                ["name"] = name, ["version"] = version, ["contentHash"] = saved.Version.ContentHash, ["by"] = savedBy,
+            }, cancellationToken);
+        }
+        return saved;
+    }
+
+    /// <inheritdoc />
+    public Task<StoredAgent?> GetAsync(string name, string version, CancellationToken cancellationToken) => inner.GetAsync(name, version, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AgentVersionInfo>> ListAsync(string? name, CancellationToken cancellationToken) => inner.ListAsync(name, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ActiveAgentSet> GetActiveAsync(CancellationToken cancellationToken) => inner.GetActiveAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<ActiveAgentSet> ActivateAsync(string name, string version, string by, string reason, CancellationToken cancellationToken)
+    {
+        var before = await inner.GetActiveAsync(cancellationToken);
+        var active = await inner.ActivateAsync(name, version, by, reason, cancellationToken);
+        if (active.Sequence != before.Sequence)
+        {
+            await RecordAsync(AuditKinds.AgentActivated, active, name, version, active.Find(name)?.ContentHash, by, reason, cancellationToken);
+        }
+        return active;
+    }
+
+    /// <inheritdoc />
+    public async Task<ActiveAgentSet?> DeactivateAsync(string name, string by, string reason, CancellationToken cancellationToken)
+    {
+        var before = (await inner.GetActiveAsync(cancellationToken)).Find(name);
+        var active = await inner.DeactivateAsync(name, by, reason, cancellationToken);
+        if (active is not null)
+        {
+            await RecordAsync(AuditKinds.AgentDeactivated, active, name, before?.Version, before?.ContentHash, by, reason, cancellationToken);
+        }
+        return active;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AgentEvent>> HistoryAsync(string? name, int max, CancellationToken cancellationToken) => inner.HistoryAsync(name, max, cancellationToken);
+
+    private Task<AuditAppended> RecordAsync(string kind, ActiveAgentSet active, string name, string? version, string? hash, string by, string reason, CancellationToken cancellationToken) =>
+        ControlChain.AppendAsync(audit, kind, "agent:" + name, clock.GetUtcNow(), new JsonObject
+        {
+            ["name"] = name, ["version"] = version, ["contentHash"] = hash, ["by"] = by, ["reason"] = reason, ["sequence"] = active.Sequence,
+        }, cancellationToken);
 }
 
 internal static class ControlChain

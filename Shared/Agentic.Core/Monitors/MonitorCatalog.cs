@@ -76,7 +76,7 @@ public sealed class MonitorCatalog
                     : $"monitor '{monitor.Name}' runs agent '{monitor.Agent}', which the deployment does not have (agents: {string.Join(", ", agents.Names)})"));
                 continue;
             }
-            if (enabled(monitor) && targets.Check(monitor.Target, monitor.Agent, out var refusal) is null)
+            if (enabled(monitor) && targets.Check(monitor.Target, agents.Get(monitor.Agent), out var refusal) is null)
             {
                 problems.Add(new Diagnostic(file, monitor.TargetAt.Line, monitor.TargetAt.Column, DiagnosticCodes.TargetNotAllowed,
                     $"monitor '{monitor.Name}' is enabled and its target is not a run target of agent '{monitor.Agent}': {refusal} (allow it in Agentic:Targets:Allow, or turn the monitor off)"));

@@ -59,7 +59,7 @@ public sealed class MonitorScheduler(
     MonitorCatalog monitors,
     IMonitorStore store,
     PerceiveActivity perception,
-    RunAdmission admission,
+    RunAdmissions admissions,
     IOptions<MonitorOptions> options,
     TimeProvider clock,
     ILogger<MonitorScheduler> logger)
@@ -184,7 +184,7 @@ public sealed class MonitorScheduler(
             if (state == MonitorRunState.Missing && !incident.Submitted)
             {
                 // A host stopped between recording the incident's run and starting it: start that run, under the same id.
-                await runs.SubmitAsync(Request(monitor, id, incident.Occurrence, origin), cancellationToken);
+                await runs.SubmitAsync(Request(monitor, id, incident.Occurrence, origin, await admissions.CurrentAsync(cancellationToken)), cancellationToken);
                 await store.SaveIncidentAsync(monitor.Name, incident with { Submitted = true }, cancellationToken);
                 return tick with { Outcome = MonitorOutcomes.Fired, RunId = incident.RunId };
             }
@@ -195,7 +195,8 @@ public sealed class MonitorScheduler(
         }
 
         var occurrence = (incident?.Occurrence ?? 0) + 1;
-        var request = Request(monitor, id, occurrence, origin);
+        // Against the agents offered now, as a request over HTTP or the queue is.
+        var request = Request(monitor, id, occurrence, origin, await admissions.CurrentAsync(cancellationToken));
         var runId = RunIds.For(request);
         // Recorded before the start: a host that stops between the two leaves the run to be started by the next tick.
         var opened = await store.SaveIncidentAsync(monitor.Name, new MonitorIncident(id, text, occurrence, runId, tick.StartedAt, Submitted: false) { ETag = incident?.ETag }, cancellationToken);
@@ -211,7 +212,7 @@ public sealed class MonitorScheduler(
 
     // The run request a tick submits, parsed as every request is (agent, target rules, environment): requested by the
     // monitor's principal with the requester role only, its goal the monitor's literal one.
-    private RunRequest Request(MonitorDefinition monitor, string incidentId, int occurrence, MonitorOrigin origin)
+    private static RunRequest Request(MonitorDefinition monitor, string incidentId, int occurrence, MonitorOrigin origin, RunAdmission admission)
     {
         var goal = monitor.Goal ?? monitor.Description;
         var body = JsonSerializer.SerializeToUtf8Bytes(new

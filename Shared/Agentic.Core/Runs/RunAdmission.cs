@@ -69,3 +69,48 @@ public sealed class RunAdmission
     /// <summary>The targets runs may have.</summary>
     public RunTargets Targets { get; }
 }
+
+/// <summary>
+/// What the deployment admits now: a <see cref="RunAdmission"/> over the agents offered at the time of the call
+/// (<see cref="IAgentCatalogProvider"/>), so every request is parsed against one consistent catalog, including the
+/// target narrowing of the agent version it names.
+/// </summary>
+public sealed class RunAdmissions
+{
+    private readonly IAgentCatalogProvider _agents;
+    private readonly string _environment;
+    private readonly RunTargets _targets;
+    private RunAdmission? _last;
+
+    /// <summary>Admissions of the agents <paramref name="agents"/> offers, in <paramref name="environment"/>, against <paramref name="targets"/>.</summary>
+    public RunAdmissions(IAgentCatalogProvider agents, string environment, RunTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(agents);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!DeploymentOptions.Environments.Contains(environment, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"'{environment}' is not one of {string.Join(", ", DeploymentOptions.Environments)}.", nameof(environment));
+        }
+        _agents = agents;
+        _environment = environment;
+        _targets = targets;
+    }
+
+    /// <summary>The deployment's environment.</summary>
+    public string Environment => _environment;
+
+    /// <summary>Admission against the agents offered now.</summary>
+    /// <exception cref="AgentCatalogUnavailableException">The offer can not be known.</exception>
+    public async ValueTask<RunAdmission> CurrentAsync(CancellationToken cancellationToken)
+    {
+        var catalog = await _agents.GetAsync(cancellationToken);
+        var last = Volatile.Read(ref _last);
+        if (last is not null && ReferenceEquals(last.Agents, catalog))
+        {
+            return last;
+        }
+        var admission = new RunAdmission(catalog, _environment, _targets);
+        Volatile.Write(ref _last, admission);
+        return admission;
+    }
+}

@@ -45,6 +45,16 @@ public sealed record RunRequest
     public Workflow.RunGuards? Guards { get; init; }
 
     /// <summary>
+    /// The version of the agent the run was admitted with: perception, planning and every target check of the run use
+    /// that definition, whatever version is activated later. <c>null</c> in runs admitted before it was recorded (they
+    /// use the agent offered at the time) and for agents built in code.
+    /// </summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The SHA-256 of that version's YAML text, so the run uses exactly the text it was admitted with.</summary>
+    public string? AgentHash { get; init; }
+
+    /// <summary>
     /// The workflow revision the run was admitted under (<see cref="Workflow.AgentWorkflow.Revision"/>); <c>null</c> for
     /// runs admitted before revisions were recorded (revision 1). The workflow adds commands only to runs of the revision
     /// that introduced them, so a run in flight replays the history it wrote.
@@ -168,7 +178,7 @@ public static class RunRequestParser
         {
             errors.Add(new("target", "Must be an absolute http or https URI."));
         }
-        else if (admission.Targets.Check(body.Target, body.Agent is { } named && catalog.Contains(named) ? named : null, out var refusal) is null)
+        else if (admission.Targets.Check(body.Target, body.Agent is { } named ? catalog.Find(named) : null, out var refusal) is null)
         {
             errors.Add(new("target", $"'{target.GetLeftPart(UriPartial.Path)}' is not an allowed run target: {refusal}."));
         }
@@ -227,6 +237,8 @@ public static class RunRequestParser
             Autonomy = body.Autonomy ?? agent!.Autonomy,
             PrincipalRoles = principalRoles is { Count: > 0 } ? [.. principalRoles] : null,
             Guards = agent!.Guards,
+            AgentVersion = agent.Version,
+            AgentHash = agent.Hash,
             Revision = Workflow.AgentWorkflow.Revision,
             Replan = agent.Llm is { Replan: not Agents.ReplanMode.None } llm ? llm.Replan : null,
         };

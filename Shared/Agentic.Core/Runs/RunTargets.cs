@@ -53,35 +53,44 @@ public sealed record TargetGrant(Uri Uri, bool AllowPrivate)
 }
 
 /// <summary>
-/// The compiled run target rules (<see cref="TargetOptions"/>) and each agent's narrowing of them
-/// (<see cref="AgentDefinition.Targets"/>). Submission checks a target here, and so does every call to it (perception
-/// and target-bound tools), before the egress client checks the addresses it resolves to.
+/// The compiled run target rules (<see cref="TargetOptions"/>), narrowed per call by the agent the run uses
+/// (<see cref="AgentDefinition.Targets"/>). Submission checks a target here with the agent offered now, and so does every
+/// call to it (perception and target-bound tools) with the agent version the run was admitted with, before the egress
+/// client checks the addresses it resolves to.
 /// </summary>
 public sealed class RunTargets
 {
     private readonly IReadOnlyList<Endpoint> _rules;
-    private readonly Dictionary<string, IReadOnlyList<Endpoint>> _narrowed;
 
-    /// <summary>Compiles <paramref name="options"/> and the narrowing of every agent of <paramref name="agents"/>.</summary>
-    public RunTargets(TargetOptions options, AgentCatalog agents)
+    // An agent's narrowing, compiled once per definition's list of rules (definitions are immutable and shared by the
+    // catalog snapshots that hold them).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<EndpointRule>, IReadOnlyList<Endpoint>> _narrowed = [];
+
+    /// <summary>Compiles <paramref name="options"/>.</summary>
+    public RunTargets(TargetOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(agents);
         var problems = options.Validate();
         if (problems.Count > 0)
         {
             throw new ArgumentException("The run target rules are not valid: " + string.Join(" ", problems), nameof(options));
         }
         _rules = [.. options.Allow.Select(r => new Endpoint(r))];
-        _narrowed = agents.Agents.Where(a => a.Targets is not null)
-            .ToDictionary(a => a.Name, a => (IReadOnlyList<Endpoint>)[.. a.Targets!.Select(r => new Endpoint(r))], StringComparer.Ordinal);
     }
 
     /// <summary>
-    /// Whether <paramref name="agent"/> may target <paramref name="target"/>: the grant, or <c>null</c> with the reason
-    /// naming the rule set that refused it. Names are not resolved here; an IP literal is judged as an address.
+    /// Whether a run of <paramref name="agent"/> may target <paramref name="target"/>: the grant, or <c>null</c> with the
+    /// reason naming the rule set that refused it. <c>null</c> agent: the deployment's rules alone. Names are not
+    /// resolved here; an IP literal is judged as an address.
     /// </summary>
-    public TargetGrant? Check(string target, string? agent, out string reason)
+    public TargetGrant? Check(string target, AgentDefinition? agent, out string reason) =>
+        Check(target, agent?.Name, agent?.Targets, out reason);
+
+    /// <summary>
+    /// Whether a run of agent <paramref name="agent"/>, whose own rules are <paramref name="narrowing"/> (<c>null</c>: none),
+    /// may target <paramref name="target"/>: the grant, or <c>null</c> with the reason naming the rule set that refused it.
+    /// </summary>
+    public TargetGrant? Check(string target, string? agent, IReadOnlyList<EndpointRule>? narrowing, out string reason)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -115,9 +124,9 @@ public sealed class RunTargets
             return null;
         }
         var allowPrivate = matching.Any(r => r.AllowPrivate);
-        if (agent is not null && _narrowed.TryGetValue(agent, out var narrowing))
+        if (narrowing is not null)
         {
-            var narrowed = narrowing.Where(r => r.Matches(uri)).ToList();
+            var narrowed = _narrowed.GetValue(narrowing, rules => [.. rules.Select(r => new Endpoint(r))]).Where(r => r.Matches(uri)).ToList();
             if (narrowed.Count == 0)
             {
                 reason = $"no rule of agent '{agent}''s targets allows {origin}{path}";

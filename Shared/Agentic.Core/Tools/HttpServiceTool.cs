@@ -74,7 +74,7 @@ public sealed class HttpServiceTool : IAssessingTool
     private async Task<(int Status, JsonElement Output)> SendAsync(ToolCall call, HttpMethod method, string route, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var name = _descriptor.Name;
-        var grant = _targets.Check(call.Target, call.Agent, out var refusal)
+        var grant = _targets.Check(call.Target, call.Agent, call.AgentTargets, out var refusal)
             ?? throw new ToolException($"{name} refused the target: {refusal}.", retryable: false);
         var uri = grant.Route(route);
         using var request = new HttpRequestMessage(method, uri);

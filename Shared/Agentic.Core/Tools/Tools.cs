@@ -131,8 +131,15 @@ public sealed record ToolRateLimit(int Permits, TimeSpan Per);
 /// <summary>One invocation of a tool, with the key that makes a repeat harmless.</summary>
 public sealed record ToolCall(string RunId, string StepId, string Target, JsonElement Arguments, string IdempotencyKey)
 {
-    /// <summary>The agent whose run makes the call; its target narrowing applies to target-bound tools.</summary>
+    /// <summary>The agent whose run makes the call.</summary>
     public string? Agent { get; init; }
+
+    /// <summary>
+    /// The target rules of the agent version the run was admitted with (<see cref="Agents.AgentDefinition.Targets"/>):
+    /// they narrow the run target rules for target-bound tools. <c>null</c>: the deployment's rules alone.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<Builtin.EndpointRule>? AgentTargets { get; init; }
 
     /// <summary>
     /// The values of the secrets the tool declared (<see cref="ToolDescriptor.Secrets"/>), by name, resolved at call time.

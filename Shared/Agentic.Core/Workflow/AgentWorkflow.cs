@@ -150,6 +150,8 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
                     BudgetRemaining = guards.Budget is { } budget ? Math.Max(0, budget - state.BudgetUsed) : null,
                     MaxSteps = guards.MaxSteps ?? options.MaxSteps,
                     History = StepByStep(state) ? History(state) : null,
+                    AgentVersion = request.AgentVersion,
+                    AgentHash = request.AgentHash,
                 };
                 return [Read(Ids.PlanFor(round), AgentActivities.Plan, input), deadline];
             }
@@ -187,7 +189,11 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
             case RunPhase.Acting:
             {
                 var step = state.Steps[state.Current];
-                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval, request.Agent);
+                var input = new ActInput(state.RunId, step.StepId, request.Target, step.Tool, step.Arguments, step.ArgsDigest, step.Decision!, step.Approval, request.Agent)
+                {
+                    AgentVersion = request.AgentVersion,
+                    AgentHash = request.AgentHash,
+                };
                 return [new CallActivity(Ids.Act(step.StepId), AgentActivities.Act, AgenticJson.ToElement(input), options.ActRetry, options.ActTimeout), deadline];
             }
             case RunPhase.Verifying:
@@ -272,7 +278,13 @@ public sealed class AgentWorkflow(AgentWorkflowOptions options) : IDecider<RunRe
 
     // The request's goal and parameters go along for the agent's request signals, which read the run's own payload.
     private static PerceiveInput Perceive(AgentRunState state, string purpose) =>
-        new(state.RunId, state.Request.Agent, state.Request.Target, purpose) { Goal = state.Request.Goal, Parameters = state.Request.Parameters };
+        new(state.RunId, state.Request.Agent, state.Request.Target, purpose)
+        {
+            Goal = state.Request.Goal,
+            Parameters = state.Request.Parameters,
+            AgentVersion = state.Request.AgentVersion,
+            AgentHash = state.Request.AgentHash,
+        };
 
     private RunGuards Guards(AgentRunState state) => (state.Request.Guards ?? new RunGuards()).Over(options.DefaultGuards);
 

@@ -150,6 +150,7 @@ public sealed class EngineService : BackgroundService
                 await _governance.Table.CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableControlStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TablePolicyStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
+                await _storage.Table(TableAgentStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableMcpPinStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _storage.Table(TableMonitorStore.TableSuffix).CreateIfNotExistsAsync(stoppingToken);
                 await _requests.ProvisionAsync(stoppingToken);

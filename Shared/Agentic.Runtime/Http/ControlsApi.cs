@@ -76,22 +76,22 @@ public static class ControlsApi
     }
 
     /// <summary><c>POST /api/controls/kill-switch</c>: engages a kill switch (200 with the control).</summary>
-    public static Task<IResult> EngageKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> EngageKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] IAgentCatalogProvider agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: true, cancellationToken);
 
     /// <summary><c>POST /api/controls/kill-switch/release</c>: releases a kill switch (204; 404 if not engaged).</summary>
-    public static Task<IResult> ReleaseKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> ReleaseKillSwitchAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] IAgentCatalogProvider agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.KillSwitch, engage: false, cancellationToken);
 
     /// <summary><c>POST /api/controls/quarantine</c>: quarantines a tool (200 with the control).</summary>
-    public static Task<IResult> QuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> QuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] IAgentCatalogProvider agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: true, cancellationToken);
 
     /// <summary><c>POST /api/controls/quarantine/release</c>: releases a tool's quarantine (204; 404 if not quarantined).</summary>
-    public static Task<IResult> ReleaseQuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] AgentCatalog agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
+    public static Task<IResult> ReleaseQuarantineAsync(HttpRequest request, [FromServices] IControlStore store, [FromServices] IAgentCatalogProvider agents, [FromServices] ToolRegistry tools, CancellationToken cancellationToken) =>
         ChangeAsync(request, store, agents, tools, ControlKind.Quarantine, engage: false, cancellationToken);
 
-    internal static async Task<IResult> ChangeAsync(HttpRequest request, IControlStore store, AgentCatalog agents, ToolRegistry tools, ControlKind kind, bool engage, CancellationToken cancellationToken)
+    internal static async Task<IResult> ChangeAsync(HttpRequest request, IControlStore store, IAgentCatalogProvider agents, ToolRegistry tools, ControlKind kind, bool engage, CancellationToken cancellationToken)
     {
         if (Refusal(request) is { } refused)
         {
@@ -101,7 +101,7 @@ public static class ControlsApi
         (ControlScope Scope, string? Target, string Reason) change;
         try
         {
-            change = Parse(await HttpCaller.ReadBodyAsync(request, MaxBodyBytes, cancellationToken), kind, engage, agents, tools);
+            change = Parse(await HttpCaller.ReadBodyAsync(request, MaxBodyBytes, cancellationToken), kind, engage, await OfferedAsync(agents, cancellationToken), tools);
         }
         catch (InputException ex)
         {
@@ -117,7 +117,20 @@ public static class ControlsApi
             : TypedResults.Problem($"No {Controls.Name(kind)} is engaged for {Controls.Rule(change.Scope, change.Target, kind)}.", title: "Control not engaged", statusCode: StatusCodes.Status404NotFound);
     }
 
-    private static (ControlScope Scope, string? Target, string Reason) Parse(byte[]? body, ControlKind kind, bool engage, AgentCatalog agents, ToolRegistry tools)
+    // A control must engage even when the agents offered can not be read: then the agent's name is not checked.
+    private static async Task<AgentCatalog?> OfferedAsync(IAgentCatalogProvider agents, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await agents.GetAsync(cancellationToken);
+        }
+        catch (AgentCatalogUnavailableException)
+        {
+            return null;
+        }
+    }
+
+    private static (ControlScope Scope, string? Target, string Reason) Parse(byte[]? body, ControlKind kind, bool engage, AgentCatalog? agents, ToolRegistry tools)
     {
         const string invalid = "Invalid control";
         if (body is null)
@@ -160,7 +173,7 @@ public static class ControlsApi
         {
             errors.Add(new(targetField, problem));
         }
-        else if (engage && scope == ControlScope.Agent && !agents.Contains(target!))
+        else if (engage && scope == ControlScope.Agent && agents is not null && !agents.Contains(target!))
         {
             // Engaging a control on a misspelt name would look like safety and stop nothing.
             errors.Add(new(targetField, $"Unknown agent '{target}'. Known agents: {string.Join(", ", agents.Names)}."));

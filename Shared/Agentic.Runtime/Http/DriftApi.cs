@@ -24,14 +24,14 @@ public static class DriftApi
     {
         app.MapGet("/api/agents/{name}/drift", GetAsync).WithTags("Catalog")
             .Describe("Read an agent's planning drift", "Plan rounds and each drift kind per time bucket, in total and as a rate, per planner, prompt or playbook version and model (?window=1h|24h|7d|30d&bucket=1m|5m|15m|1h|6h|1d).")
-            .Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+            .Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
     // The handler is public so that the Functions app's trigger calls the same code as this route.
 
     /// <summary><c>GET /api/agents/{name}/drift</c>: the agent's drift over the window, in buckets, from the drift store.</summary>
-    public static async Task<IResult> GetAsync(string name, HttpRequest request, [FromServices] AgentCatalog agents, [FromServices] IDriftStore drift, [FromServices] TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(string name, HttpRequest request, [FromServices] IAgentCatalogProvider agents, [FromServices] IDriftStore drift, [FromServices] TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(agents);
@@ -41,9 +41,18 @@ public static class DriftApi
         {
             return refused;
         }
-        if (!agents.Contains(name))
+        AgentCatalog offered;
+        try
         {
-            return TypedResults.Problem($"No agent named '{name}'. Agents: {string.Join(", ", agents.Names)}.", title: "Unknown agent", statusCode: StatusCodes.Status404NotFound);
+            offered = await agents.GetAsync(cancellationToken);
+        }
+        catch (AgentCatalogUnavailableException)
+        {
+            return AgentsApi.Unavailable();
+        }
+        if (!offered.Contains(name))
+        {
+            return TypedResults.Problem($"No agent named '{name}' is offered. Agents: {string.Join(", ", offered.Names)}.", title: "Unknown agent", statusCode: StatusCodes.Status404NotFound);
         }
         string window, bucket;
         try

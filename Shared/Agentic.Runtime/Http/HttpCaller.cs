@@ -1,6 +1,6 @@
 using Agentic.Core.Runs;
-using Microsoft.AspNetCore.Http;
 using Agentic.Runtime.Http.Identity;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -75,6 +75,46 @@ public static class HttpCaller
     public static ProblemHttpResult Problem(string title, string detail, IReadOnlyList<InputError> errors) =>
         TypedResults.Problem(detail, title: title, statusCode: StatusCodes.Status400BadRequest,
             extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, message = e.Message }).ToArray() });
+
+    /// <summary>
+    /// Reads a YAML document body (<see cref="RequestGuard.YamlTypes"/>, at most <paramref name="maxBytes"/> of UTF-8 and
+    /// <paramref name="maxChars"/> characters, not blank): the text, or the problem to answer (415, or 400 naming the body).
+    /// <paramref name="what"/> names the document in messages ("policy", "agent").
+    /// </summary>
+    public static async Task<(string? Yaml, IResult? Problem)> ReadYamlAsync(HttpRequest request, int maxBytes, int maxChars, string what, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var mediaType = (request.ContentType ?? "").Split(';')[0].Trim();
+        if (!RequestGuard.YamlTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
+        {
+            return (null, TypedResults.Problem($"Send the {what}'s YAML text as {RequestGuard.YamlTypes[0]}; '{(mediaType.Length == 0 ? "no content type" : mediaType)}' is not accepted.",
+                title: "Unsupported media type", statusCode: StatusCodes.Status415UnsupportedMediaType));
+        }
+        var body = await ReadBodyAsync(request, maxBytes, cancellationToken);
+        if (body is null)
+        {
+            return (null, Problem("Request body too large", $"The body exceeds {maxBytes} bytes.", [new("$", $"At most {maxBytes} bytes are accepted.")]));
+        }
+        string yaml;
+        try
+        {
+            yaml = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(body).TrimStart('\uFEFF');
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return (null, Problem($"Malformed {what}", "The body is not UTF-8 text.", [new("$", "The body must be UTF-8 text.")]));
+        }
+        if (string.IsNullOrWhiteSpace(yaml))
+        {
+            return (null, Problem("Request body required", $"The body is empty; send the {what}'s YAML text.", [new("$", "The body is empty.")]));
+        }
+        if (yaml.Length > maxChars)
+        {
+            return (null, Problem($"{Capitalize(what)} too large", $"A stored {what} holds at most {maxChars} characters; this one has {yaml.Length}.",
+                [new("$", $"At most {maxChars} characters.")]));
+        }
+        return (yaml, null);
+    }
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

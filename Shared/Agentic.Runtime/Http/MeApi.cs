@@ -25,16 +25,16 @@ public static class MeApi
     }
 
     /// <summary><c>GET /api/me</c>: the verified caller's principal and roles (401 for anyone else).</summary>
-    public static IResult Me(HttpRequest request, [FromServices] RunAdmission admission)
+    public static IResult Me(HttpRequest request, [FromServices] RunAdmissions admissions)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(admission);
+        ArgumentNullException.ThrowIfNull(admissions);
         var caller = Caller.Of(request.HttpContext);
         if (!caller.IsAuthenticated)
         {
             return HttpCaller.Refusal(request, "asking who you are")!;
         }
-        return TypedResults.Json(new MeView(caller.Id, caller.Roles, admission.Environment), AgenticJson.Options);
+        return TypedResults.Json(new MeView(caller.Id, caller.Roles, admissions.Environment), AgenticJson.Options);
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Agentic.Core.Json;
 using Agentic.Core.Policy.Language;
@@ -52,8 +51,6 @@ public static class PoliciesApi
     // The name load diagnostics give the uploaded text.
     private const string BodyFile = "policy";
 
-    private static readonly IReadOnlyList<string> YamlTypes = RequestGuard.YamlTypes;
-
     /// <summary>Maps <c>/api/policies</c>.</summary>
     public static IEndpointRouteBuilder MapAgenticPolicies(this IEndpointRouteBuilder app)
     {
@@ -63,7 +60,7 @@ public static class PoliciesApi
         policies.MapGet("/history", HistoryAsync).Describe("Policy history", "Every activation, shadow clear and rollback with who and why, newest first (?max=).").Refusals();
         policies.MapGet("/{id}/{version}", GetAsync).Describe("A policy version", "The stored YAML and its rules.").Refusals(StatusCodes.Status404NotFound);
         policies.MapPost("", SaveAsync).Describe("Store a policy version", "A YAML policy as the body: 201 stored, 200 already stored, 400 with each diagnostic, 409 for other text under a stored id and version (admins).")
-            .Accepts<string>(YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType);
+            .Accepts<string>(RequestGuard.YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status415UnsupportedMediaType);
         policies.MapPost("/{id}/{version}/activate", ActivateAsync).Describe("Activate a policy version", "{ mode: enforce | shadow, reason } (admins).")
             .Accepts<ActivateBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         policies.MapPost("/shadow/clear", ClearShadowAsync).Describe("Clear the shadow policy", "{ reason }; 409 when there is none (admins).")
@@ -71,7 +68,7 @@ public static class PoliciesApi
         policies.MapPost("/rollback", RollbackAsync).Describe("Roll back the enforced policy", "{ reason }: the previously enforced version again; 409 when there is none (admins).")
             .Accepts<ReasonBody>("application/json").Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict);
         policies.MapPost("/simulate", SimulateAsync).Describe("Simulate a candidate policy", "A candidate YAML policy: every recorded decision it would change (?since=, ?max=; admins).")
-            .Accepts<string>(YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status415UnsupportedMediaType);
+            .Accepts<string>(RequestGuard.YamlTypes[0]).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status415UnsupportedMediaType);
         return app;
     }
 
@@ -384,36 +381,12 @@ public static class PoliciesApi
     /// <summary>Reads and compiles a YAML policy body; answers the policy and its text, or the problem to return.</summary>
     private static async Task<(CompiledPolicy? Policy, string? Yaml, IResult? Problem)> ReadPolicyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var mediaType = (request.ContentType ?? "").Split(';')[0].Trim();
-        if (!YamlTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase))
+        var (yaml, problem) = await HttpCaller.ReadYamlAsync(request, MaxPolicyBytes, PolicyLifecycle.MaxYamlChars, "policy", cancellationToken);
+        if (problem is not null)
         {
-            return (null, null, TypedResults.Problem($"Send the policy's YAML text as {YamlTypes[0]}; '{(mediaType.Length == 0 ? "no content type" : mediaType)}' is not accepted.",
-                title: "Unsupported media type", statusCode: StatusCodes.Status415UnsupportedMediaType));
+            return (null, null, problem);
         }
-        var body = await HttpCaller.ReadBodyAsync(request, MaxPolicyBytes, cancellationToken);
-        if (body is null)
-        {
-            return (null, null, HttpCaller.Problem("Request body too large", $"The body exceeds {MaxPolicyBytes} bytes.", [new("$", $"At most {MaxPolicyBytes} bytes are accepted.")]));
-        }
-        string yaml;
-        try
-        {
-            yaml = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(body).TrimStart('\uFEFF');
-        }
-        catch (DecoderFallbackException)
-        {
-            return (null, null, HttpCaller.Problem("Malformed policy", "The body is not UTF-8 text.", [new("$", "The body must be UTF-8 text.")]));
-        }
-        if (string.IsNullOrWhiteSpace(yaml))
-        {
-            return (null, null, HttpCaller.Problem("Request body required", "The body is empty; send the policy's YAML text.", [new("$", "The body is empty.")]));
-        }
-        if (yaml.Length > PolicyLifecycle.MaxYamlChars)
-        {
-            return (null, null, HttpCaller.Problem("Policy too large", $"A stored policy holds at most {PolicyLifecycle.MaxYamlChars} characters; this one has {yaml.Length}.",
-                [new("$", $"At most {PolicyLifecycle.MaxYamlChars} characters.")]));
-        }
-        if (!PolicyLoader.TryLoad(yaml, BodyFile, out var policy, out var diagnostics))
+        if (!PolicyLoader.TryLoad(yaml!, BodyFile, out var policy, out var diagnostics))
         {
             var detail = diagnostics.Count == 1 ? "The policy does not load: " + diagnostics[0] : $"The policy does not load: {diagnostics.Count} problems.";
             return (null, null, TypedResults.Problem(detail, title: "Policy does not load", statusCode: StatusCodes.Status400BadRequest,

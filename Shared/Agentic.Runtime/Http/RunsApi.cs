@@ -15,7 +15,7 @@ namespace Agentic.Runtime.Http;
 
 /// <summary>
 /// The HTTP API of the local host, the same contract as the Functions app: submit, read, approve and
-/// terminate runs; list agents and tools; health. Errors are <c>application/problem+json</c>. Callers are who
+/// terminate runs; list tools (agents: <see cref="AgentsApi"/>); health. Errors are <c>application/problem+json</c>. Callers are who
 /// <see cref="Identity.RequestGuard"/> verified; what they may do is their roles': <c>requester</c> submits runs and
 /// reads and terminates its own, <c>operator</c> and <c>admin</c> read and terminate every run, approvals need the role
 /// the decision names.
@@ -24,7 +24,7 @@ public static class RunsApi
 {
     /// <summary>
     /// Maps every route of the API: health, the OpenAPI document, <c>/api/runs</c>, <c>/api/approvals</c>,
-    /// <c>/api/agents</c> (and each agent's drift), <c>/api/tools</c>, <c>/api/me</c>, the audit, controls, policies and MCP routes.
+    /// the agents' routes (catalog, lifecycle and drift), <c>/api/tools</c>, <c>/api/me</c>, the audit, controls, policies and MCP routes.
     /// </summary>
     public static IEndpointRouteBuilder MapAgenticApi(this IEndpointRouteBuilder app)
     {
@@ -32,7 +32,7 @@ public static class RunsApi
         app.MapAgenticOpenApi();
         var runs = app.MapGroup("/api/runs").WithTags("Runs");
         runs.MapPost("", SubmitAsync).Describe("Submit a run", "A requester asks an agent to act on a target; 202 with the run's URIs (the same run again for a repeated idempotency key).")
-            .Accepts<RunRequestBody>("application/json").Produces<RunCreatedView>(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status400BadRequest);
+            .Accepts<RunRequestBody>("application/json").Produces<RunCreatedView>(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status503ServiceUnavailable);
         runs.MapGet("", ListAsync).Describe("List runs", "A page of runs, newest filters first: status, agent, principal, creation time; a requester sees only their own.")
             .Produces<RunPageView>().Refusals(StatusCodes.Status400BadRequest);
         runs.MapGet("/{id}", GetAsync).Describe("Read a run", "The run's document: 202 while it runs, 200 once it ended.")
@@ -44,7 +44,7 @@ public static class RunsApi
             .Accepts<TerminateBody>("application/json").Produces(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         app.MapGet("/api/approvals", ListApprovalsAsync).WithTags("Runs").Describe("List pending approvals", "The steps waiting for an approval the caller may give: their role, not their own run, not answered yet.")
             .Produces<ApprovalPageView>().Refusals(StatusCodes.Status400BadRequest);
-        app.MapGet("/api/agents", ListAgents).WithTags("Catalog").Describe("List agents", "The agent catalog: each definition's version, hash, autonomy, planner, tools and signal sources.").Refusals();
+        app.MapAgenticAgents();
         app.MapGet("/api/tools", ListTools).WithTags("Catalog").Describe("List tools", "The tool catalog: contracts, limits and secret names (never values).").Refusals();
         app.MapAgenticAudit();
         app.MapAgenticControls();
@@ -54,62 +54,6 @@ public static class RunsApi
         app.MapAgenticMe();
         app.MapAgenticMonitors();
         return app;
-    }
-
-    /// <summary>
-    /// <c>GET /api/agents</c>: the agent catalog, for any caller with one of the API's roles: each agent's definition
-    /// (version and content hash, autonomy, planner, the tools it may propose, its signal sources), never its playbook.
-    /// </summary>
-    public static IResult ListAgents(HttpRequest request, [FromServices] AgentCatalog agents) =>
-        (IResult?)HttpCaller.Refusal(request, "reading the agent catalog", [.. AgenticRoles.All])
-        ?? TypedResults.Ok(agents.Agents.Select(a => new
-        {
-            name = a.Name,
-            description = a.Description,
-            version = a.Version,
-            hash = a.Hash,
-            autonomy = a.Autonomy,
-            planner = a.PlannerKind,
-            tools = a.Tools,
-            signals = a.Signals.Select(Signal),
-        }));
-
-    // A signal as its agent declares it, with its data contract's file and hash.
-    private static Dictionary<string, object?> Signal(SignalSource signal)
-    {
-        var view = new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["kind"] = signal.Kind,
-            ["name"] = signal.Name,
-            ["trusted"] = signal.Trusted,
-        };
-        switch (signal)
-        {
-            case HttpProbeSource probe:
-                view["path"] = probe.Path;
-                view["timeoutSeconds"] = probe.Timeout.TotalSeconds;
-                if (probe.Extract is { Count: > 0 } extract)
-                {
-                    view["extract"] = extract.ToDictionary(e => e.Name, e => e.Path.Text, StringComparer.Ordinal);
-                }
-                break;
-            case QueueDepthSource queue:
-                view["queue"] = queue.Queue;
-                break;
-            case TableCountSource table:
-                view["table"] = table.Table;
-                view["filter"] = table.Filter;
-                view["max"] = table.Max;
-                break;
-            case RequestSource request:
-                view["path"] = request.Path;
-                break;
-        }
-        if (signal.Contract is { } contract)
-        {
-            view["schema"] = new { path = contract.Path, hash = contract.Hash };
-        }
-        return view;
     }
 
     /// <summary><c>GET /api/tools</c>: the tool catalog with contracts (assessment included), limits and secret names (never values).</summary>
@@ -123,7 +67,7 @@ public static class RunsApi
             assessmentSchema = d.AssessmentSchemaJson, d.DataEntry }));
 
     /// <summary><c>POST /api/runs</c>: a <c>requester</c> submits a run; 202 with the run's URIs (the same run again for a repeated idempotency key).</summary>
-    public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, [FromServices] AgentRunClient runs, [FromServices] RunAdmission admission, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<RunCreatedView>, ProblemHttpResult>> SubmitAsync(HttpRequest request, [FromServices] AgentRunClient runs, [FromServices] RunAdmissions admissions, CancellationToken cancellationToken)
     {
         if (HttpCaller.Refusal(request, "submitting runs", AgenticRoles.Requester) is { } refused)
         {
@@ -133,6 +77,16 @@ public static class RunsApi
         if (body is null)
         {
             return HttpCaller.Problem("Request body too large", $"The body exceeds {RunRequestParser.MaxBodyBytes} bytes.", [new("$", $"At most {RunRequestParser.MaxBodyBytes} bytes are accepted.")]);
+        }
+        RunAdmission admission;
+        try
+        {
+            // Against the agents offered now: an agent deactivated a moment ago is refused, one activated is admitted.
+            admission = await admissions.CurrentAsync(cancellationToken);
+        }
+        catch (AgentCatalogUnavailableException)
+        {
+            return AgentsApi.Unavailable();
         }
         RunRequest parsed;
         try

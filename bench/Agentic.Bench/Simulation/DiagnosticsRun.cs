@@ -57,7 +57,7 @@ public static class DiagnosticsRun
         var rule = new EndpointRule { Scheme = target.Scheme, Host = target.Host, Port = target.Port, AllowPrivate = true };
         rule.Paths.Add("/services/**");
         options.Allow.Add(rule);
-        return new RunAdmission(AgentCatalog.Default, "dev", new RunTargets(options, AgentCatalog.Default));
+        return new RunAdmission(AgentCatalog.Default, "dev", new RunTargets(options));
     }
 
     /// <summary>The JSON body of that request.</summary>

@@ -21,7 +21,7 @@ public sealed class ActGovernanceTests
 
     private ActActivity Act(ITool tool, TimeSpan? watchInterval = null) =>
         new(new ToolRegistry([tool]), new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, _controls,
-            new ControlWatch(_controls, TimeProvider.System, watchInterval ?? TimeSpan.FromMilliseconds(50)), _decisions.Audit, TimeProvider.System);
+            new ControlWatch(_controls, TimeProvider.System, watchInterval ?? TimeSpan.FromMilliseconds(50)), _decisions.Audit, TimeProvider.System, Agentic.Core.Agents.AgentCatalog.Default);
 
     private async Task<ActInput> DecidedAsync(ToolDescriptor tool, string arguments, GateEffect effect, ApprovalTerms? terms = null, string? toolHash = null)
     {

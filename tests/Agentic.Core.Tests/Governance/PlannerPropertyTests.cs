@@ -148,7 +148,7 @@ public sealed class PlannerPropertyTests
         var controls = new NoControls();
         var audit = Agentic.Testing.TestAudit.InMemoryLog();
         var gate = new GateActivity(new StaticPolicyProvider(Policy), Registry, decisions, controls, audit, TimeProvider.System);
-        var act = new ActActivity(Registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), decisions, ledger, controls, new ControlWatch(controls, TimeProvider.System), audit, TimeProvider.System);
+        var act = new ActActivity(Registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), decisions, ledger, controls, new ControlWatch(controls, TimeProvider.System), audit, TimeProvider.System, Agentic.Core.Agents.AgentCatalog.Default);
         var workflow = new AgentWorkflow(new AgentWorkflowOptions { MaxPlans = 4 });
         var request = new RunRequest
         {

@@ -68,7 +68,7 @@ public sealed class MonitorSchedulerTests : IAsyncDisposable
             """, "agents/monitors/checkout.yaml");
         var admission = Admissions.For("dev", null, Admissions.Rule("http", "127.0.0.1", _service.Port, "/services/**", allowPrivate: true));
         var perception = new PerceiveActivity(admission.Targets, _client, TestAudit.InMemoryLog(), clock ?? Clock, AgentCatalog.Default);
-        return new MonitorScheduler(new MonitorCatalog([monitor]), Store, perception, admission, Options.Create(new MonitorOptions { TicksKept = ticksKept }),
+        return new MonitorScheduler(new MonitorCatalog([monitor]), Store, perception, new RunAdmissions(admission.Agents, admission.Environment, admission.Targets), Options.Create(new MonitorOptions { TicksKept = ticksKept }),
             clock ?? Clock, NullLogger<MonitorScheduler>.Instance);
     }
 

@@ -19,7 +19,7 @@ internal static class Admissions
         {
             options.Allow.Add(rule);
         }
-        return new RunAdmission(agents, environment, new RunTargets(options, agents));
+        return new RunAdmission(agents, environment, new RunTargets(options));
     }
 
     public static EndpointRule Rule(string scheme, string host, int? port = null, string path = "/**", bool allowPrivate = false)

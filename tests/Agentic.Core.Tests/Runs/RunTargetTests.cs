@@ -154,13 +154,13 @@ public sealed class RunTargetTests
     [Fact]
     public void NoTargetRules_AllowNoRunAtAll()
     {
-        var none = new RunAdmission(AgentCatalog.Default, "dev", new RunTargets(new TargetOptions(), AgentCatalog.Default));
+        var none = new RunAdmission(AgentCatalog.Default, "dev", new RunTargets(new TargetOptions()));
 
         Assert.EndsWith("no rule of Agentic:Targets:Allow allows http://127.0.0.1:7072.", Refusal(Fleet, none), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Core_TargetsAndEnvironment_ComeFromTheHostsConfiguration()
+    public async Task Core_TargetsAndEnvironment_ComeFromTheHostsConfiguration()
     {
         using var provider = Core(new()
         {
@@ -172,7 +172,7 @@ public sealed class RunTargetTests
             ["Agentic:Targets:Allow:0:AllowPrivate"] = "true",
         });
 
-        var request = Parse(Fleet, provider.GetRequiredService<RunAdmission>());
+        var request = Parse(Fleet, await provider.GetRequiredService<RunAdmissions>().CurrentAsync(TestContext.Current.CancellationToken));
 
         Assert.Equal("prod", request.Environment);
     }

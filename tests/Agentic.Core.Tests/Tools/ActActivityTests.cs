@@ -18,7 +18,7 @@ public sealed class ActActivityTests
         var decision = new GateDecision("run-1", "s1", tool.Descriptor.Name, tool.Descriptor.Version, digest, GateEffect.Permit,
             "p", "1", "allow", "test", null, DateTimeOffset.UnixEpoch);
         await _decisions.RecordDecisionAsync(decision, TestContext.Current.CancellationToken);
-        var act = new ActActivity(registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, new NoControls(), new Agentic.Core.Governance.ControlWatch(new NoControls(), TimeProvider.System), _decisions.Audit, TimeProvider.System);
+        var act = new ActActivity(registry, new ToolExecutor(new NoSecrets(), TimeProvider.System), _decisions, _ledger, new NoControls(), new Agentic.Core.Governance.ControlWatch(new NoControls(), TimeProvider.System), _decisions.Audit, TimeProvider.System, AgentCatalog.Default);
         var input = new ActInput("run-1", "s1", "http://fleet/services/a", tool.Descriptor.Name, args, digest, decision, null);
         var output = await act.RunAsync(AgenticJson.ToElement(input), new ActivityContext("run-1", "c1", 1), TestContext.Current.CancellationToken);
         return AgenticJson.FromElement<ActResult>(output);

@@ -47,6 +47,6 @@ internal static class Requests
             rule.Paths.Add("/services/**");
             options.Allow.Add(rule);
         }
-        return new RunAdmission(agents, environment, new RunTargets(options, agents));
+        return new RunAdmission(agents, environment, new RunTargets(options));
     }
 }

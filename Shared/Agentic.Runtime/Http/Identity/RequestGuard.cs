@@ -15,7 +15,7 @@ public static class RequestGuard
     /// <summary>The YAML media types the policy routes take.</summary>
     public static IReadOnlyList<string> YamlTypes { get; } = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
 
-    private static readonly string[] YamlRoutes = ["/api/policies", "/api/policies/simulate"];
+    private static readonly string[] YamlRoutes = ["/api/policies", "/api/policies/simulate", "/api/agents"];
 
     /// <summary><c>null</c> when the request may reach its handler, else the answer (401, 415).</summary>
     public static async Task<IResult?> CheckAsync(HttpContext context)
