@@ -5,7 +5,6 @@ using Agentic.Core.Runs;
 using Agentic.EndToEnd.Tests.Support;
 using Agentic.Runtime.Http;
 using Azure.Storage.Queues;
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Agentic.EndToEnd.Tests;
@@ -238,14 +237,8 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
     }
 
     // Runs axe on what the page shows now and keeps every serious or critical violation, with a screenshot either way.
-    private static async Task CheckAsync(IPage page, string name, List<string> violations)
-    {
-        await DashboardHost.ScreenshotAsync(page, "a11y-" + name);
-        var result = await page.RunAxe();
-        violations.AddRange(result.Violations
-            .Where(v => v.Impact is "serious" or "critical")
-            .Select(v => $"{name}: {v.Impact} {v.Id} ({v.Help}) at {string.Join("; ", v.Nodes.Select(n => n.Target?.ToString()))}"));
-    }
+    private static async Task CheckAsync(IPage page, string name, List<string> violations) =>
+        violations.AddRange(await DashboardHost.AccessibilityViolationsAsync(page, name));
 
     private async Task<string> ControlsAsync()
     {

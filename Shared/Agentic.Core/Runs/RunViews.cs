@@ -43,6 +43,9 @@ public sealed record RunView(
 
     /// <summary>What the run perceived before it planned (source, time, digest, status, details); full documents only.</summary>
     public Observation? Observation { get; init; }
+
+    /// <summary>For a run a monitor started: the monitor, its tick, the incident key and the digest of what it saw.</summary>
+    public Monitors.MonitorOrigin? Monitor { get; init; }
     private const int SummaryLogLines = 3;
 
     /// <summary>The status a run in <paramref name="phase"/> reports.</summary>
@@ -114,6 +117,7 @@ public sealed record RunView(
             BudgetUsed = state.BudgetUsed,
             Plans = compact ? null : state.Plans,
             Observation = compact ? null : state.Observation,
+            Monitor = request.Monitor,
         };
     }
 

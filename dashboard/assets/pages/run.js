@@ -92,6 +92,9 @@ function summaryOf(run) {
     ['Agent', run.agent],
     ['Target', h('span', { class: 'target', text: run.target })],
     ['Requested by', run.principal],
+    ['Started by monitor', run.monitor
+      ? [h('a', { href: '#/monitors', text: run.monitor.monitor }), ' at its tick of ', time(run.monitor.tick), ', incident ', h('code', { text: run.monitor.incident })]
+      : null],
     ['Environment', run.environment],
     ['Autonomy', run.autonomy],
     ['Goal', run.goal],

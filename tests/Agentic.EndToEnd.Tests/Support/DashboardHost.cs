@@ -1,4 +1,5 @@
 using Agentic.Testing;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Agentic.EndToEnd.Tests.Support;
@@ -8,7 +9,7 @@ namespace Agentic.EndToEnd.Tests.Support;
 /// <see cref="ChromiumPath"/> (installed by <c>./agentic test</c>), driven by Playwright's driver from its NuGet package,
 /// never a browser Playwright downloads. Each test signs in on a context of its own, so sessions never mix.
 /// </summary>
-public sealed class DashboardHost(AzuriteFixture storage) : IAsyncLifetime
+public class DashboardHost(AzuriteFixture storage) : IAsyncLifetime
 {
     /// <summary>Where the browser is; <c>./agentic test</c> installs it there when it is missing.</summary>
     public const string ChromiumPath = "/usr/bin/chromium";
@@ -39,12 +40,15 @@ public sealed class DashboardHost(AzuriteFixture storage) : IAsyncLifetime
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: ./agentic test installs it (apt-get install chromium).");
         Directory.CreateDirectory(Screenshots);
         _fleet = await SampleFleet.StartAsync();
-        _host = new AgenticHost(storage.Azurite.ConnectionString, Hubs.New("dash"), fleet: _fleet);
+        _host = new AgenticHost(storage.Azurite.ConnectionString, Hubs.New("dash"), await SettingsAsync(_fleet), _fleet);
         await Host.StartAsync();
         Api = new AgenticClient(Host.BaseUri);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
+
+    /// <summary>The host's settings beyond the fleet's target rules (none: the shipped agents, no monitor on).</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>?> SettingsAsync(SampleFleet fleet) => Task.FromResult<IReadOnlyDictionary<string, string?>?>(null);
 
     /// <summary>A fresh browser context (its own sessionStorage) on the host, with the sign-in page open.</summary>
     public async Task<IPage> OpenAsync()
@@ -81,8 +85,22 @@ public sealed class DashboardHost(AzuriteFixture storage) : IAsyncLifetime
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
     }
 
+    /// <summary>
+    /// Saves a screenshot of <paramref name="page"/> as <c>a11y-{name}.png</c> and answers its serious and critical
+    /// accessibility violations as axe reports them, each with the elements it names.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> AccessibilityViolationsAsync(IPage page, string name)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        await ScreenshotAsync(page, "a11y-" + name);
+        var result = await page.RunAxe();
+        return [.. result.Violations
+            .Where(v => v.Impact is "serious" or "critical")
+            .Select(v => $"{name}: {v.Impact} {v.Id} ({v.Help}) at {string.Join("; ", v.Nodes.Select(n => n.Target?.ToString()))}")];
+    }
+
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (_browser is not null)
         {
@@ -98,5 +116,6 @@ public sealed class DashboardHost(AzuriteFixture storage) : IAsyncLifetime
         {
             await _fleet.DisposeAsync();
         }
+        GC.SuppressFinalize(this);
     }
 }
