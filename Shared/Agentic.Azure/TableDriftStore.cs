@@ -10,7 +10,8 @@ namespace Agentic.Azure;
 /// Planning drift in the table <c>{hub}drift</c>: partition key the agent, row key <c>{run}|{command}|{kind}</c> (the
 /// command's <c>/</c> written as <c>:</c>, which table keys can not hold and no command id has), the time in <c>At</c> and
 /// the event as JSON. A row is inserted once: a second insert of the same key (a redelivered activity) is refused by
-/// storage and changes nothing. A report reads the agent's partition for the window's rows.
+/// storage and changes nothing. A report reads the agent's partition for the window's rows; the retention sweep deletes the
+/// rows older than the longest window.
 /// </summary>
 public sealed class TableDriftStore(StorageClients clients) : IDriftStore
 {
@@ -57,6 +58,33 @@ public sealed class TableDriftStore(StorageClients clients) : IDriftStore
             }
         }
         return events;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Reads every partition for rows whose <c>At</c> is before the cutoff (keys only), and deletes them one by one; a row
+    /// another host deleted first counts as gone.
+    /// </remarks>
+    public async Task<int> PurgeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        var filter = TableClient.CreateQueryFilter($"At lt {before.ToUniversalTime()}");
+        var purged = 0;
+        await foreach (var row in _table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            try
+            {
+                await _table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+            }
+            if (++purged == max)
+            {
+                break;
+            }
+        }
+        return purged;
     }
 
     // Run ids, command ids and kinds hold no '|'; step ids no ':'.

@@ -1,4 +1,5 @@
 using Agentic.Core.Governance;
+using Agentic.Core.Planning;
 using Agentic.Core.Runs;
 using Agentic.Core.Telemetry;
 using Microsoft.DurableTask.Client;
@@ -10,16 +11,21 @@ namespace Agentic.Durable;
 /// <summary>What one retention sweep did.</summary>
 /// <param name="Cutoff">Runs that ended before this were purged.</param>
 /// <param name="Purged">Runs whose state was purged.</param>
-/// <param name="More">Whether more runs qualified than one sweep purges (<see cref="RetentionOptions.SweepLimit"/>).</param>
-public sealed record RetentionSweep(DateTimeOffset Cutoff, int Purged, bool More);
+/// <param name="More">Whether more runs (or drift events) qualified than one sweep purges (<see cref="RetentionOptions.SweepLimit"/>).</param>
+public sealed record RetentionSweep(DateTimeOffset Cutoff, int Purged, bool More)
+{
+    /// <summary>Planning drift events deleted for being older than the longest drift window (<see cref="DriftWindows.Longest"/>).</summary>
+    public int DriftPurged { get; init; }
+}
 
 /// <summary>
 /// Purges the state of runs that ended more than <see cref="RetentionOptions.RunDays"/> ago, in both hosts: the
 /// product's rows of the run (<see cref="IRunStateStore"/>), then the engine's instance and history through the
 /// <see cref="DurableTaskClient"/> the host has (the local engine's, or the Functions app's bound client). A run still
 /// running, suspended or waiting for a human is never touched, however old; its audit chain is never touched at all.
+/// The same sweep deletes planning drift older than the longest window a drift report covers, which nothing reads again.
 /// </summary>
-public sealed class RunRetention(IRunStateStore runs, IOptions<RetentionOptions> options, TimeProvider clock, ILogger<RunRetention> logger)
+public sealed class RunRetention(IRunStateStore runs, IOptions<RetentionOptions> options, TimeProvider clock, ILogger<RunRetention> logger, IDriftStore? drift = null)
 {
     private static readonly OrchestrationRuntimeStatus[] Ended =
         [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated];
@@ -56,6 +62,11 @@ public sealed class RunRetention(IRunStateStore runs, IOptions<RetentionOptions>
             AgenticTelemetry.Purged.Add(purged, new KeyValuePair<string, object?>("agentic.retention.kind", "run"));
             logger.RetentionSwept(purged, cutoff, more);
         }
-        return new RetentionSweep(cutoff, purged, more);
+        var driftPurged = drift is null ? 0 : await drift.PurgeAsync(clock.GetUtcNow() - DriftWindows.Longest, settings.SweepLimit, cancellationToken);
+        if (driftPurged > 0)
+        {
+            AgenticTelemetry.Purged.Add(driftPurged, new KeyValuePair<string, object?>("agentic.retention.kind", "drift"));
+        }
+        return new RetentionSweep(cutoff, purged, more || driftPurged == settings.SweepLimit) { DriftPurged = driftPurged };
     }
 }

@@ -10,7 +10,8 @@ namespace Agentic.Runtime.Tests;
 
 /// <summary>
 /// The drift table on a real Azurite: one row per run, command and kind (a second record of a key is refused and changes
-/// nothing), an agent's rows listed for a time range, and the report built over what the table holds.
+/// nothing), an agent's rows listed for a time range, the report built over what the table holds, and the rows past the
+/// longest window purged.
 /// </summary>
 public sealed class DriftStoreTests(AzuriteFixture azurite, FleetFixture fleet) : RuntimeTest(azurite, fleet), IClassFixture<FleetFixture>
 {
@@ -59,6 +60,26 @@ public sealed class DriftStoreTests(AzuriteFixture azurite, FleetFixture fleet) 
         Assert.Equal(2, Assert.Single(report.Planners).Plans);
         Assert.Equal(["r4"], (await store.ListAsync("scaler", now.AddDays(-1), now, Ct)).Select(e => e.RunId));
         Assert.Empty(await store.ListAsync("diagnostics", now.AddDays(-1), now, Ct));
+    }
+
+    [Fact]
+    public async Task Purge_DeletesEveryAgentsEventsBeforeTheCutoff_AtMostMaxAtATime_AndKeepsTheRest()
+    {
+        var store = await StoreAsync();
+        var now = new DateTimeOffset(2026, 12, 2, 9, 30, 0, TimeSpan.Zero);
+        var cutoff = now - DriftWindows.Longest;
+        foreach (var (agent, run, daysAgo) in new[] { ("task", "old1", 45), ("task", "old2", 31), ("scaler", "old3", 60), ("task", "new1", 29), ("scaler", "new2", 1) })
+        {
+            Assert.True(await store.RecordAsync(new DriftEvent(agent, run, "plan", DriftKinds.Plan, now.AddDays(-daysAgo), Model), Ct));
+        }
+
+        var first = await store.PurgeAsync(cutoff, max: 2, Ct);
+        var second = await store.PurgeAsync(cutoff, max: 2, Ct);
+        var third = await store.PurgeAsync(cutoff, max: 2, Ct);
+
+        Assert.Equal((2, 1, 0), (first, second, third));
+        var left = (await store.ListAsync("task", now.AddYears(-1), now, Ct)).Concat(await store.ListAsync("scaler", now.AddYears(-1), now, Ct));
+        Assert.Equal(["new1", "new2"], left.Select(e => e.RunId).Order(StringComparer.Ordinal));
     }
 
     private async Task<TableDriftStore> StoreAsync()

@@ -1,6 +1,7 @@
 using Agentic.Azure;
 using Agentic.Core.Audit;
 using Agentic.Core.Governance;
+using Agentic.Core.Planning;
 using Agentic.Core.Runs;
 using Agentic.Durable;
 using Agentic.Runtime.Tests.Infrastructure;
@@ -66,6 +67,33 @@ public sealed class RetentionTests(AzuriteFixture azurite, FleetFixture fleet) :
         Assert.NotEmpty(await GovernanceRowsAsync(runtime, waiting));
         await DecideAsync(runtime, waiting);
         AssertCompleted(await runtime.WaitTerminalAsync(waiting), "remediated");
+    }
+
+    [Fact]
+    public async Task Sweep_DeletesPlanningDriftOlderThanTheLongestDriftWindow_AndKeepsTheRest()
+    {
+        var runtime = await StartRuntimeAsync();
+        var drift = runtime.Services.GetRequiredService<IDriftStore>();
+        // The sweep's clock is 60 days on, so the host's own sweeper (on the real clock, sweeping as the runtime starts)
+        // finds none of these rows old and never races this sweep for them.
+        var now = DateTimeOffset.UtcNow.AddDays(60);
+        var origin = new PlanOrigin("playbook", "playbook:service-healer@1");
+        var agent = "retained-" + Guid.NewGuid().ToString("N")[..8];
+        await drift.RecordAsync(new DriftEvent(agent, "run-old", "plan", DriftKinds.Plan, now - DriftWindows.Longest - TimeSpan.FromHours(1), origin), Ct);
+        await drift.RecordAsync(new DriftEvent(agent, "run-new", "plan", DriftKinds.Plan, now - DriftWindows.Longest + TimeSpan.FromHours(1), origin), Ct);
+        var retention = new RunRetention(runtime.Services.GetRequiredService<IRunStateStore>(), Options.Create(new RetentionOptions { RunDays = 30 }),
+            new FakeTimeProvider(now), NullLogger<RunRetention>.Instance, drift);
+
+        var sweep = await retention.SweepAsync(runtime.Engine, Ct);
+
+        Assert.Equal(1, sweep.DriftPurged);
+        Assert.False(sweep.More);
+        Assert.Equal(["run-new"], (await drift.ListAsync(agent, now.AddYears(-1), now, Ct)).Select(e => e.RunId));
+
+        // The host's own sweep (the one its sweeper runs) is built with the drift store: a row a year old is gone after it.
+        await drift.RecordAsync(new DriftEvent(agent, "run-older", "plan", DriftKinds.Plan, DateTimeOffset.UtcNow.AddYears(-1), origin), Ct);
+        await runtime.Services.GetRequiredService<RunRetention>().SweepAsync(runtime.Engine, Ct);
+        Assert.Equal(["run-new"], (await drift.ListAsync(agent, now.AddYears(-2), now, Ct)).Select(e => e.RunId));
     }
 
     [Fact]

@@ -128,6 +128,12 @@ public interface IDriftStore
 
     /// <summary>The events of <paramref name="agent"/> that happened from <paramref name="since"/> to <paramref name="until"/> (both included).</summary>
     Task<IReadOnlyList<DriftEvent>> ListAsync(string agent, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="max"/> events of any agent that happened before <paramref name="before"/>, and answers
+    /// how many it deleted (<paramref name="max"/> when there may be more).
+    /// </summary>
+    Task<int> PurgeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken);
 }
 
 /// <summary>An <see cref="IDriftStore"/> in memory, for tests and tools without storage.</summary>
@@ -148,6 +154,24 @@ public sealed class InMemoryDriftStore : IDriftStore
     /// <inheritdoc />
     public Task<IReadOnlyList<DriftEvent>> ListAsync(string agent, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<DriftEvent>>([.. _events.Values.Where(e => e.Agent == agent && e.At >= since && e.At <= until)]);
+
+    /// <inheritdoc />
+    public Task<int> PurgeAsync(DateTimeOffset before, int max, CancellationToken cancellationToken)
+    {
+        var purged = 0;
+        foreach (var (key, drift) in _events)
+        {
+            if (purged == max)
+            {
+                break;
+            }
+            if (drift.At < before && _events.TryRemove(key, out _))
+            {
+                purged++;
+            }
+        }
+        return Task.FromResult(purged);
+    }
 }
 
 /// <summary>Records drift where it happens (the plan, gate and conclude activities) and counts it as a metric once.</summary>
@@ -182,6 +206,9 @@ public static class DriftWindows
 
     /// <summary>The window when none is asked for.</summary>
     public const string DefaultWindow = "24h";
+
+    /// <summary>The longest window: drift older than this is never reported, and the retention sweep deletes it.</summary>
+    public static TimeSpan Longest => TimeSpan.FromDays(30);
 
     /// <summary>The windows, by name.</summary>
     public static IReadOnlyDictionary<string, TimeSpan> Windows { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
