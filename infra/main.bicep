@@ -117,8 +117,9 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 
 // Names the code uses: RunTriggers.RunQueue, TableGovernanceStore ("{hub}ledger"), TableControlStore
-// ("{hub}controls"), TableMcpPinStore ("{hub}mcppins"), TablePolicyStore ("{hub}policies"), TableAuditStore ("{hub}audit"),
-// TableDriftStore ("{hub}drift") and BlobCheckpointStore ("{hub}-audit"). The Functions host creates the tables and containers at start too
+// ("{hub}controls"), TableMcpPinStore ("{hub}mcppins"), TablePolicyStore ("{hub}policies"), TableAgentStore ("{hub}agents"),
+// TableMonitorStore ("{hub}monitors"), TableAuditStore ("{hub}audit"), TableDriftStore ("{hub}drift") and BlobCheckpointStore
+// ("{hub}-audit"). The Functions host creates the tables and containers at start too
 // (StorageTablesService), but not the queues, and never the audit container's immutability policy.
 var runQueueName = 'agent-runs'
 var agenticQueueNames = [
@@ -130,6 +131,8 @@ var agenticTableNames = [
   '${hubName}controls'
   '${hubName}mcppins'
   '${hubName}policies'
+  '${hubName}agents'
+  '${hubName}monitors'
   '${hubName}audit'
   '${hubName}drift'
 ]

@@ -8,7 +8,8 @@ namespace Agentic.EndToEnd.Tests;
 /// <summary>
 /// Runs started by a monitor and over HTTP, found in the dashboard in real headless Chromium: the monitor's run from its
 /// tick and in the run list, approved in the page by an operator (a second person: the monitor requested it) through to a
-/// verified audit and a monitor that then finds nothing to do; a run submitted over the API found by the run list's filters.
+/// verified audit and a monitor that then finds nothing to do; a run a requester submitted over the API found by the run
+/// list's filters and approved in the page the same way.
 /// </summary>
 public sealed class DashboardMonitorTests(MonitoredDashboardHost dashboard) : IClassFixture<MonitoredDashboardHost>
 {
@@ -73,27 +74,76 @@ public sealed class DashboardMonitorTests(MonitoredDashboardHost dashboard) : IC
     }
 
     [Fact]
-    public async Task RunSubmittedOverHttp_IsFoundByTheRunListFilters_AndOpensWithItsVerifiedAudit()
+    public async Task RunSubmittedOverHttp_IsFoundByTheRunListFilters_ApprovedInThePage_AndShowsItsVerifiedAudit()
     {
         var service = "http-" + Guid.NewGuid().ToString("N")[..8];
+        await dashboard.Fleet.DegradeAsync(service);
         var created = await dashboard.Api.SubmitAsync(
-            new { agent = Workload.Diagnostics, target = dashboard.Fleet.Target(service), goal = "Look at the service", idempotencyKey = service }, Caller.Requester, Token);
+            new { agent = Workload.Healer, target = dashboard.Fleet.Target(service), goal = "Heal over HTTP", idempotencyKey = service }, Caller.Requester, Token);
 
         var page = await dashboard.SignInAsync(Caller.Operator);
         await page.GotoAsync("/#/runs");
-        await page.Locator("#filter-agent").SelectOptionAsync(Workload.Diagnostics);
+        await page.Locator("#filter-agent").SelectOptionAsync(Workload.Healer);
         await page.GetByLabel("Requested by").FillAsync(Caller.Requester.Principal!);
         await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
         var row = page.Locator($"tr[data-run='{created.Id}']");
-        await Assertions.Expect(row).ToContainTextAsync("Completed", new() { Timeout = 90_000 });
-        await Assertions.Expect(row).ToContainTextAsync(Caller.Requester.Principal!);
-        // The monitor's runs are left out by the filters.
+        await Assertions.Expect(row).ToContainTextAsync("role operator", new() { Timeout = 90_000 });
+        // The monitor's runs, requested by another principal, are left out by the filters.
         await Assertions.Expect(page.Locator("table.runs")).Not.ToContainTextAsync(MonitoredDashboardHost.Principal);
 
         await row.GetByRole(AriaRole.Link, new() { Name = created.Id }).ClickAsync();
-        await Assertions.Expect(page.Locator(".audit-slot").GetByText("Audit verified")).ToBeVisibleAsync(Eventually);
-        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Summary" }).Locator("div:has(> dt:text-is('Started by monitor'))")).ToHaveCountAsync(0);
         Assert.EndsWith("#/runs/" + created.Id, page.Url, StringComparison.Ordinal);
+        var summary = page.GetByRole(AriaRole.Region, new() { Name = "Summary" });
+        await Assertions.Expect(summary.Locator("div:has(> dt:text-is('Requested by')) > dd")).ToHaveTextAsync(Caller.Requester.Principal!);
+        await Assertions.Expect(summary.Locator("div:has(> dt:text-is('Started by monitor'))")).ToHaveCountAsync(0);
+        var panel = page.Locator("section.approval");
+        await panel.GetByLabel("Comment").FillAsync("Approved for the requester.");
+        await panel.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".status-slot").GetByText("Completed")).ToBeVisibleAsync(Eventually);
+        await Assertions.Expect(page.Locator(".audit-slot").GetByText("Audit verified")).ToBeVisibleAsync(Eventually);
+
+        var (_, run) = await dashboard.Api.GetRunAsync(created.Id, Token);
+        Assert.Equal(("completed", "requester"), (run!.Status, run.Principal));
+        Assert.Null(run.Monitor);
+        Assert.Equal("operator-1", run.Steps.Single(s => s.StepId == Workload.RestartStep).Approval!.Approver);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task AgentsPage_SaysWhereEachAgentComesFrom_ShippedOrUploadedAndActivatedByWhom()
+    {
+        var admin = new Caller("admin-1", "admin,operator");
+        var name = "janitor-" + Guid.NewGuid().ToString("N")[..6];
+        var yaml = $"""
+            name: {name}
+            version: "1"
+            description: Gathers diagnostics once.
+            autonomy: autonomous
+            tools: [sample.diagnostics]
+            playbook:
+              rules:
+                - rationale: Collect diagnostics.
+                  steps:
+                    - tool: sample.diagnostics
+                      rationale: One sample.
+            """;
+        using (var stored = await dashboard.Api.SendAsync(HttpMethod.Post, new Uri("/api/agents", UriKind.Relative),
+            new StringContent(yaml, System.Text.Encoding.UTF8, "application/yaml"), admin, Token))
+        {
+            Assert.Equal(HttpStatusCode.Created, stored.StatusCode);
+        }
+        using (var activated = await dashboard.Api.SendAsync(HttpMethod.Post, new Uri($"/api/agents/{name}/1/activate", UriKind.Relative),
+            AgenticClient.Json(new { reason = "Diagnostics on demand." }), admin, Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, activated.StatusCode);
+        }
+
+        var page = await dashboard.SignInAsync(Caller.Operator);
+        await page.GotoAsync("/#/agents");
+        var uploaded = page.Locator($"li[aria-labelledby='agent-{name}'] div:has(> dt:text-is('Source')) > dd");
+        await Assertions.Expect(uploaded).ToContainTextAsync("uploaded by admin-1, activated by admin-1", new() { Timeout = 30_000 });
+        await Assertions.Expect(uploaded).ToContainTextAsync("Diagnostics on demand.");
+        await Assertions.Expect(page.Locator($"li[aria-labelledby='agent-{Workload.Healer}'] div:has(> dt:text-is('Source')) > dd")).ToHaveTextAsync("shipped with the deployment");
         await page.Context.CloseAsync();
     }
 }

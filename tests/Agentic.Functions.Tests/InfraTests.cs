@@ -50,6 +50,21 @@ public sealed partial class InfraTests(CompiledInfra infra, PublishedFunctionsAp
     }
 
     [Fact]
+    public void EveryTableTheStoresWrite_IsProvisioned()
+    {
+        // Each table store names its table by a TableSuffix constant after the hub.
+        var suffixes = typeof(Agentic.Azure.TableAuditStore).Assembly.GetTypes()
+            .Select(t => t.GetField("TableSuffix", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+            .Where(f => f is { IsLiteral: true })
+            .Select(f => (string)f!.GetRawConstantValue()!)
+            .ToList();
+        var tables = infra.Template["variables"]!["agenticTableNames"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+
+        Assert.True(suffixes.Count >= 7, string.Join(", ", suffixes));
+        Assert.All(suffixes, suffix => Assert.Contains(tables, t => t.Contains("'{0}" + suffix + "'", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void FunctionApp_HasEverySettingTheCodeRequires()
     {
         var settings = AppSettings();

@@ -1,6 +1,7 @@
-// Agents: the catalog (version, autonomy, planner, tools, signal) and each agent's planning drift where the host reports it.
+// Agents: the agents offered (version, where it comes from, autonomy, planner, tools, signals) and each agent's planning drift
+// where the host reports it.
 import { ApiError, get, segment } from '../api.js';
-import { badge, digest, facts, fill, h, json, notice, problem, words } from '../ui.js';
+import { badge, digest, facts, fill, h, json, notice, problem, time, words } from '../ui.js';
 
 export function render(main) {
   const list = h('div', {}, h('p', { class: 'loading', text: 'Loading the agents…' }));
@@ -23,10 +24,13 @@ function card(agent) {
     agent.description ? h('p', { text: agent.description }) : null,
     facts([
       ['Version', agent.version],
+      ['Source', agent.source === 'uploaded'
+        ? ['uploaded by ', agent.uploadedBy, ', activated by ', agent.activatedBy, ' ', time(agent.activatedAt, { short: true }), agent.reason ? `: ${agent.reason}` : '']
+        : 'shipped with the deployment'],
       ['Definition hash', digest(agent.hash)],
       ['Planner', agent.planner],
       ['Tools', (agent.tools ?? []).map((t, i) => [i ? ', ' : '', h('code', { text: t })])],
-      ['Signals', (agent.signals ?? []).map((s) => `${s.kind}${s.path ? ` ${s.path}` : ''}`).join(', ')],
+      ['Signals', (agent.signals ?? []).map((s) => `${s.name && s.name !== s.kind ? `${s.name}: ` : ''}${s.kind}${s.path ? ` ${s.path}` : ''}${s.trusted ? ' (trusted)' : ''}`).join(', ')],
     ]),
     h('h3', { text: 'Drift' }), drift);
 }
