@@ -54,7 +54,7 @@ switch (args.FirstOrDefault())
         var config = DefaultConfig.Instance
             .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
             .WithArtifactsPath(Path.Combine(Repo.Root, ".artifacts", "benchmarks"));
-        var summaries = BenchmarkSwitcher.FromTypes([typeof(DeciderBenchmarks), typeof(RunStateBenchmarks), typeof(PolicyBenchmarks), typeof(GateBenchmarks), typeof(RedactionBenchmarks), typeof(AuthenticationBenchmarks)]).Run(args[1..].Length == 0 ? ["--filter", "*", "--join"] : args[1..], config);
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(DeciderBenchmarks), typeof(RunStateBenchmarks), typeof(PolicyBenchmarks), typeof(GateBenchmarks), typeof(RedactionBenchmarks), typeof(AuthenticationBenchmarks), typeof(AdmissionBenchmarks)]).Run(args[1..].Length == 0 ? ["--filter", "*", "--join"] : args[1..], config);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     default:
         await Console.Error.WriteLineAsync(Usage);
