@@ -276,6 +276,60 @@ public sealed class AgentsApiTests(AgentsHost host) : IClassFixture<AgentsHost>
             history.Select(h => (h.GetProperty("action").GetString(), h.GetProperty("version").GetString(), h.GetProperty("by").GetString(), h.GetProperty("reason").GetString())));
     }
 
+    [Fact]
+    public async Task UploadedAgent_NamesTheDeploymentsDataContracts_AndARunWhoseDocumentBreaksOneEndsAtPerceive()
+    {
+        static string Intake(string schema) => $"""
+            name: e2e-intake
+            version: "1"
+            description: Reads a document under the deployment's data contract.
+            autonomy: autonomous
+            tools: [sample.diagnostics]
+            signals:
+              - kind: http-probe
+                path: health
+              - kind: request
+                name: document
+                path: parameters.document
+                schema: {schema}
+            playbook:
+              rules:
+                - rationale: Collect diagnostics.
+                  steps:
+                    - tool: sample.diagnostics
+                      rationale: One sample.
+            """;
+
+        // An upload brings no file of its own: it names the deployment's data contracts, and nothing outside them.
+        using (var missing = await SendAsync(HttpMethod.Post, "/api/agents", Yaml(Intake("schemas/e2e-missing.schema.json")), Admin))
+        {
+            Assert.Equal([(12, 13, "file-not-found")], Diagnostics(await Problems.AssertAsync(missing, HttpStatusCode.BadRequest, field: "agent", Token)));
+        }
+        using (var outside = await SendAsync(HttpMethod.Post, "/api/agents", Yaml(Intake("../appsettings.json")), Admin))
+        {
+            Assert.Equal([(12, 13, "invalid-value")], Diagnostics(await Problems.AssertAsync(outside, HttpStatusCode.BadRequest, field: "agent", Token)));
+        }
+        using (var upload = await SendAsync(HttpMethod.Post, "/api/agents", Yaml(Intake("schemas/contract-document.schema.json")), Admin))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+        await ChangeAsync("/api/agents/e2e-intake/1/activate", new { reason = "intake under the shipped contract" }, Admin);
+        var listed = Assert.Single(await ListAsync(), a => a.GetProperty("name").GetString() == "e2e-intake");
+        var contract = listed.GetProperty("signals").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "document").GetProperty("schema");
+        Assert.Equal("schemas/contract-document.schema.json", contract.GetProperty("path").GetString());
+
+        var target = host.Fleet.Target("agt-" + Guid.NewGuid().ToString("N")[..8]);
+        var broken = await host.Api.SubmitAsync(new { agent = "e2e-intake", target, parameters = new { document = new { text = "Terms.", approved = true } } }, Caller.Requester, Token);
+        var good = await host.Api.SubmitAsync(new { agent = "e2e-intake", target, parameters = new { document = new { title = "NDA", text = "Terms." } } }, Caller.Requester, Token);
+
+        var refused = await WaitEndedAsync(broken.Id);
+        Assert.Equal("failed", refused.Status);
+        Assert.Equal("Signal 'document' broke its data contract (schemas/contract-document.schema.json): $.approved: property is not allowed.", refused.FailureReason);
+        Assert.Empty(refused.Steps);
+        var accepted = await WaitEndedAsync(good.Id);
+        Assert.True(accepted.Status == "completed", $"{accepted.Status}: {accepted.FailureReason}\n{HostOutput.Tail(host.Host)}");
+    }
+
     private async Task<Agentic.Core.Runs.RunView> WaitEndedAsync(string id)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -101,7 +101,7 @@ public sealed class AgentCatalog : IAgentCatalogProvider
             using var reader = new StreamReader(stream);
             return reader.ReadToEnd();
         }
-        return new AgentCatalog(AgentLoader.LoadAll(documents, ReadFile));
+        return new AgentCatalog(AgentLoader.LoadAll(documents, ReadFile)) { Files = ReadFile };
     });
 
     private readonly Dictionary<string, AgentDefinition> _agents;
@@ -135,7 +135,15 @@ public sealed class AgentCatalog : IAgentCatalogProvider
     /// The agents in the directory at <paramref name="path"/> (<c>Agentic:Agents:Path</c>), or the shipped agents when
     /// no path is given. Throws <see cref="AgentLoadException"/> with every diagnostic.
     /// </summary>
-    public static AgentCatalog Load(string? path) => string.IsNullOrWhiteSpace(path) ? Default : new(AgentLoader.LoadDirectory(path));
+    public static AgentCatalog Load(string? path) =>
+        string.IsNullOrWhiteSpace(path) ? Default : new(AgentLoader.LoadDirectory(path)) { Files = AgentLoader.DirectoryFiles(path) };
+
+    /// <summary>
+    /// The files this catalog's agents may name (their data contracts), by path relative to the agents' directory: the
+    /// shipped <c>agents/schemas/</c>, or those beside the configured agents. Agents an admin uploads name the same ones,
+    /// so an upload uses the deployment's data contracts and can not bring its own. <c>null</c>: none.
+    /// </summary>
+    public Func<string, string?>? Files { get; init; }
 
     /// <summary>The agents' names.</summary>
     public IEnumerable<string> Names => _agents.Keys.Order(StringComparer.Ordinal);

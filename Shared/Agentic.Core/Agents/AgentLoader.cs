@@ -135,9 +135,15 @@ public static partial class AgentLoader
         {
             throw new AgentLoadException([new Diagnostic(directory, 1, 1, DiagnosticCodes.FileNotFound, $"agents directory '{directory}' holds no agent (*.yaml)")]);
         }
-        // Schema paths are checked to stay inside the directory before they get here.
-        return LoadAll(files, path => File.Exists(Path.Combine(directory, path)) ? File.ReadAllText(Path.Combine(directory, path)) : null);
+        return LoadAll(files, DirectoryFiles(directory));
     }
+
+    /// <summary>
+    /// Reads the files agents in <paramref name="directory"/> name (their data contracts) by path relative to it. Schema
+    /// paths are checked to stay inside the directory (no root, no '.' or '..' segment) before they get here.
+    /// </summary>
+    public static Func<string, string?> DirectoryFiles(string directory) =>
+        path => File.Exists(Path.Combine(directory, path)) ? File.ReadAllText(Path.Combine(directory, path)) : null;
 
     /// <summary>Loads one agent from its YAML text; <paramref name="file"/> names it in diagnostics.</summary>
     /// <param name="yaml">The agent document.</param>

@@ -174,7 +174,7 @@ public static class AgentsApi
         {
             return problem;
         }
-        var (agent, diagnostics) = Check(yaml!, BodyFile, checks);
+        var (agent, diagnostics) = Check(yaml!, BodyFile, shipped, checks);
         if (agent is null)
         {
             return DoesNotLoad(diagnostics, StatusCodes.Status400BadRequest, diagnostics.Count == 1 ? "The agent does not load: " + diagnostics[0] : $"The agent does not load: {diagnostics.Count} problems.");
@@ -232,7 +232,7 @@ public static class AgentsApi
         }
         // The deployment may have changed since the upload (a tool gone, a model no longer configured): a version that
         // would not be offered is not activated.
-        var (agent, diagnostics) = Check(stored.Yaml, AgentLifecycle.Name(name, version), checks);
+        var (agent, diagnostics) = Check(stored.Yaml, AgentLifecycle.Name(name, version), shipped, checks);
         if (agent is null)
         {
             return DoesNotLoad(diagnostics, StatusCodes.Status409Conflict, $"{AgentLifecycle.Name(name, version)} does not load or check on this deployment; store a corrected version.");
@@ -314,12 +314,13 @@ public static class AgentsApi
         TypedResults.Problem("The agents offered can not be read from the agent store right now; try again.", title: "Agent catalog unavailable", statusCode: StatusCodes.Status503ServiceUnavailable);
 
     // Loads the text and checks it against the deployment: the definition, or every diagnostic.
-    private static (AgentDefinition? Agent, IReadOnlyList<Diagnostic> Diagnostics) Check(string yaml, string file, AgentChecks checks)
+    // An upload's data contracts are the deployment's own (the shipped agents' schemas, or those beside the configured agents).
+    private static (AgentDefinition? Agent, IReadOnlyList<Diagnostic> Diagnostics) Check(string yaml, string file, AgentCatalog shipped, AgentChecks checks)
     {
         AgentDefinition agent;
         try
         {
-            agent = AgentLoader.Load(yaml, file);
+            agent = AgentLoader.Load(yaml, file, readFile: shipped.Files);
         }
         catch (AgentLoadException ex)
         {

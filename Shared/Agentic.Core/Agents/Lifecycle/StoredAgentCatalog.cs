@@ -139,7 +139,7 @@ public sealed class StoredAgentCatalog : IAgentCatalogProvider, IDisposable
                 Upload = new AgentUpload(loaded.Info.SavedBy, loaded.Info.SavedAt, slot.ActivatedBy, slot.ActivatedAt, slot.Reason),
             };
         }
-        var catalog = new AgentCatalog(agents.Values);
+        var catalog = new AgentCatalog(agents.Values) { Files = _shipped.Files };
         if (_logger.IsEnabled(LogLevel.Information))
         {
             var offered = string.Join(", ", catalog.Agents.Select(a => AgentLifecycle.Name(a.Name, a.Version ?? "-")));
@@ -170,7 +170,8 @@ public sealed class StoredAgentCatalog : IAgentCatalogProvider, IDisposable
         AgentDefinition definition;
         try
         {
-            definition = AgentLoader.Load(stored.Yaml, label);
+            // An upload names the deployment's data contracts, as the shipped (or configured) agents do.
+            definition = AgentLoader.Load(stored.Yaml, label, readFile: _shipped.Files);
         }
         catch (AgentLoadException ex)
         {
