@@ -96,6 +96,11 @@ public sealed class DashboardTests(DashboardHost dashboard) : IClassFixture<Dash
         await page.GotoAsync("/#/policies");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Versions" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Simulate" })).ToHaveCountAsync(0);
+        // The agents without their drift, which is for operators and admins: no refusal shown in its place.
+        await page.GotoAsync("/#/agents");
+        await Assertions.Expect(page.Locator($"li[aria-labelledby='agent-{Workload.Healer}']")).ToContainTextAsync("shipped with the deployment");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Drift" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
 
         // Starting a run over HTTP, from the page: the form posts /api/runs with the requester's key and opens the run.
         var service = "dash-" + Guid.NewGuid().ToString("N")[..8];

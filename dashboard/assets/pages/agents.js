@@ -1,24 +1,28 @@
 // Agents: the agents offered (version, where it comes from, autonomy, planner, tools, signals) and each agent's planning drift
 // where the host reports it.
 import { ApiError, get, segment } from '../api.js';
-import { badge, digest, facts, fill, h, json, notice, problem, time, words } from '../ui.js';
+import { badge, digest, facts, fill, h, hasRole, json, notice, problem, time, words } from '../ui.js';
 
-export function render(main) {
+export function render(main, { me } = {}) {
+  // Drift is for operators and admins (the API answers anyone else 403): others are not offered it.
+  const seesDrift = hasRole(me, 'operator') || hasRole(me, 'admin');
   const list = h('div', {}, h('p', { class: 'loading', text: 'Loading the agents…' }));
   fill(main, h('h1', { text: 'Agents' }), list);
   get('/api/agents').then((agents) => {
-    fill(list, (agents ?? []).length === 0 ? notice('info', 'No agents are configured.') : h('ul', { class: 'cards' }, agents.map(card)));
+    fill(list, (agents ?? []).length === 0 ? notice('info', 'No agents are configured.') : h('ul', { class: 'cards' }, agents.map((agent) => card(agent, seesDrift))));
   }).catch((error) => fill(list, problem(error, 'Reading the agents')));
   return null;
 }
 
-function card(agent) {
+function card(agent, seesDrift) {
   const headingId = `agent-${agent.name}`.replace(/[^A-Za-z0-9_-]/g, '-');
-  const drift = h('div', {}, h('p', { class: 'muted', text: 'Reading drift…' }));
-  get(`/api/agents/${segment(agent.name)}/drift`).then((report) => fill(drift, driftOf(report)))
-    .catch((error) => fill(drift, error instanceof ApiError && error.notServed
-      ? h('p', { class: 'muted', text: 'Drift is not available on this host.' })
-      : problem(error, 'Reading drift')));
+  const drift = seesDrift ? h('div', {}, h('p', { class: 'muted', text: 'Reading drift…' })) : null;
+  if (drift) {
+    get(`/api/agents/${segment(agent.name)}/drift`).then((report) => fill(drift, driftOf(report)))
+      .catch((error) => fill(drift, error instanceof ApiError && error.notServed
+        ? h('p', { class: 'muted', text: 'Drift is not available on this host.' })
+        : problem(error, 'Reading drift')));
+  }
   return h('li', { class: 'panel', 'aria-labelledby': headingId },
     h('h2', { id: headingId }, agent.name, ' ', badge(agent.autonomy === 'autonomous' ? 'warn' : 'info', words(agent.autonomy))),
     agent.description ? h('p', { text: agent.description }) : null,
@@ -32,7 +36,7 @@ function card(agent) {
       ['Tools', (agent.tools ?? []).map((t, i) => [i ? ', ' : '', h('code', { text: t })])],
       ['Signals', (agent.signals ?? []).map((s) => `${s.name && s.name !== s.kind ? `${s.name}: ` : ''}${s.kind}${s.path ? ` ${s.path}` : ''}${s.trusted ? ' (trusted)' : ''}`).join(', ')],
     ]),
-    h('h3', { text: 'Drift' }), drift);
+    drift ? [h('h3', { text: 'Drift' }), drift] : null);
 }
 
 // Drift reports what planners proposed that the deployment did not want, per planner origin; shown as the host words it.
