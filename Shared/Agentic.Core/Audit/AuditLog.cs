@@ -23,7 +23,10 @@ public sealed record AuditAppended(string Chain, StoredAuditRecord Record, bool 
 /// conditional write, so concurrent writers (two hosts, two activities of one run) never fork a chain. Idempotent: a
 /// record whose id is stored already with the same content is found, not written again; with other content it is
 /// refused (<see cref="AuditConflict.Refuse"/>) or amended (<see cref="AuditConflict.Amend"/>). Heads are cached per
-/// chain, so a writer that appends to a chain it wrote last costs one storage request.
+/// chain, so a writer that appends to a chain it wrote last costs one storage request. The records this process stored
+/// lately are kept too (the last <see cref="MaxRecentRecords"/>), so a check that a record is in its chain right after
+/// this process appended it (the act activity's write-ahead check of its gate decision) reads nothing: a record is
+/// immutable once its append succeeded. Any other record is read from the store.
 /// </summary>
 public sealed class AuditLog(IAuditStore store, AuditHeads heads)
 {
@@ -33,7 +36,11 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
     private const int MaxHeadMoves = 200;
     private const int MaxCachedHeads = 10_000;
 
+    /// <summary>How many of the records this process stored lately are kept for <see cref="FindAsync"/>.</summary>
+    public const int MaxRecentRecords = 4096;
+
     private readonly ConcurrentDictionary<string, AuditHead> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Chain, string Id), StoredAuditRecord> _recent = new();
 
     /// <summary>The store underneath.</summary>
     public IAuditStore Store => store;
@@ -62,6 +69,7 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
                 if (result.Status == AuditAppendStatus.Appended)
                 {
                     Remember(chain, result.Head!);
+                    Recent(chain, record);
                     heads.Appended(chain, result.Head!);
                     AuditMetrics.Appended(Stopwatch.GetElapsedTime(started));
                     return new AuditAppended(chain, record, Written: true);
@@ -93,11 +101,29 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
         }
     }
 
-    /// <summary>The record <paramref name="id"/> of <paramref name="chain"/>, if stored.</summary>
-    public Task<StoredAuditRecord?> FindAsync(string chain, string id, CancellationToken cancellationToken) => store.FindAsync(chain, id, cancellationToken);
+    /// <summary>The record <paramref name="id"/> of <paramref name="chain"/>, if stored: from memory when this process stored it lately.</summary>
+    public async Task<StoredAuditRecord?> FindAsync(string chain, string id, CancellationToken cancellationToken) =>
+        _recent.TryGetValue((chain, id), out var record) ? record : await store.FindAsync(chain, id, cancellationToken);
 
-    /// <summary>Drops the cached head of a chain that was deleted.</summary>
-    public void Forget(string chain) => _cache.TryRemove(chain, out _);
+    /// <summary>Drops what is kept of a chain that was deleted: its head and its records.</summary>
+    public void Forget(string chain)
+    {
+        _cache.TryRemove(chain, out _);
+        foreach (var key in _recent.Keys.Where(k => k.Chain == chain))
+        {
+            _recent.TryRemove(key, out _);
+        }
+    }
+
+    private void Recent(string chain, StoredAuditRecord record)
+    {
+        if (_recent.Count >= MaxRecentRecords)
+        {
+            // The records a check asks for are the ones appended moments before; dropping all costs one read each.
+            _recent.Clear();
+        }
+        _recent[(chain, record.Id)] = record;
+    }
 
     private void Remember(string chain, AuditHead? head)
     {

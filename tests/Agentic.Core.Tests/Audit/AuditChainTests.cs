@@ -40,6 +40,30 @@ public sealed class AuditChainTests : IDisposable
     }
 
     [Fact]
+    public async Task Find_ARecordThisLogAppended_IsAnsweredWithoutAStoreRead_AndAnyOtherFromTheStore()
+    {
+        var store = new CountingStore(new InMemoryAuditStore());
+        var log = new AuditLog(store, new AuditHeads());
+        var otherHost = new AuditLog(store, new AuditHeads());
+        await log.AppendAsync("run-1", Entry("s1/gate", "permit"), AuditConflict.Refuse, Ct);
+        await otherHost.AppendAsync("run-1", Entry("s1/approval/erin", "approve"), AuditConflict.Refuse, Ct);
+        store.Finds = 0;
+
+        var mine = await log.FindAsync("run-1", "s1/gate", Ct);
+        Assert.Equal(0, store.Finds);
+        var stored = await store.Inner.FindAsync("run-1", "s1/gate", Ct);
+        Assert.Equal((stored!.Seq, stored.Hash, Encoding.UTF8.GetString(stored.Content)), (mine!.Seq, mine.Hash, Encoding.UTF8.GetString(mine.Content)));
+        Assert.Equal("s1/approval/erin", (await log.FindAsync("run-1", "s1/approval/erin", Ct))!.Id);
+        Assert.Null(await log.FindAsync("run-1", "s2/gate", Ct));
+        Assert.Equal(2, store.Finds);
+
+        // A chain deleted (an audit purge) is forgotten: nothing of it is answered from memory.
+        await store.DeleteChainAsync("run-1", Ct);
+        log.Forget("run-1");
+        Assert.Null(await log.FindAsync("run-1", "s1/gate", Ct));
+    }
+
+    [Fact]
     public async Task Append_TheSameRecordAgain_IsANoOp_AndReturnsTheStoredOne()
     {
         var first = await _audit.Log.AppendAsync("run-1", Entry("decision", "permit"), AuditConflict.Refuse, Ct);
@@ -107,5 +131,30 @@ public sealed class AuditChainTests : IDisposable
             list.Add(r);
         }
         return list;
+    }
+
+    // Counts the record lookups that reach the store.
+    private sealed class CountingStore(IAuditStore inner) : IAuditStore
+    {
+        public IAuditStore Inner => inner;
+
+        public int Finds { get; set; }
+
+        public Task<AuditHead?> GetHeadAsync(string chain, CancellationToken cancellationToken) => inner.GetHeadAsync(chain, cancellationToken);
+
+        public Task<AuditAppendResult> TryAppendAsync(string chain, AuditHead? expected, StoredAuditRecord record, CancellationToken cancellationToken) =>
+            inner.TryAppendAsync(chain, expected, record, cancellationToken);
+
+        public Task<StoredAuditRecord?> FindAsync(string chain, string id, CancellationToken cancellationToken)
+        {
+            Finds++;
+            return inner.FindAsync(chain, id, cancellationToken);
+        }
+
+        public IAsyncEnumerable<StoredAuditRecord> ReadAsync(string chain, long from, CancellationToken cancellationToken) => inner.ReadAsync(chain, from, cancellationToken);
+
+        public IAsyncEnumerable<string> ListChainsAsync(CancellationToken cancellationToken) => inner.ListChainsAsync(cancellationToken);
+
+        public Task DeleteChainAsync(string chain, CancellationToken cancellationToken) => inner.DeleteChainAsync(chain, cancellationToken);
     }
 }
