@@ -208,7 +208,7 @@ public static class DriftWindows
     public const string DefaultWindow = "24h";
 
     /// <summary>The longest window: drift older than this is never reported, and the retention sweep deletes it.</summary>
-    public static TimeSpan Longest => TimeSpan.FromDays(30);
+    public static TimeSpan Longest => Windows.Values.Max();
 
     /// <summary>The windows, by name.</summary>
     public static IReadOnlyDictionary<string, TimeSpan> Windows { get; } = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
