@@ -137,6 +137,72 @@ public sealed class RouteParityTests(PublishedFunctionsApp functions)
         });
     }
 
+    [Fact]
+    public async Task HttpFiles_SendOnlyRoutesTheHostsServe_AndTheLocalOneHasEveryApiRoute()
+    {
+        var local = await LocalRoutesAsync();
+        var azure = FunctionRoutes();
+        var localFile = HttpFileRequests(Path.Combine(Repo.Root, "LocalHost", "agentic.http"));
+        var azureFile = HttpFileRequests(Path.Combine(Repo.Root, "Functions", "runs.http"));
+
+        var unknownLocal = localFile.Where(r => Matching(local, r) is null).ToList();
+        var unknownAzure = azureFile.Where(r => Matching(azure.Keys, r) is null).ToList();
+
+        Assert.True(unknownLocal.Count == 0, "LocalHost/agentic.http sends requests no route answers:\n  " + string.Join("\n  ", unknownLocal));
+        Assert.True(unknownAzure.Count == 0, "Functions/runs.http sends requests no function answers:\n  " + string.Join("\n  ", unknownAzure));
+        // The README says agentic.http has every call ready to send: every API route, once at least.
+        var sent = localFile.Select(r => Matching(local, r)).ToHashSet(StringComparer.Ordinal);
+        var unsent = local.Where(r => r.Contains(" /api/", StringComparison.Ordinal) && !sent.Contains(r)).Order(StringComparer.Ordinal).ToList();
+        Assert.True(unsent.Count == 0, "API routes LocalHost/agentic.http has no request for:\n  " + string.Join("\n  ", unsent));
+    }
+
+    // "METHOD /path" of every request in a .http file, its variables ({{...}}) standing for one path segment each.
+    private static List<string> HttpFileRequests(string file)
+    {
+        var requests = File.ReadLines(file)
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(GET|POST|PUT|PATCH|DELETE) \{\{host\}\}(/[^?\s]*)"))
+            .Where(m => m.Success)
+            .Select(m => $"{m.Groups[1].Value} {System.Text.RegularExpressions.Regex.Replace(m.Groups[2].Value, @"\{\{[^}]+\}\}", "x")}")
+            .ToList();
+        Assert.True(requests.Count >= 10, $"{file} has almost no requests.");
+        return requests;
+    }
+
+    // The route template that answers "METHOD /path", if any: literal segments equal, a parameter any one segment, a
+    // catch-all the rest.
+    private static string? Matching(IEnumerable<string> routes, string request)
+    {
+        var (method, path) = (request[..request.IndexOf(' ', StringComparison.Ordinal)], request[(request.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+        var segments = path.Trim('/').Split('/');
+        foreach (var route in routes)
+        {
+            var (routeMethod, template) = (route[..route.IndexOf(' ', StringComparison.Ordinal)], route[(route.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            if (routeMethod != method && routeMethod != "ANY")
+            {
+                continue;
+            }
+            var parts = template.Trim('/').Split('/');
+            var matches = true;
+            for (var i = 0; matches && i < parts.Length; i++)
+            {
+                if (parts[i].StartsWith("{*", StringComparison.Ordinal))
+                {
+                    matches = segments.Length > i;
+                    parts = parts[..(i + 1)];
+                    segments = segments.Length > i ? [.. segments[..i], string.Join('/', segments[i..])] : segments;
+                    break;
+                }
+                matches = i < segments.Length && (parts[i].StartsWith('{') || parts[i] == segments[i]);
+            }
+            if (matches && parts.Length == segments.Length)
+            {
+                return route;
+            }
+            segments = path.Trim('/').Split('/');
+        }
+        return null;
+    }
+
     private static string Plain(string route) => System.Text.RegularExpressions.Regex.Replace(route.Replace("{*", "{", StringComparison.Ordinal), ":[^}]+}", "}");
 
     // "METHOD /template" for every route endpoint of the local host as `agentic up` builds it (nothing is started).
