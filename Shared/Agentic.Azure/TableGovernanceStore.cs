@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Agentic.Core;
 using Agentic.Core.Agents;
 using Agentic.Core.Governance;
 using Agentic.Core.Json;
@@ -11,11 +12,17 @@ namespace Agentic.Azure;
 /// <summary>
 /// Decisions, approvals and the idempotency ledger in one table, one partition per run:
 /// row keys <c>decision|{step}</c>, <c>approval|{step}|{approver digest}</c> and <c>action|{step}</c>.
-/// Decision and approval rows are inserted, never replaced (see <see cref="IDecisionStore"/>).
+/// Decision and approval rows are inserted, never replaced (see <see cref="IDecisionStore"/>), so the decisions this
+/// process stored or read in the last ten minutes are answered from memory (the act activity reads the decision its gate
+/// just stored); a run's rows are deleted only by retention, days after the run ended.
 /// </summary>
 public sealed class TableGovernanceStore(StorageClients clients, TimeProvider clock) : IDecisionStore, IActionLedger, IRunStateStore
 {
+    /// <summary>How many decisions are kept in memory after they were stored or read.</summary>
+    public const int MaxRecentDecisions = 4096;
+
     private readonly TableClient _table = clients.Table("ledger");
+    private readonly RecentlyStored<(string RunId, string StepId), GateDecision> _decisions = new(MaxRecentDecisions, clock: clock);
 
     /// <summary>The table, for start-up provisioning.</summary>
     public TableClient Table => _table;
@@ -24,12 +31,26 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
     public async Task<GateDecision> RecordDecisionAsync(GateDecision decision, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        return await InsertOnceAsync(decision.RunId, DecisionRow(decision.StepId), decision, cancellationToken);
+        // The stored decision: this one, or the one another attempt stored first.
+        var stored = await InsertOnceAsync(decision.RunId, DecisionRow(decision.StepId), decision, cancellationToken);
+        _decisions.Remember((decision.RunId, decision.StepId), stored);
+        return stored;
     }
 
     /// <inheritdoc />
-    public Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken) =>
-        ReadAsync<GateDecision>(runId, DecisionRow(stepId), cancellationToken);
+    public async Task<GateDecision?> GetDecisionAsync(string runId, string stepId, CancellationToken cancellationToken)
+    {
+        if (_decisions.TryGet((runId, stepId), out var kept))
+        {
+            return kept;
+        }
+        var stored = await ReadAsync<GateDecision>(runId, DecisionRow(stepId), cancellationToken);
+        if (stored is not null)
+        {
+            _decisions.Remember((runId, stepId), stored);
+        }
+        return stored;
+    }
 
     /// <inheritdoc />
     public async Task<ApprovalDecision> RecordApprovalAsync(string runId, string stepId, ApprovalDecision approval, CancellationToken cancellationToken)
@@ -84,6 +105,7 @@ public sealed class TableGovernanceStore(StorageClients clients, TimeProvider cl
         {
             await _table.SubmitTransactionAsync(batch.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(runId, r), ETag.All)), cancellationToken);
         }
+        _decisions.Forget(k => k.RunId == runId);
         return rows.Count;
     }
 

@@ -1,4 +1,6 @@
 using Agentic.Azure;
+using Agentic.Core;
+using Agentic.Core.Agents;
 using Agentic.Core.Audit;
 using Agentic.Core.Governance;
 using Agentic.Core.Planning;
@@ -94,6 +96,33 @@ public sealed class RetentionTests(AzuriteFixture azurite, FleetFixture fleet) :
         await drift.RecordAsync(new DriftEvent(agent, "run-older", "plan", DriftKinds.Plan, DateTimeOffset.UtcNow.AddYears(-1), origin), Ct);
         await runtime.Services.GetRequiredService<RunRetention>().SweepAsync(runtime.Engine, Ct);
         Assert.Equal(["run-new"], (await drift.ListAsync(agent, now.AddYears(-2), now, Ct)).Select(e => e.RunId));
+    }
+
+    [Fact]
+    public async Task Decisions_AreAnsweredFromMemoryForTenMinutesAtMost_SoARunPurgedByAnotherHostIsNotAnsweredStale()
+    {
+        var runtime = await StartRuntimeAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var host = new TableGovernanceStore(runtime.Storage, clock);
+        var otherHost = new TableGovernanceStore(runtime.Storage, clock);
+        var runId = "run-" + Guid.NewGuid().ToString("N");
+        var decision = new GateDecision(runId, "s1", "sample.health", "1.0.0", "sha256:x", GateEffect.Permit, "baseline", "4", "permit-read-only", "reads", null, clock.GetUtcNow());
+
+        var stored = await host.RecordDecisionAsync(decision, Ct);
+        // Another attempt's decision for the step loses: the first stored is the decision, on every host.
+        Assert.Equal("permit-read-only", (await otherHost.RecordDecisionAsync(decision with { Rule = "late" }, Ct)).Rule);
+        Assert.Equal("permit-read-only", (await otherHost.GetDecisionAsync(runId, "s1", Ct))!.Rule);
+
+        // The run's state purged by the other host: that host forgets it at once; this one within ten minutes.
+        Assert.True(await otherHost.DeleteRunAsync(runId, Ct) >= 1);
+        Assert.Null(await otherHost.GetDecisionAsync(runId, "s1", Ct));
+        Assert.Equal(stored, await host.GetDecisionAsync(runId, "s1", Ct));
+        clock.Advance(RecentlyStored<int, int>.DefaultMaxAge + TimeSpan.FromSeconds(1));
+        Assert.Null(await host.GetDecisionAsync(runId, "s1", Ct));
+        // A run of the same id decided anew is answered with its own decision.
+        var again = await host.RecordDecisionAsync(decision with { Effect = GateEffect.Forbid, Rule = "default-deny" }, Ct);
+        Assert.Equal("default-deny", (await otherHost.GetDecisionAsync(runId, "s1", Ct))!.Rule);
+        Assert.Equal(again, await host.GetDecisionAsync(runId, "s1", Ct));
     }
 
     [Fact]

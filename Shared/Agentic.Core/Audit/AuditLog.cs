@@ -24,9 +24,10 @@ public sealed record AuditAppended(string Chain, StoredAuditRecord Record, bool 
 /// record whose id is stored already with the same content is found, not written again; with other content it is
 /// refused (<see cref="AuditConflict.Refuse"/>) or amended (<see cref="AuditConflict.Amend"/>). Heads are cached per
 /// chain, so a writer that appends to a chain it wrote last costs one storage request. The records this process stored
-/// lately are kept too (the last <see cref="MaxRecentRecords"/>), so a check that a record is in its chain right after
-/// this process appended it (the act activity's write-ahead check of its gate decision) reads nothing: a record is
-/// immutable once its append succeeded. Any other record is read from the store.
+/// lately are kept too (<see cref="RecentlyStored{TKey, TValue}"/>: at most <see cref="MaxRecentRecords"/>, for ten minutes),
+/// so a check that a record is in its chain soon after this process appended it (the act activity's write-ahead check of
+/// its gate decision) reads nothing: a record is immutable once its append succeeded. Any other record is read from the
+/// store.
 /// </summary>
 public sealed class AuditLog(IAuditStore store, AuditHeads heads)
 {
@@ -40,7 +41,7 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
     public const int MaxRecentRecords = 4096;
 
     private readonly ConcurrentDictionary<string, AuditHead> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Chain, string Id), StoredAuditRecord> _recent = new();
+    private readonly RecentlyStored<(string Chain, string Id), StoredAuditRecord> _recent = new(MaxRecentRecords);
 
     /// <summary>The store underneath.</summary>
     public IAuditStore Store => store;
@@ -69,7 +70,7 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
                 if (result.Status == AuditAppendStatus.Appended)
                 {
                     Remember(chain, result.Head!);
-                    Recent(chain, record);
+                    _recent.Remember((chain, record.Id), record);
                     heads.Appended(chain, result.Head!);
                     AuditMetrics.Appended(Stopwatch.GetElapsedTime(started));
                     return new AuditAppended(chain, record, Written: true);
@@ -103,27 +104,15 @@ public sealed class AuditLog(IAuditStore store, AuditHeads heads)
 
     /// <summary>The record <paramref name="id"/> of <paramref name="chain"/>, if stored: from memory when this process stored it lately.</summary>
     public async Task<StoredAuditRecord?> FindAsync(string chain, string id, CancellationToken cancellationToken) =>
-        _recent.TryGetValue((chain, id), out var record) ? record : await store.FindAsync(chain, id, cancellationToken);
+        _recent.TryGet((chain, id), out var record) ? record : await store.FindAsync(chain, id, cancellationToken);
 
     /// <summary>Drops what is kept of a chain that was deleted: its head and its records.</summary>
     public void Forget(string chain)
     {
         _cache.TryRemove(chain, out _);
-        foreach (var key in _recent.Keys.Where(k => k.Chain == chain))
-        {
-            _recent.TryRemove(key, out _);
-        }
+        _recent.Forget(k => k.Chain == chain);
     }
 
-    private void Recent(string chain, StoredAuditRecord record)
-    {
-        if (_recent.Count >= MaxRecentRecords)
-        {
-            // The records a check asks for are the ones appended moments before; dropping all costs one read each.
-            _recent.Clear();
-        }
-        _recent[(chain, record.Id)] = record;
-    }
 
     private void Remember(string chain, AuditHead? head)
     {
