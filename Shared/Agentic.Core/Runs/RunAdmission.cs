@@ -24,6 +24,15 @@ public sealed class DeploymentOptions
     /// </summary>
     public string? Environment { get; set; }
 
+    /// <summary>Throws unless <paramref name="environment"/> is one of <see cref="Environments"/>.</summary>
+    public static void ThrowIfUnknown(string environment, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(environment))] string? parameter = null)
+    {
+        if (!Environments.Contains(environment, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"'{environment}' is not one of {string.Join(", ", Environments)}.", parameter);
+        }
+    }
+
     /// <summary>Every problem with the options, each naming its setting; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate() => Environment switch
     {
@@ -51,10 +60,7 @@ public sealed class RunAdmission
     {
         ArgumentNullException.ThrowIfNull(agents);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!DeploymentOptions.Environments.Contains(environment, StringComparer.Ordinal))
-        {
-            throw new ArgumentException($"'{environment}' is not one of {string.Join(", ", DeploymentOptions.Environments)}.", nameof(environment));
-        }
+        DeploymentOptions.ThrowIfUnknown(environment);
         Agents = agents;
         Environment = environment;
         Targets = targets;
@@ -87,10 +93,7 @@ public sealed class RunAdmissions
     {
         ArgumentNullException.ThrowIfNull(agents);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!DeploymentOptions.Environments.Contains(environment, StringComparer.Ordinal))
-        {
-            throw new ArgumentException($"'{environment}' is not one of {string.Join(", ", DeploymentOptions.Environments)}.", nameof(environment));
-        }
+        DeploymentOptions.ThrowIfUnknown(environment);
         _agents = agents;
         _environment = environment;
         _targets = targets;
