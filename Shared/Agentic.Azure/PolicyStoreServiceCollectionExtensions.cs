@@ -69,17 +69,7 @@ public static class PolicyStoreServiceCollectionExtensions
         {
             services.AddSingleton<PolicyBootstrapService>();
             var bootstrap = ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<PolicyBootstrapService>());
-            // After the agent check (a bad agent stops the host before it waits for storage), before everything else.
-            var first = services.Select((d, i) => (d, i))
-                .FirstOrDefault(x => x.d.ServiceType == typeof(IHostedService) && x.d.ImplementationType != typeof(Agentic.Core.Agents.AgentCatalogCheck), (null!, -1)).i;
-            if (first < 0)
-            {
-                services.Add(bootstrap);
-            }
-            else
-            {
-                services.Insert(first, bootstrap);
-            }
+            BootstrapOrder.InsertAfterAgentCheck(services, bootstrap);
         }
         return services;
     }
